@@ -1,0 +1,30 @@
+#pragma once
+/// `ecramsim paper`: the seed paper's experiments on the shipped cards and arrays, one HDF5
+/// file each, and a summary of every metric. Plots are made from the files by tools/plot/.
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/progress.hpp"
+#include "core/result.hpp"
+
+namespace ecramsim::app {
+
+struct PaperConfig {
+  std::filesystem::path outDir;  ///< created if missing
+  std::uint64_t seed = 1;
+  std::string commandLine;       ///< recorded in every file
+};
+
+struct PaperResult {
+  std::vector<std::filesystem::path> files;  ///< HDF5 files written, in order
+  ResultTree summary;                        ///< every file's metrics, under the file's stem
+};
+
+/// Runs every experiment, writing each file as soon as it is complete (an interruption keeps
+/// the finished ones), then summary.json. Throws on the first failure.
+[[nodiscard]] PaperResult runPaper(const PaperConfig& cfg, Progress& progress);
+
+}  // namespace ecramsim::app

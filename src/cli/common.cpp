@@ -1,0 +1,95 @@
+#include "cli/common.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+#include "core/units.hpp"
+
+namespace ecramsim::cli {
+
+Context& context() {
+  static Context ctx;
+  return ctx;
+}
+
+void addCommonFlags(CLI::App& cmd, CommonFlags& flags) {
+  cmd.add_flag("--json", flags.json, "Print one JSON object (file and metrics) on stdout");
+  cmd.add_flag("-q,--quiet", flags.quiet, "No progress messages on stderr");
+}
+
+namespace {
+double parseQuantity(const std::string& name, const std::string& text) {
+  const auto v = parseSpiceNumber(text);
+  if (!v) {
+    throw CLI::ValidationError(name, "malformed number '" + text +
+                                         "' (SPICE syntax: 5, 2.5u, 100ms, 1e-3)");
+  }
+  return *v;
+}
+}  // namespace
+
+CLI::Option* addQuantity(CLI::App& cmd, const std::string& name, double& target,
+                         const std::string& unit, const std::string& help) {
+  auto* opt = cmd.add_option_function<std::string>(
+      name, [name, &target](const std::string& s) { target = parseQuantity(name, s); },
+      help + " [" + unit + "]");
+  opt->type_name("VALUE");
+  opt->default_str(formatExact(target));
+  return opt;
+}
+
+CLI::Option* addQuantityList(CLI::App& cmd, const std::string& name, std::vector<double>& target,
+                             const std::string& unit, const std::string& help) {
+  auto* opt = cmd.add_option_function<std::vector<std::string>>(
+      name,
+      [name, &target](const std::vector<std::string>& items) {
+        target.clear();
+        for (const auto& s : items) target.push_back(parseQuantity(name, s));
+      },
+      help + " [" + unit + ", comma-separated]");
+  opt->delimiter(',');
+  opt->type_name("LIST");
+  std::string def;
+  for (double v : target) def += (def.empty() ? "" : ",") + formatExact(v);
+  opt->default_str(def);
+  return opt;
+}
+
+void StderrProgress::update(std::string_view stage, std::size_t done, std::size_t total) {
+  if (quiet_) return;
+  using clock = std::chrono::steady_clock;
+  static const auto start = clock::now();
+  const double now = std::chrono::duration<double>(clock::now() - start).count();
+  if (done != total && now - lastPrint_ < 0.25) return;
+  lastPrint_ = now;
+  std::fprintf(stderr, "[%.*s] %zu/%zu  (%.1f s)\n", static_cast<int>(stage.size()), stage.data(),
+               done, total, now);
+}
+
+void StderrProgress::note(std::string_view message) {
+  if (quiet_) return;
+  std::fprintf(stderr, "%.*s\n", static_cast<int>(message.size()), message.data());
+}
+
+void writeResult(const ResultTree& tree, const std::filesystem::path& path, std::uint64_t seed) {
+  io::writeResultFile(tree, path, {context().commandLine, seed, io::isoTimeNow(), "complete"});
+}
+
+void printJsonSummary(const std::filesystem::path& path, const ResultTree& tree) {
+  std::cout << "{\"file\": " << jsonQuote(path.string()) << ", \"metrics\": " << tree.metricsJson()
+            << "}" << std::endl;
+}
+
+void printMetrics(const ResultTree& tree) {
+  std::size_t width = 0;
+  for (const auto& m : tree.metrics()) width = std::max(width, m.name.size());
+  for (const auto& m : tree.metrics()) {
+    std::printf("  %-*s = %-14.6g %s\n", static_cast<int>(width), m.name.c_str(), m.value,
+                m.unit.c_str());
+  }
+}
+
+}  // namespace ecramsim::cli

@@ -1,0 +1,66 @@
+#pragma once
+/// Shared pieces of the command-line layer: the only place that prints.
+
+#include <CLI/CLI.hpp>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/progress.hpp"
+#include "core/result.hpp"
+#include "io/hdf5.hpp"
+
+namespace ecramsim::cli {
+
+/// Flags every subcommand has.
+struct CommonFlags {
+  bool json = false;   ///< print one JSON object on stdout
+  bool quiet = false;  ///< no progress on stderr
+};
+
+/// Process-wide context filled by main.
+struct Context {
+  std::string commandLine;
+};
+Context& context();
+
+/// Adds --json and --quiet.
+void addCommonFlags(CLI::App& cmd, CommonFlags& flags);
+
+/// Adds an option holding a physical quantity in SPICE syntax ("100ms", "5", "2.5u") with its
+/// unit named in the help text.
+CLI::Option* addQuantity(CLI::App& cmd, const std::string& name, double& target,
+                         const std::string& unit, const std::string& help);
+/// The same for a comma-separated list of quantities.
+CLI::Option* addQuantityList(CLI::App& cmd, const std::string& name, std::vector<double>& target,
+                             const std::string& unit, const std::string& help);
+
+/// Progress on stderr: a line per update, at most a few per second; nothing when quiet.
+class StderrProgress final : public Progress {
+ public:
+  explicit StderrProgress(bool quiet) : quiet_(quiet) {}
+  void update(std::string_view stage, std::size_t done, std::size_t total) override;
+  void note(std::string_view message) override;
+
+ private:
+  bool quiet_;
+  double lastPrint_ = -1.0;
+};
+
+/// Writes a result file with this process's run information.
+void writeResult(const ResultTree& tree, const std::filesystem::path& path, std::uint64_t seed);
+
+/// Prints {"file": path, "metrics": {...}} on stdout.
+void printJsonSummary(const std::filesystem::path& path, const ResultTree& tree);
+
+/// Prints the metrics as aligned "name = value unit" lines on stdout.
+void printMetrics(const ResultTree& tree);
+
+/// Registration of each subcommand (one file each).
+void addDeviceCommand(CLI::App& app);
+void addModelCommand(CLI::App& app);
+void addInspectCommand(CLI::App& app);
+void addPaperCommand(CLI::App& app);
+
+}  // namespace ecramsim::cli

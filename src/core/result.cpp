@@ -1,0 +1,175 @@
+#include "core/result.hpp"
+
+#include <cassert>
+#include <cmath>
+#include <stdexcept>
+
+#include "core/units.hpp"
+
+namespace ecramsim {
+
+Dataset& ResultTree::put(const std::string& path, std::vector<std::size_t> shape) {
+  assert(!path.empty() && path.front() == '/');
+  Dataset& d = datasets_[path];
+  d = Dataset{};
+  d.shape = std::move(shape);
+  return d;
+}
+
+void ResultTree::vector(const std::string& path, std::vector<double> values,
+                        const std::string& unit, const std::string& description) {
+  Dataset& d = put(path, {values.size()});
+  d.data = std::move(values);
+  d.attrs["units"] = unit;
+  if (!description.empty()) d.attrs["description"] = description;
+}
+
+void ResultTree::matrix(const std::string& path, std::size_t rows, std::size_t cols,
+                        std::vector<double> rowMajor, const std::string& unit,
+                        const std::string& description) {
+  assert(rowMajor.size() == rows * cols);
+  Dataset& d = put(path, {rows, cols});
+  d.data = std::move(rowMajor);
+  d.attrs["units"] = unit;
+  if (!description.empty()) d.attrs["description"] = description;
+}
+
+void ResultTree::integers(const std::string& path, std::vector<std::int64_t> values,
+                          const std::string& unit, const std::string& description) {
+  Dataset& d = put(path, {values.size()});
+  d.data = std::move(values);
+  d.attrs["units"] = unit;
+  if (!description.empty()) d.attrs["description"] = description;
+}
+
+void ResultTree::scalar(const std::string& path, double value, const std::string& unit,
+                        const std::string& description) {
+  Dataset& d = put(path, {});
+  d.data = std::vector<double>{value};
+  d.attrs["units"] = unit;
+  if (!description.empty()) d.attrs["description"] = description;
+}
+
+void ResultTree::text(const std::string& path, const std::string& value,
+                      const std::string& description) {
+  Dataset& d = put(path, {});
+  d.data = std::vector<std::string>{value};
+  if (!description.empty()) d.attrs["description"] = description;
+}
+
+void ResultTree::strings(const std::string& path, std::vector<std::string> values,
+                         const std::string& description) {
+  Dataset& d = put(path, {values.size()});
+  d.data = std::move(values);
+  if (!description.empty()) d.attrs["description"] = description;
+}
+
+void ResultTree::attribute(const std::string& path, const std::string& key, AttrValue value) {
+  if (auto it = datasets_.find(path); it != datasets_.end()) {
+    it->second.attrs[key] = std::move(value);
+  } else {
+    groupAttrs_[path][key] = std::move(value);
+  }
+}
+
+void ResultTree::metric(const std::string& name, double value, const std::string& unit,
+                        const std::string& description) {
+  scalar("/metrics/" + name, value, unit, description);
+  for (auto& m : metrics_) {
+    if (m.name == name) {
+      m = {name, value, unit, description};
+      return;
+    }
+  }
+  metrics_.push_back({name, value, unit, description});
+}
+
+const std::vector<double>& ResultTree::values(const std::string& path) const {
+  const auto& d = datasets_.at(path);
+  if (const auto* v = std::get_if<std::vector<double>>(&d.data)) return *v;
+  throw std::out_of_range(path + " is not a floating-point dataset");
+}
+
+double ResultTree::metricValue(const std::string& name) const {
+  for (const auto& m : metrics_) {
+    if (m.name == name) return m.value;
+  }
+  throw std::out_of_range("no metric " + name);
+}
+
+std::string jsonQuote(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      case '\r': out += "\\r"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+std::string jsonNumber(double v) { return std::isfinite(v) ? formatExact(v) : "null"; }
+
+namespace {
+/// A node of the nested JSON object built from '/'-separated metric names.
+struct JsonNode {
+  std::vector<std::pair<std::string, JsonNode>> children;
+  bool leaf = false;
+  double value = 0.0;
+
+  JsonNode& child(const std::string& key) {
+    for (auto& [k, n] : children) {
+      if (k == key) return n;
+    }
+    children.emplace_back(key, JsonNode{});
+    return children.back().second;
+  }
+  void write(std::string& out) const {
+    if (leaf) {
+      out += jsonNumber(value);
+      return;
+    }
+    out += "{";
+    bool first = true;
+    for (const auto& [k, n] : children) {
+      if (!first) out += ", ";
+      first = false;
+      out += jsonQuote(k) + ": ";
+      n.write(out);
+    }
+    out += "}";
+  }
+};
+}  // namespace
+
+std::string ResultTree::metricsJson() const {
+  JsonNode root;
+  for (const auto& m : metrics_) {
+    JsonNode* node = &root;
+    std::size_t start = 0;
+    while (true) {
+      const std::size_t slash = m.name.find('/', start);
+      node = &node->child(m.name.substr(start, slash - start));
+      if (slash == std::string::npos) break;
+      start = slash + 1;
+    }
+    node->leaf = true;
+    node->value = m.value;
+  }
+  std::string out;
+  root.write(out);
+  return out;
+}
+
+}  // namespace ecramsim

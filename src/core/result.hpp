@@ -1,0 +1,83 @@
+#pragma once
+/// An in-memory result file: datasets and attributes addressed by HDF5-style paths
+/// ("/group/sub/name"). Library code fills one; io/ writes it to HDF5 atomically and the CLI
+/// prints its metrics as JSON. Matrices are stored row-major (C order), as HDF5 and h5py expect.
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace ecramsim {
+
+using AttrValue = std::variant<double, std::int64_t, std::string>;
+
+struct Dataset {
+  std::vector<std::size_t> shape;  ///< {} for a scalar, {n} for a vector, {rows, cols} ...
+  std::variant<std::vector<double>, std::vector<std::int64_t>, std::vector<std::string>> data;
+  std::map<std::string, AttrValue> attrs;  ///< "units" on every numeric dataset, "description"
+};
+
+/// A metric: a named scalar with unit, kept in insertion order for reports.
+struct Metric {
+  std::string name;  ///< path below /metrics, e.g. "c2c_sigma_rel" or "w_2u_4u/mean_dg_up_s"
+  double value = 0.0;
+  std::string unit;
+  std::string description;
+};
+
+class ResultTree {
+ public:
+  /// A numeric vector with its unit ("1" for dimensionless, "count" for counts).
+  void vector(const std::string& path, std::vector<double> values, const std::string& unit,
+              const std::string& description = {});
+  /// A row-major rows x cols matrix.
+  void matrix(const std::string& path, std::size_t rows, std::size_t cols,
+              std::vector<double> rowMajor, const std::string& unit,
+              const std::string& description = {});
+  void integers(const std::string& path, std::vector<std::int64_t> values,
+                const std::string& unit, const std::string& description = {});
+  void scalar(const std::string& path, double value, const std::string& unit,
+              const std::string& description = {});
+  /// Text (a netlist, a card): a scalar string dataset, no unit.
+  void text(const std::string& path, const std::string& value,
+            const std::string& description = {});
+  void strings(const std::string& path, std::vector<std::string> values,
+               const std::string& description = {});
+  /// A dataset as given (used when reading files back).
+  void dataset(const std::string& path, Dataset d) { datasets_[path] = std::move(d); }
+  /// An attribute on a group ("/" is the root) or on an existing dataset.
+  void attribute(const std::string& path, const std::string& key, AttrValue value);
+  /// A metric: stored as scalar dataset /metrics/<name> and listed in order.
+  void metric(const std::string& name, double value, const std::string& unit,
+              const std::string& description);
+
+  [[nodiscard]] const std::map<std::string, Dataset>& datasets() const { return datasets_; }
+  [[nodiscard]] const std::map<std::string, std::map<std::string, AttrValue>>& groupAttrs() const {
+    return groupAttrs_;
+  }
+  [[nodiscard]] const std::vector<Metric>& metrics() const { return metrics_; }
+  [[nodiscard]] bool has(const std::string& path) const { return datasets_.count(path) > 0; }
+  /// The numeric data of a dataset; throws std::out_of_range if absent or not floating point.
+  [[nodiscard]] const std::vector<double>& values(const std::string& path) const;
+  /// A metric's value; throws std::out_of_range if absent.
+  [[nodiscard]] double metricValue(const std::string& name) const;
+
+  /// The metrics as one JSON object, nested by '/' in the names.
+  [[nodiscard]] std::string metricsJson() const;
+
+ private:
+  Dataset& put(const std::string& path, std::vector<std::size_t> shape);
+  std::map<std::string, Dataset> datasets_;
+  std::map<std::string, std::map<std::string, AttrValue>> groupAttrs_;
+  std::vector<Metric> metrics_;
+};
+
+/// JSON string escaping.
+[[nodiscard]] std::string jsonQuote(const std::string& s);
+/// A double as JSON (17 digits; non-finite values as null).
+[[nodiscard]] std::string jsonNumber(double v);
+
+}  // namespace ecramsim

@@ -1,0 +1,158 @@
+#!/usr/bin/python3
+"""Figures of `ecramsim paper` from its HDF5 files.
+
+Usage: /usr/bin/python3 tools/plot/paper.py RESULTS_DIR [--quiet]
+
+Makes one PNG per experiment file found in RESULTS_DIR (files that are missing are skipped, so
+a partial run still plots what it has). Needs Debian's python3-h5py, -numpy, -matplotlib.
+"""
+import os
+import sys
+
+import h5py
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+UMHO = 1e6  # S -> uS for axis labels
+
+
+def _save(fig, out_dir, name, quiet):
+    path = os.path.join(out_dir, name)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    if not quiet:
+        print("figure", path, file=sys.stderr)
+
+
+def plot_pulses(f, out_dir, quiet):
+    g = f["/pulses/g_s"][()] * UMHO
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    ax.plot(np.arange(g.size), g, ".-", ms=3, lw=0.6)
+    p = f["/config/protocol"].attrs
+    ax.set_xlabel("pulse number")
+    ax.set_ylabel("G (uS)")
+    ax.set_title("Fig. 1c: cycles of %s pulses, +-%g V / %g ms"
+                 % (",".join(str(c) for c in f["/config/protocol/counts"][()]),
+                    p["amplitude_v"], p["width_s"] * 1e3))
+    _save(fig, out_dir, "fig1c_pulses.png", quiet)
+
+
+def plot_windows(f, out_dir, quiet):
+    names = sorted(f["/devices"].keys())
+    fig, axes = plt.subplots(2, 3, figsize=(10, 5.5))
+    for ax, name in zip(axes.flat, names):
+        g = f["/devices/%s/g_s" % name][()] * UMHO
+        ax.plot(np.arange(g.size), g, ".", ms=2)
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("pulse number")
+        ax.set_ylabel("G (uS)")
+    fig.suptitle("Fig. 2a: 100 up / 100 down pulses on six conductance windows")
+    _save(fig, out_dir, "fig2a_windows.png", quiet)
+
+
+def plot_uniformity(f, out_dir, quiet):
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    for name in sorted(f["/devices"].keys(), key=lambda s: int(s.split("_")[-1])):
+        g = f["/devices/%s/g_s" % name][()] * UMHO
+        ax.plot(np.arange(g.size), g, lw=0.6, label=name)
+    ax.set_xlabel("pulse number")
+    ax.set_ylabel("G (uS)")
+    ax.set_title("Fig. 2b: devices with device-to-device spread, 5 cycles each")
+    ax.legend(fontsize=6, ncol=5)
+    _save(fig, out_dir, "fig2b_uniformity.png", quiet)
+
+
+def plot_states(f, out_dir, quiet):
+    g = f["/states/g_s"][()] * UMHO
+    v = f["/states/iv_v"][()]
+    i = f["/states/iv_i_a"][()]
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.8))
+    a1.plot(np.arange(g.size), g, ".", ms=2)
+    a1.set_xlabel("state")
+    a1.set_ylabel("G (uS)")
+    a1.set_title("Fig. 2c: %d states" % g.size)
+    for k in range(0, g.size, max(1, g.size // 16)):
+        a2.plot(v, i[k] * 1e6, lw=0.7)
+    a2.set_xlabel("V_ds (V)")
+    a2.set_ylabel("I_ds (uA)")
+    a2.set_title("read I-V of every %dth state" % max(1, g.size // 16))
+    _save(fig, out_dir, "fig2c_states.png", quiet)
+
+
+def plot_retention(f, out_dir, quiet):
+    t = f["/retention/time_s"][()]
+    g = f["/retention/g_s"][()] * UMHO
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    for row in g:
+        ax.semilogx(t, row, lw=0.8)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("G (uS)")
+    ax.set_title("Fig. 2d: retention of %d states, gate %s"
+                 % (g.shape[0], f["/config/protocol"].attrs["gate"]))
+    _save(fig, out_dir, "fig2d_retention.png", quiet)
+
+
+def plot_pwm(f, out_dir, quiet):
+    w = f["/pwm/width_s"][()] * 1e3
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    ax.plot(w, f["/pwm/dg_up_s"][()] * 1e9, "o-", label="up (+V)")
+    ax.plot(w, f["/pwm/dg_dn_s"][()] * 1e9, "s-", label="down (-V)")
+    ax.set_xlabel("pulse width (ms)")
+    ax.set_ylabel("delta G (nS)")
+    ax.set_title("single PWM pulse")
+    ax.legend()
+    _save(fig, out_dir, "pwm.png", quiet)
+
+
+def plot_gate_iv(f, out_dir, quiet):
+    v = f["/gate_iv/v_gc_v"][()]
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    ax.semilogy(v, np.abs(f["/gate_iv/i_ion_a"][()]) + 1e-30, label="ionic")
+    ax.semilogy(v, np.abs(f["/gate_iv/i_leak_a"][()]) + 1e-30, label="leakage")
+    m = f["/metrics"]
+    ax.set_ylim(1e-20, None)
+    ax.set_xlabel("V_gc (V)")
+    ax.set_ylabel("|I_gate| (A)")
+    ax.set_title("gate current; rate V:V/2 = %.3g, V:V/3 = %.3g"
+                 % (m["rate_ratio_v2"][()], m["rate_ratio_v3"][()]), fontsize=9)
+    ax.legend()
+    _save(fig, out_dir, "gate_iv.png", quiet)
+
+
+PLOTS = {
+    "device_pulses.h5": plot_pulses,
+    "device_windows.h5": plot_windows,
+    "device_uniformity.h5": plot_uniformity,
+    "device_states.h5": plot_states,
+    "device_retention.h5": plot_retention,
+    "device_pwm.h5": plot_pwm,
+    "device_gate_iv.h5": plot_gate_iv,
+}
+
+
+def main(argv):
+    args = [a for a in argv[1:] if not a.startswith("--")]
+    quiet = "--quiet" in argv
+    if len(args) != 1 or not os.path.isdir(args[0]):
+        print(__doc__, file=sys.stderr)
+        return 2
+    out_dir = args[0]
+    made = 0
+    for name, fn in PLOTS.items():
+        path = os.path.join(out_dir, name)
+        if os.path.exists(path):
+            with h5py.File(path, "r") as f:
+                fn(f, out_dir, quiet)
+            made += 1
+    if made == 0:
+        print("paper.py: no ecramsim result files in %s" % out_dir, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
