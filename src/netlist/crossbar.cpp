@@ -1,0 +1,248 @@
+#include "netlist/crossbar.hpp"
+
+#include <cmath>
+
+#include "core/error.hpp"
+#include "core/units.hpp"
+
+namespace ecramsim::netlist {
+
+namespace {
+
+std::string idx(int a, int b) { return std::to_string(a) + "_" + std::to_string(b); }
+std::string num(double v) { return formatExact(v); }
+
+void require(bool ok, const std::string& parameter, const std::string& message) {
+  if (!ok) throw InputError({}, parameter, message);
+}
+
+void validate(const CrossbarSpec& s) {
+  require(s.rows >= 1 && s.cols >= 1, "rows/cols", "the array needs at least one row and column");
+  require(!s.model.empty(), "model", "cell model name is empty");
+  for (const auto& [name, r] : {std::pair<const char*, double>{"gateSegment_ohm", s.gateSegment_ohm},
+                                {"sourceSegment_ohm", s.sourceSegment_ohm},
+                                {"drainSegment_ohm", s.drainSegment_ohm},
+                                {"driverResistance_ohm", s.driverResistance_ohm}}) {
+    require(std::isfinite(r) && r >= 0.0, name, "must be a finite resistance >= 0, got " + num(r));
+  }
+  if (s.cellConductances_S) {
+    require(s.cellConductances_S->size() == static_cast<std::size_t>(s.rows) * s.cols,
+            "cellConductances_S", "needs rows*cols values");
+    for (double g : *s.cellConductances_S) {
+      require(std::isfinite(g) && g > 0.0, "cellConductances_S",
+              "conductances must be finite and > 0, got " + num(g));
+    }
+  }
+  if (s.program) {
+    const auto& p = *s.program;
+    require(p.row >= 0 && p.row < s.rows && p.col >= 0 && p.col < s.cols, "program.row/col",
+            "selected cell (" + idx(p.row, p.col) + ") outside the array");
+    require(std::isfinite(p.voltage_V), "program.voltage_V", "must be finite");
+    require(!s.cellConductances_S, "program",
+            "programming needs ECRAM cells (a gate network), not resistor cells");
+    if (p.pwl.empty()) {
+      require(p.delay_s >= 0 && p.rise_s > 0 && p.fall_s > 0 && p.width_s > 0, "program",
+              "pulse delay must be >= 0 and rise, fall, width > 0");
+    }
+    for (std::size_t i = 1; i < p.pwl.size(); ++i) {
+      require(p.pwl[i].first > p.pwl[i - 1].first, "program.pwl", "times must increase");
+    }
+  } else {
+    require(s.rowVoltages_V.size() == static_cast<std::size_t>(s.rows), "rowVoltages_V",
+            "needs one DC voltage per row (" + std::to_string(s.rows) + "), got " +
+                std::to_string(s.rowVoltages_V.size()));
+    if (s.sense == SenseMode::Tia) {
+      require(s.tiaGain > 0 && s.tiaFeedback_ohm > 0, "tia", "gain and feedback must be > 0");
+    }
+  }
+}
+
+/// A line segment: a resistor, or a 0 V source for an ideal wire.
+std::string segment(const std::string& name, const std::string& from, const std::string& to,
+                    double ohm) {
+  if (ohm == 0.0) return "V" + name + " " + from + " " + to + " DC 0";
+  return name + " " + from + " " + to + " " + num(ohm);
+}
+
+/// A programming waveform at `level` volts.
+std::string waveform(const ProgramSpec& p, double level) {
+  if (level == 0.0) return "DC 0";
+  if (!p.pwl.empty()) {
+    std::string out = "PWL(";
+    for (std::size_t i = 0; i < p.pwl.size(); ++i) {
+      if (i > 0) out += " ";
+      out += num(p.pwl[i].first) + " " + num(p.pwl[i].second * level);
+    }
+    return out + ")";
+  }
+  return "PULSE(0 " + num(level) + " " + num(p.delay_s) + " " + num(p.rise_s) + " " +
+         num(p.fall_s) + " " + num(p.width_s) + ")";
+}
+
+/// A driver on line end `node`: source V<tag><i>, and output resistor RO<tag><i> when Rdrv > 0.
+void driver(std::vector<std::string>& out, const std::string& tag, int i, const std::string& node,
+            double rdrv, const std::string& value) {
+  const std::string n = std::to_string(i);
+  if (rdrv > 0.0) {
+    std::string inner = "v";  // built piecewise: GCC 12 warns (-Wrestrict) on a + chain here
+    inner += toLower(tag);
+    inner += "_";
+    inner += n;
+    out.push_back("V" + tag + n + " " + inner + " 0 " + value);
+    out.push_back("RO" + tag + n + " " + inner + " " + node + " " + num(rdrv));
+  } else {
+    out.push_back("V" + tag + n + " " + node + " 0 " + value);
+  }
+}
+
+}  // namespace
+
+BiasLevels biasLevels(const CrossbarSpec& spec) {
+  if (!spec.program) throw InputError({}, "program", "bias levels need a programming spec");
+  const ProgramSpec& p = *spec.program;
+  const double v = p.voltage_V;
+  const bool half = p.scheme == BiasScheme::HalfV;
+  const bool rowsGate = spec.gates == GateDirection::AlongRows;
+  const int nGate = rowsGate ? spec.rows : spec.cols;
+  const int nQ = rowsGate ? spec.cols : spec.rows;  // perpendicular channel lines
+  const int selGate = rowsGate ? p.row : p.col;
+  const int selQ = rowsGate ? p.col : p.row;
+  auto level = [&](double value) -> std::optional<double> {
+    if (value == 0.0 && p.unselected == Unselected::Floating) return std::nullopt;
+    return value;
+  };
+  std::vector<std::optional<double>> gate(static_cast<std::size_t>(nGate));
+  std::vector<std::optional<double>> parallel(static_cast<std::size_t>(nGate));
+  std::vector<std::optional<double>> perpendicular(static_cast<std::size_t>(nQ));
+  for (int k = 0; k < nGate; ++k) {
+    const bool sel = k == selGate;
+    gate[static_cast<std::size_t>(k)] =
+        sel ? std::optional<double>(half ? v / 2 : 2 * v / 3) : level(0.0);
+    parallel[static_cast<std::size_t>(k)] = sel ? (half ? level(0.0) : level(v / 3)) : level(0.0);
+  }
+  for (int j = 0; j < nQ; ++j) {
+    const bool sel = j == selQ;
+    perpendicular[static_cast<std::size_t>(j)] =
+        sel ? std::optional<double>(half ? -v / 2 : -v / 3) : level(half ? 0.0 : v / 3);
+  }
+  BiasLevels out;
+  out.gate_V = gate;
+  if (rowsGate) {
+    out.source_V = parallel;
+    out.drain_V = perpendicular;
+  } else {
+    out.drain_V = parallel;
+    out.source_V = perpendicular;
+  }
+  return out;
+}
+
+std::vector<std::string> crossbarLines(const CrossbarSpec& spec) {
+  validate(spec);
+  const int R = spec.rows;
+  const int C = spec.cols;
+  const bool resistorCells = spec.cellConductances_S.has_value();
+  std::vector<std::string> out;
+  out.push_back(spec.title.empty() ? "ecramsim crossbar" : spec.title);
+  out.push_back("* " + std::to_string(R) + "x" + std::to_string(C) +
+                " crossbar written by ecramsim; node names: see netlist/crossbar.hpp");
+  for (const auto& l : spec.preamble) out.push_back(l);
+
+  // Cells.
+  for (int r = 0; r < R; ++r) {
+    for (int c = 0; c < C; ++c) {
+      const std::string i = idx(r, c);
+      if (resistorCells) {
+        const double g = (*spec.cellConductances_S)[static_cast<std::size_t>(r) * C + c];
+        out.push_back("RC" + i + " d_" + i + " s_" + i + " " + num(1.0 / g));
+      } else {
+        out.push_back("N" + i + " g_" + i + " d_" + i + " s_" + i + " " + spec.model);
+      }
+    }
+  }
+  // Source lines (rows), from sl_r through s_r_0 .. s_r_{C-1}.
+  for (int r = 0; r < R; ++r) {
+    for (int c = 0; c < C; ++c) {
+      const std::string from = c == 0 ? "sl_" + std::to_string(r) : "s_" + idx(r, c - 1);
+      out.push_back(segment("RS" + idx(r, c), from, "s_" + idx(r, c), spec.sourceSegment_ohm));
+    }
+  }
+  // Drain lines (columns), from d_0_c .. d_{R-1}_c to dl_c.
+  for (int c = 0; c < C; ++c) {
+    for (int r = 0; r < R; ++r) {
+      const std::string to = r == R - 1 ? "dl_" + std::to_string(c) : "d_" + idx(r + 1, c);
+      out.push_back(segment("RD" + idx(r, c), "d_" + idx(r, c), to, spec.drainSegment_ohm));
+    }
+  }
+  // Gate lines.
+  if (!resistorCells) {
+    for (int r = 0; r < R; ++r) {
+      for (int c = 0; c < C; ++c) {
+        std::string from;
+        if (spec.gates == GateDirection::AlongRows) {
+          from = c == 0 ? "gl_" + std::to_string(r) : "g_" + idx(r, c - 1);
+        } else {
+          from = r == 0 ? "gl_" + std::to_string(c) : "g_" + idx(r - 1, c);
+        }
+        out.push_back(segment("RG" + idx(r, c), from, "g_" + idx(r, c), spec.gateSegment_ohm));
+      }
+    }
+  }
+
+  const double rdrv = spec.driverResistance_ohm;
+  if (spec.program) {
+    const BiasLevels levels = biasLevels(spec);
+    const ProgramSpec& p = *spec.program;
+    for (std::size_t k = 0; k < levels.gate_V.size(); ++k) {
+      if (levels.gate_V[k]) {
+        driver(out, "G", static_cast<int>(k), "gl_" + std::to_string(k), rdrv,
+               waveform(p, *levels.gate_V[k]));
+      }
+    }
+    for (int r = 0; r < R; ++r) {
+      const auto& l = levels.source_V[static_cast<std::size_t>(r)];
+      if (l) driver(out, "S", r, "sl_" + std::to_string(r), rdrv, waveform(p, *l));
+    }
+    for (int c = 0; c < C; ++c) {
+      const auto& l = levels.drain_V[static_cast<std::size_t>(c)];
+      if (l) driver(out, "D", c, "dl_" + std::to_string(c), rdrv, waveform(p, *l));
+    }
+  } else {
+    for (int r = 0; r < R; ++r) {
+      driver(out, "S", r, "sl_" + std::to_string(r), rdrv,
+             "DC " + num(spec.rowVoltages_V[static_cast<std::size_t>(r)]));
+    }
+    if (!resistorCells) {
+      const int nGate = spec.gates == GateDirection::AlongRows ? R : C;
+      for (int k = 0; k < nGate; ++k) {
+        driver(out, "G", k, "gl_" + std::to_string(k), rdrv, "DC " + num(spec.gateReadVoltage_V));
+      }
+    }
+    for (int c = 0; c < C; ++c) {
+      const std::string n = std::to_string(c);
+      if (spec.sense == SenseMode::VirtualGround) {
+        out.push_back("VSENSE" + n + " dl_" + n + " 0 DC 0");
+      } else {
+        out.push_back("EA" + n + " to_" + n + " 0 0 dl_" + n + " " + num(spec.tiaGain));
+        out.push_back("RF" + n + " dl_" + n + " to_" + n + " " + num(spec.tiaFeedback_ohm));
+      }
+    }
+  }
+  std::size_t start = 0;
+  while (start < spec.analysis.size()) {  // one or more lines
+    std::size_t end = spec.analysis.find('\n', start);
+    if (end == std::string::npos) end = spec.analysis.size();
+    if (end > start) out.push_back(spec.analysis.substr(start, end - start));
+    start = end + 1;
+  }
+  out.push_back(".end");
+  return out;
+}
+
+std::string crossbarNetlist(const CrossbarSpec& spec) {
+  std::string text;
+  for (const auto& line : crossbarLines(spec)) text += line + "\n";
+  return text;
+}
+
+}  // namespace ecramsim::netlist
