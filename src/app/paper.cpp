@@ -1,9 +1,11 @@
 #include "app/paper.hpp"
 
 #include <fstream>
+#include <functional>
 
 #include "app/cards.hpp"
 #include "app/device_job.hpp"
+#include "app/program_job.hpp"
 #include "core/error.hpp"
 #include "io/hdf5.hpp"
 
@@ -43,27 +45,79 @@ std::string fileStem(const std::string& protocol) {
   return s;
 }
 
+/// One result file of the paper run: its stem and the job that fills it.
+struct Experiment {
+  std::string stem;
+  std::function<ResultTree()> run;
+};
+
+/// Issue 5 / Fig. 1d-e: the five shipped patterns written open loop (pwm serial, count
+/// row-parallel) and closed loop (verify), with variation and line resistance, in one file.
+ResultTree programPatterns(std::uint64_t seed) {
+  ResultTree out;
+  const ModelCard card = resolveCard(defaultCardPath().string(), {});
+  const std::vector<std::string> patterns{"letter_e", "letter_c", "letter_r", "letter_a", "letter_m"};
+  struct Scheme {
+    const char* name;
+    ProgramScheme scheme;
+    PulseOrder order;
+  };
+  const std::vector<Scheme> schemes{{"pwm", ProgramScheme::Pwm, PulseOrder::Serial},
+                                    {"count", ProgramScheme::Count, PulseOrder::RowParallel},
+                                    {"verify", ProgramScheme::Verify, PulseOrder::Serial}};
+  for (const auto& pattern : patterns) {
+    for (const auto& s : schemes) {
+      globalCancelToken().throwIfCancelled();
+      ProgramJob job;
+      job.target = projectRoot() / "data" / "patterns" / (pattern + ".pgm");
+      job.card = card;
+      job.geometry = defaultGeometry(0, 0);
+      job.config.scheme = s.scheme;
+      job.config.order = s.order;
+      job.seed = seed;
+      NullProgress quiet;
+      const ResultTree one = runProgramJob(job, quiet);
+      const std::string group = "/" + pattern + "/" + s.name;
+      for (const auto& [path, d] : one.datasets()) {
+        if (path.rfind("/maps/", 0) == 0) out.dataset(group + path.substr(5), d);
+      }
+      for (const auto& m : one.metrics()) {
+        out.metric(pattern + "/" + s.name + "/" + m.name, m.value, m.unit, m.description);
+      }
+    }
+  }
+  recordCard(card, "/config/model", out);
+  out.attribute("/config", "schemes", std::string("pwm: serial; count: row-parallel; verify: serial"));
+  return out;
+}
+
 }  // namespace
 
 PaperResult runPaper(const PaperConfig& cfg, Progress& progress) {
   std::error_code ec;
   std::filesystem::create_directories(cfg.outDir, ec);
   if (ec) throw IoError(cfg.outDir.string() + ": cannot create the results folder: " + ec.message());
+  std::vector<Experiment> experiments;
+  for (const auto& job : deviceExperiments(cfg.seed)) {
+    experiments.push_back({fileStem(job.protocol), [job] {
+                             NullProgress quiet;
+                             return runDeviceJob(job, quiet);
+                           }});
+  }
+  experiments.push_back({"program_patterns", [&] { return programPatterns(cfg.seed); }});
+
   PaperResult result;
-  const auto jobs = deviceExperiments(cfg.seed);
   std::size_t done = 0;
-  for (const auto& job : jobs) {
+  for (const auto& e : experiments) {
     globalCancelToken().throwIfCancelled();
-    const std::string stem = fileStem(job.protocol);
-    NullProgress quiet;
-    const ResultTree tree = runDeviceJob(job, quiet);
-    const auto path = cfg.outDir / (stem + ".h5");
+    const ResultTree tree = e.run();
+    const auto path = cfg.outDir / (e.stem + ".h5");
     io::writeResultFile(tree, path, {cfg.commandLine, cfg.seed, io::isoTimeNow(), "complete"});
     result.files.push_back(path);
     for (const auto& m : tree.metrics()) {
-      result.summary.metric(stem + "/" + m.name, m.value, m.unit, m.description);
+      result.summary.metric(e.stem + "/" + m.name, m.value, m.unit, m.description);
     }
-    progress.update("paper", ++done, jobs.size());
+    progress.update("paper", ++done, experiments.size());
     progress.note("wrote " + path.string());
   }
   const auto summaryPath = cfg.outDir / "summary.json";

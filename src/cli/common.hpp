@@ -62,5 +62,6 @@ void addDeviceCommand(CLI::App& app);
 void addModelCommand(CLI::App& app);
 void addInspectCommand(CLI::App& app);
 void addPaperCommand(CLI::App& app);
+void addProgramCommand(CLI::App& app);
 
 }  // namespace ecramsim::cli

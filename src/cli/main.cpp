@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   cli::addModelCommand(app);
   cli::addInspectCommand(app);
   cli::addPaperCommand(app);
+  cli::addProgramCommand(app);
 
   std::signal(SIGINT, onSigint);
   try {

@@ -123,6 +123,31 @@ def plot_gate_iv(f, out_dir, quiet):
     _save(fig, out_dir, "gate_iv.png", quiet)
 
 
+def plot_program(f, out_dir, quiet):
+    patterns = [p for p in ("letter_e", "letter_c", "letter_r", "letter_a", "letter_m") if p in f]
+    schemes = ("pwm", "count", "verify")
+    fig, axes = plt.subplots(len(patterns), 5, figsize=(11, 2.2 * len(patterns)), squeeze=False)
+    for i, p in enumerate(patterns):
+        tgt = f["/%s/pwm/target_s" % p][()] * UMHO
+        lo, hi = tgt.min(), tgt.max()
+        panels = [("target", tgt)] + [
+            ("%s, RMSE %.2f%%" % (s, f["/metrics/%s/%s/rmse_pct" % (p, s)][()]),
+             f["/%s/%s/after_s" % (p, s)][()] * UMHO) for s in schemes]
+        for ax, (title, m) in zip(axes[i], panels):
+            im = ax.imshow(m, cmap="viridis", vmin=lo, vmax=hi)
+            ax.set_title(title, fontsize=8)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        err = f["/%s/pwm/error_pct" % p][()]
+        im = axes[i][4].imshow(err, cmap="RdBu_r", vmin=-10, vmax=10)
+        axes[i][4].set_title("pwm error (% of window)", fontsize=8)
+        axes[i][4].set_xticks([])
+        axes[i][4].set_yticks([])
+        fig.colorbar(im, ax=axes[i][4], fraction=0.046)
+    fig.suptitle("Fig. 1d-e: patterns written open loop (pwm, count) and write-verify, G in uS")
+    _save(fig, out_dir, "fig1de_program.png", quiet)
+
+
 PLOTS = {
     "device_pulses.h5": plot_pulses,
     "device_windows.h5": plot_windows,
@@ -131,6 +156,7 @@ PLOTS = {
     "device_retention.h5": plot_retention,
     "device_pwm.h5": plot_pwm,
     "device_gate_iv.h5": plot_gate_iv,
+    "program_patterns.h5": plot_program,
 }
 
 

@@ -1,0 +1,38 @@
+#pragma once
+/// `ecramsim program`: write a target map into an array and report how well it landed.
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "array/geometry.hpp"
+#include "control/program.hpp"
+#include "core/progress.hpp"
+#include "core/result.hpp"
+#include "modelcard/modelcard.hpp"
+
+namespace ecramsim::app {
+
+/// Line and driver resistances of the shipped 10x10 array (assumed: W lines of a ~10 um pitch
+/// passive array; the paper gives no values): 2 Ohm per segment, 20 Ohm drivers, ideal sense.
+[[nodiscard]] CrossbarGeometry defaultGeometry(Eigen::Index rows, Eigen::Index cols);
+
+struct ProgramJob {
+  std::filesystem::path target;  ///< .pgm or .csv, normalized to [0, 1]
+  ModelCard card;
+  CrossbarGeometry geometry;     ///< rows/cols 0: taken from the target
+  ProgramConfig config;
+  double g_low = 0.0;            ///< S, window; 0 and 0: the card's [gmin, gmax]
+  double g_high = 0.0;
+  std::string engine = "nodal";  ///< "nodal" (ngspice co-simulation: later)
+  std::uint64_t seed = 1;
+};
+
+/// Runs the job: /maps (target, before, after, read, error, disturb, pulses), /pulses (log),
+/// /metrics, /config. Throws InputError for bad targets or settings.
+[[nodiscard]] ResultTree runProgramJob(const ProgramJob& job, Progress& progress);
+
+/// The accuracy metrics of a programmed map, % of the window g_high - g_low.
+void programMetrics(const ProgramResult& r, double g_low, double g_high, ResultTree& out);
+
+}  // namespace ecramsim::app

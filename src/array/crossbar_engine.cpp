@@ -1,0 +1,208 @@
+#include "array/crossbar_engine.hpp"
+
+#include <cmath>
+#include <string>
+
+#include "core/error.hpp"
+
+namespace ecramsim {
+
+namespace {
+
+using Index = Eigen::Index;
+using nodal::LineKind;
+using nodal::NodeRef;
+
+nodal::CrossbarNet readNet(const CrossbarGeometry& geo) {
+  geo.validate();
+  const nodal::LineTermination source{geo.r_drv, std::vector<bool>(std::size_t(geo.rows), true)};
+  const nodal::LineTermination drain{geo.r_sense, std::vector<bool>(std::size_t(geo.cols), true)};
+  return nodal::CrossbarNet(geo, nullptr, source, drain);
+}
+
+}  // namespace
+
+CrossbarEngine::CrossbarEngine(const CrossbarGeometry& geo)
+    : geo_(geo), net_(readNet(geo)), matrix_(net_.unknowns()) {
+  for (const auto& res : net_.resistors()) lineBranch_.push_back(matrix_.addBranch(res.a, res.b));
+  for (Index r = 0; r < geo_.rows; ++r) {
+    for (Index c = 0; c < geo_.cols; ++c) {
+      cellBranch_.push_back(matrix_.addBranch(net_.node(LineKind::Source, r, c),
+                                              net_.node(LineKind::Drain, r, c)));
+    }
+  }
+  matrix_.finalize();
+  g_ = Eigen::MatrixXd::Zero(geo_.rows, geo_.cols);
+  refactor();
+}
+
+void CrossbarEngine::setConductances(const Eigen::MatrixXd& g_s) {
+  if (g_s.rows() != geo_.rows || g_s.cols() != geo_.cols) {
+    throw InputError({}, "conductances",
+                     "expected " + std::to_string(geo_.rows) + " x " + std::to_string(geo_.cols) +
+                         ", got " + std::to_string(g_s.rows()) + " x " +
+                         std::to_string(g_s.cols()));
+  }
+  for (Index r = 0; r < g_s.rows(); ++r) {
+    for (Index c = 0; c < g_s.cols(); ++c) {
+      const double g = g_s(r, c);
+      if (!std::isfinite(g) || g < 0.0) {
+        throw InputError({}, "conductances",
+                         "cell (" + std::to_string(r) + ", " + std::to_string(c) +
+                             "): conductance must be finite and >= 0 S, got " +
+                             std::to_string(g));
+      }
+    }
+  }
+  g_ = g_s;
+  refactor();
+}
+
+void CrossbarEngine::setConductances(std::span<const double> g_row_major_s) {
+  if (static_cast<Index>(g_row_major_s.size()) != geo_.cells()) {
+    throw InputError({}, "conductances",
+                     "expected " + std::to_string(geo_.cells()) + " values, got " +
+                         std::to_string(g_row_major_s.size()));
+  }
+  Eigen::MatrixXd g(geo_.rows, geo_.cols);
+  for (Index r = 0; r < geo_.rows; ++r) {
+    for (Index c = 0; c < geo_.cols; ++c) {
+      g(r, c) = g_row_major_s[static_cast<std::size_t>(r * geo_.cols + c)];
+    }
+  }
+  setConductances(g);
+}
+
+void CrossbarEngine::refactor() {
+  const Index R = geo_.rows, C = geo_.cols, n = net_.unknowns();
+  matrix_.setZero();
+  const auto& res = net_.resistors();
+  for (std::size_t k = 0; k < res.size(); ++k) matrix_.stamp(lineBranch_[k], res[k].g);
+  for (Index r = 0; r < R; ++r) {
+    for (Index c = 0; c < C; ++c) matrix_.stamp(cellBranch_[std::size_t(r * C + c)], g_(r, c));
+  }
+  matrix_.factorize();
+  ++factorizations_;
+  transferValid_ = false;
+
+  // Only source terminals carry a nonzero potential (drain terminals are at 0 V), so the
+  // known-potential side is indexed by row r (terminal R + r).
+  using Triplet = Eigen::Triplet<double>;
+  auto sourceRow = [&](const NodeRef& ref) -> Index {
+    if (!ref.known) return -1;
+    const Index t = ref.index - R;
+    return (t >= 0 && t < R) ? t : -1;
+  };
+  std::vector<Triplet> rhs, colU, colK, rowU, rowK;
+  auto branchRhs = [&](const NodeRef& a, const NodeRef& b, double g) {
+    if (!a.known && b.known && sourceRow(b) >= 0) rhs.emplace_back(a.index, sourceRow(b), g);
+    if (!b.known && a.known && sourceRow(a) >= 0) rhs.emplace_back(b.index, sourceRow(a), g);
+  };
+  for (const auto& e : res) branchRhs(e.a, e.b, e.g);
+  for (Index r = 0; r < R; ++r) {
+    for (Index c = 0; c < C; ++c) {
+      const double g = g_(r, c);
+      const NodeRef s = net_.node(LineKind::Source, r, c);
+      const NodeRef d = net_.node(LineKind::Drain, r, c);
+      branchRhs(s, d, g);
+      // Cell current from source node to drain node: g (V_s - V_d).
+      auto add = [&](const NodeRef& ref, double sign) {
+        if (!ref.known) {
+          colU.emplace_back(c, ref.index, sign * g);
+          rowU.emplace_back(r, ref.index, sign * g);
+        } else if (sourceRow(ref) >= 0) {
+          colK.emplace_back(c, sourceRow(ref), sign * g);
+          rowK.emplace_back(r, sourceRow(ref), sign * g);
+        }
+      };
+      add(s, 1.0);
+      add(d, -1.0);
+    }
+  }
+  rhsKnown_.resize(n, R);
+  rhsKnown_.setFromTriplets(rhs.begin(), rhs.end());
+  colFromU_.resize(C, n);
+  colFromU_.setFromTriplets(colU.begin(), colU.end());
+  colFromK_.resize(C, R);
+  colFromK_.setFromTriplets(colK.begin(), colK.end());
+  rowFromU_.resize(R, n);
+  rowFromU_.setFromTriplets(rowU.begin(), rowU.end());
+  rowFromK_.resize(R, R);
+  rowFromK_.setFromTriplets(rowK.begin(), rowK.end());
+}
+
+ReadResult CrossbarEngine::solve(const Eigen::MatrixXd& inputs_v, bool with_node_voltages) const {
+  const Index R = geo_.rows, C = geo_.cols;
+  if (inputs_v.cols() != R) {
+    throw InputError({}, "inputs",
+                     "each input vector must have " + std::to_string(R) + " values (one per row), got " +
+                         std::to_string(inputs_v.cols()));
+  }
+  if (!inputs_v.allFinite()) throw InputError({}, "inputs", "input voltages must be finite");
+  if (!with_node_voltages && (transferValid_ || inputs_v.rows() >= R)) {
+    (void)transfer();
+    ReadResult out;
+    out.column_currents_a = inputs_v * transferCol_.transpose();
+    out.row_currents_a = inputs_v * transferRow_.transpose();
+    return out;
+  }
+  const Eigen::MatrixXd vk = inputs_v.transpose();  // R x K
+  Eigen::MatrixXd x;                                 // unknowns x K
+  if (net_.unknowns() > 0) {
+    const Eigen::MatrixXd b = rhsKnown_ * vk;
+    x = matrix_.solve(b);
+  } else {
+    x.resize(0, vk.cols());
+  }
+  ReadResult out;
+  out.column_currents_a = (colFromU_ * x + colFromK_ * vk).transpose();
+  out.row_currents_a = (rowFromU_ * x + rowFromK_ * vk).transpose();
+  if (with_node_voltages) {
+    auto potential = [&](const NodeRef& ref, Index k) {
+      if (!ref.known) return x(ref.index, k);
+      const Index t = ref.index - R;
+      return (t >= 0 && t < R) ? vk(t, k) : 0.0;
+    };
+    for (Index k = 0; k < vk.cols(); ++k) {
+      Eigen::MatrixXd vs(R, C), vd(R, C);
+      for (Index r = 0; r < R; ++r) {
+        for (Index c = 0; c < C; ++c) {
+          vs(r, c) = potential(net_.node(LineKind::Source, r, c), k);
+          vd(r, c) = potential(net_.node(LineKind::Drain, r, c), k);
+        }
+      }
+      out.source_v.push_back(std::move(vs));
+      out.drain_v.push_back(std::move(vd));
+    }
+  }
+  return out;
+}
+
+const Eigen::MatrixXd& CrossbarEngine::transfer() const {
+  if (!transferValid_) {
+    const Index R = geo_.rows;
+    const Eigen::MatrixXd unit = Eigen::MatrixXd::Identity(R, R);
+    Eigen::MatrixXd x;
+    if (net_.unknowns() > 0) {
+      const Eigen::MatrixXd b = rhsKnown_ * unit;
+      x = matrix_.solve(b);
+    } else {
+      x.resize(0, R);
+    }
+    transferCol_ = colFromU_ * x + colFromK_ * unit;
+    transferRow_ = rowFromU_ * x + rowFromK_ * unit;
+    transferValid_ = true;
+  }
+  return transferCol_;
+}
+
+Eigen::MatrixXd CrossbarEngine::ideal(const Eigen::MatrixXd& inputs_v) const {
+  if (inputs_v.cols() != geo_.rows) {
+    throw InputError({}, "inputs",
+                     "each input vector must have " + std::to_string(geo_.rows) +
+                         " values (one per row), got " + std::to_string(inputs_v.cols()));
+  }
+  return inputs_v * g_;
+}
+
+}  // namespace ecramsim

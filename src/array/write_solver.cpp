@@ -1,0 +1,227 @@
+#include "array/write_solver.hpp"
+
+#include <algorithm>
+#include <boost/math/differentiation/autodiff.hpp>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "array/network.hpp"
+#include "core/error.hpp"
+#include "device/physics.hpp"
+
+namespace ecramsim {
+
+namespace {
+
+using Index = Eigen::Index;
+using nodal::LineKind;
+using nodal::NodeRef;
+namespace ad = boost::math::differentiation;
+using Dual = ad::autodiff_fvar<double, 1>;
+
+enum class BranchKind { Line, Channel, GateHalf };
+
+/// A branch from node a to node b: current a -> b is a function of v_a - v_b.
+struct Branch {
+  NodeRef a, b;
+  BranchKind kind;
+  Index cell = -1;      ///< row-major cell index for device branches
+  double g = 0.0;       ///< S, line resistors only
+  Index terminal = -1;  ///< driver resistors: the driver's terminal (0 S while it floats)
+};
+
+struct Eval {
+  double i = 0.0;     ///< A, a -> b
+  double didv = 0.0;  ///< S
+};
+
+/// Current of branch `br` at voltage dv, with its derivative when `derivative` is set (the
+/// physics then runs on dual numbers) and 0 in its place otherwise.
+Eval evalBranch(const Branch& br, double dv, std::span<const CellParams> cells,
+                const Eigen::MatrixXd& xRowMajor, const std::vector<bool>& driven,
+                bool derivative) {
+  if (br.kind == BranchKind::Line) {
+    const double g = br.terminal >= 0 && !driven[std::size_t(br.terminal)] ? 0.0 : br.g;
+    return {g * dv, g};
+  }
+  const CellParams& p = cells[static_cast<std::size_t>(br.cell)];
+  const Index C = xRowMajor.cols();
+  if (!derivative) {
+    const double x = xRowMajor(br.cell / C, br.cell % C);
+    return {br.kind == BranchKind::Channel ? physics::channelCurrent(p, x, dv)
+                                           : gateHalfCurrent(p, dv, x),
+            0.0};
+  }
+  const Dual x(xRowMajor(br.cell / C, br.cell % C));
+  const Dual u = ad::make_fvar<double, 1>(dv);
+  // Channel branches run drain -> source: channelCurrent is the drain-to-source current at vds.
+  const Dual i = br.kind == BranchKind::Channel ? physics::channelCurrent(p, x, u)
+                                                : gateHalfCurrent(p, u, x);
+  return {i.derivative(0), i.derivative(1)};
+}
+
+/// Every line driven at its end through r_drv, except the floating gate and drain lines.
+nodal::CrossbarNet writeNet(const CrossbarGeometry& geo, const LineDrive& d) {
+  const nodal::LineTermination gate{geo.r_drv, d.gate_driven};
+  const nodal::LineTermination source{geo.r_drv, std::vector<bool>(std::size_t(geo.rows), true)};
+  const nodal::LineTermination drain{geo.r_drv, d.drain_driven};
+  return nodal::CrossbarNet(geo, &gate, source, drain);
+}
+
+}  // namespace
+
+struct WriteSolver::Prepared {
+  /// Floating pattern the network was built for. With r_drv > 0 one network serves every
+  /// pattern (a floating line's driver resistor is stamped as 0 S) and the key is empty; with
+  /// r_drv = 0 a driven line merges into its driver's known potential, so the pattern matters.
+  std::vector<bool> key;
+  nodal::CrossbarNet net;
+  nodal::NodalMatrix jac;
+  std::vector<Branch> branches;
+  std::vector<Index> handles;
+
+  Prepared(const CrossbarGeometry& geo, const LineDrive& d, std::vector<bool> k)
+      : key(std::move(k)),
+        net(writeNet(geo, d)),
+        jac(net.unknowns()) {
+    for (const auto& res : net.resistors()) {
+      branches.push_back({res.a, res.b, BranchKind::Line, -1, res.g, res.terminal});
+    }
+    for (Index r = 0; r < geo.rows; ++r) {
+      for (Index c = 0; c < geo.cols; ++c) {
+        const Index cell = r * geo.cols + c;
+        const NodeRef g = net.node(LineKind::Gate, r, c);
+        const NodeRef s = net.node(LineKind::Source, r, c);
+        const NodeRef dr = net.node(LineKind::Drain, r, c);
+        branches.push_back({dr, s, BranchKind::Channel, cell, 0.0, -1});
+        branches.push_back({g, s, BranchKind::GateHalf, cell, 0.0, -1});
+        branches.push_back({g, dr, BranchKind::GateHalf, cell, 0.0, -1});
+      }
+    }
+    for (const Branch& b : branches) handles.push_back(jac.addBranch(b.a, b.b));
+    jac.finalize();
+  }
+};
+
+WriteSolver::WriteSolver(const CrossbarGeometry& geo) : geo_(geo) { geo_.validate(); }
+WriteSolver::~WriteSolver() = default;
+WriteSolver::WriteSolver(WriteSolver&&) noexcept = default;
+WriteSolver& WriteSolver::operator=(WriteSolver&&) noexcept = default;
+
+WriteOperatingPoint WriteSolver::solve(std::span<const CellParams> cells, const Eigen::MatrixXd& x,
+                                       const LineDrive& drive) {
+  const Index R = geo_.rows, C = geo_.cols;
+  if (static_cast<Index>(cells.size()) != R * C || x.rows() != R || x.cols() != C ||
+      drive.gate_v.size() != R || drive.source_v.size() != R || drive.drain_v.size() != C ||
+      static_cast<Index>(drive.gate_driven.size()) != R ||
+      static_cast<Index>(drive.drain_driven.size()) != C) {
+    throw InputError({}, "write drive", "sizes do not match the " + std::to_string(R) + " x " +
+                                            std::to_string(C) + " array");
+  }
+  std::vector<bool> key;
+  LineDrive topology = drive;
+  if (geo_.r_drv == 0.0) {
+    key = drive.gate_driven;
+    key.insert(key.end(), drive.drain_driven.begin(), drive.drain_driven.end());
+  } else {
+    topology.gate_driven.assign(std::size_t(R), true);
+    topology.drain_driven.assign(std::size_t(C), true);
+  }
+  if (!prepared_ || prepared_->key != key) {
+    prepared_ = std::make_unique<Prepared>(geo_, topology, std::move(key));
+  }
+  Prepared& pr = *prepared_;
+  const Index n = pr.net.unknowns();
+  std::vector<bool> driven(std::size_t(pr.net.terminals()), true);
+  for (Index r = 0; r < R; ++r) {
+    driven[std::size_t(pr.net.terminal(LineKind::Gate, r))] = drive.gate_driven[std::size_t(r)];
+  }
+  for (Index c = 0; c < C; ++c) {
+    driven[std::size_t(pr.net.terminal(LineKind::Drain, c))] = drive.drain_driven[std::size_t(c)];
+  }
+
+  Eigen::VectorXd vk(pr.net.terminals());
+  for (Index r = 0; r < R; ++r) {
+    vk(pr.net.terminal(LineKind::Gate, r)) = drive.gate_v(r);
+    vk(pr.net.terminal(LineKind::Source, r)) = drive.source_v(r);
+  }
+  for (Index c = 0; c < C; ++c) vk(pr.net.terminal(LineKind::Drain, c)) = drive.drain_v(c);
+
+  Eigen::VectorXd v = Eigen::VectorXd::Zero(n);
+  auto pot = [&](const NodeRef& ref) { return ref.known ? vk(ref.index) : v(ref.index); };
+
+  // Newton with chord steps: the Jacobian is factorized at the first iterate and reused while
+  // the steps shrink fast (the sinh branches are tiny next to the lines when every gate line is
+  // driven); a chord step that shrinks by less than half is discarded and the Jacobian is
+  // refreshed at the same point. Every step after the first (linear-like) one is limited to
+  // kMaxStepV.
+  constexpr int kMaxIterations = 200;
+  constexpr double kMaxStepV = 0.5;
+  int it = 0;
+  int factorizations = 0;
+  if (n > 0) {
+    Eigen::VectorXd f(n);
+    bool fresh = true;  // evaluate and factorize the Jacobian in this iteration
+    double lastStep = std::numeric_limits<double>::infinity();
+    for (;; ++it) {
+      if (it >= kMaxIterations) {
+        throw SimulationError("write network: Newton did not converge in " +
+                              std::to_string(kMaxIterations) + " iterations");
+      }
+      f.setZero();
+      if (fresh) pr.jac.setZero();
+      for (std::size_t k = 0; k < pr.branches.size(); ++k) {
+        const Branch& br = pr.branches[k];
+        const Eval e = evalBranch(br, pot(br.a) - pot(br.b), cells, x, driven, fresh);
+        if (!br.a.known) f(br.a.index) += e.i;
+        if (!br.b.known) f(br.b.index) -= e.i;
+        if (fresh) pr.jac.stamp(pr.handles[k], e.didv);
+      }
+      if (fresh) {
+        pr.jac.factorize();
+        ++factorizations;
+      }
+      Eigen::VectorXd dv = -pr.jac.solve(f);
+      if (!dv.allFinite()) throw SimulationError("write network: Newton step is not finite");
+      const double step = dv.cwiseAbs().maxCoeff();
+      if (!fresh && step > 0.5 * lastStep) {
+        fresh = true;  // slow or diverging chord step: refresh the Jacobian here
+        continue;
+      }
+      fresh = false;
+      lastStep = step;
+      if (it > 0 && step > kMaxStepV) dv *= kMaxStepV / step;
+      v += dv;
+      const double scale = 1.0 + v.cwiseAbs().maxCoeff();
+      if (step <= 1e-13 * scale) break;
+    }
+  }
+
+  WriteOperatingPoint op;
+  op.newton_iterations = it + (n > 0 ? 1 : 0);
+  op.jacobian_factorizations = factorizations;
+  op.vg.resize(R, C);
+  op.vd.resize(R, C);
+  op.vs.resize(R, C);
+  for (Index r = 0; r < R; ++r) {
+    for (Index c = 0; c < C; ++c) {
+      op.vg(r, c) = pot(pr.net.node(LineKind::Gate, r, c));
+      op.vs(r, c) = pot(pr.net.node(LineKind::Source, r, c));
+      op.vd(r, c) = pot(pr.net.node(LineKind::Drain, r, c));
+    }
+  }
+  op.cell_power_w = Eigen::MatrixXd::Zero(R, C);
+  Eigen::VectorXd terminalCurrent = Eigen::VectorXd::Zero(pr.net.terminals());
+  for (const Branch& br : pr.branches) {
+    const double dv = pot(br.a) - pot(br.b);
+    const double i = evalBranch(br, dv, cells, x, driven, false).i;
+    if (br.cell >= 0) op.cell_power_w(br.cell / C, br.cell % C) += i * dv;
+    if (br.a.known) terminalCurrent(br.a.index) += i;
+    if (br.b.known) terminalCurrent(br.b.index) -= i;
+  }
+  op.driver_power_w = vk.dot(terminalCurrent);
+  return op;
+}
+
+}  // namespace ecramsim

@@ -1,0 +1,81 @@
+#pragma once
+/// The crossbar write network: gate, source and drain lines with their segment and driver
+/// resistances, and per cell three nonlinear branches taken from device/physics.hpp:
+///  - the channel, drain to source: physics::channelCurrent (cubic term included);
+///  - the source-end and the drain-end half of the two-segment gate: each carries half of the
+///    Faradaic current physics::faradaicCurrent and half of the leakage physics::leakageCurrent
+///    at its own gate-to-channel voltage, so the two halves add up to ionicCurrent +
+///    leakageCurrent of the cell exactly as the single-cell engines see it.
+/// The DC operating point is solved by Newton on all unknown line potentials; branch
+/// derivatives come from evaluating the same templated physics with a first-order dual number
+/// (boost::math::differentiation), not from a second hand-written formula.
+///
+/// Quasi-static: the double-layer capacitance c_dl (pF) charged through line and driver
+/// resistance (kOhm at most) settles in nanoseconds to microseconds, far below 100 ms pulses, so
+/// each pulse is one DC operating point held for its width. Floating lines: a line without a
+/// driver is connected to the rest only through cell branches; every cell has a finite leakage
+/// resistance (r_leak, validated finite) and a channel conductance >= gmin > 0, so the matrix
+/// stays non-singular and no artificial conductance to ground is added. The DC potential of a
+/// floating gate line is set by the leakage balance; because leakage and double layer are both
+/// split equally between the channel ends, it equals the capacitive-divider potential right
+/// after the pulse edge for identical cells (ionic currents aside).
+
+#include <Eigen/Core>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "array/geometry.hpp"
+#include "device/params.hpp"
+#include "device/physics.hpp"
+
+namespace ecramsim {
+
+/// Driver potentials of every line during one write segment. Source lines are always driven;
+/// gate and drain lines may float (driven = false: their potential entries are ignored).
+struct LineDrive {
+  Eigen::VectorXd gate_v;          ///< R, V
+  Eigen::VectorXd source_v;        ///< R, V
+  Eigen::VectorXd drain_v;         ///< C, V
+  std::vector<bool> gate_driven;   ///< R
+  std::vector<bool> drain_driven;  ///< C
+};
+
+/// The DC operating point of the write network.
+struct [[nodiscard]] WriteOperatingPoint {
+  Eigen::MatrixXd vg, vd, vs;      ///< R x C, V: every cell's terminal potentials
+  Eigen::MatrixXd cell_power_w;    ///< R x C, W: dissipated in each cell's branches
+  double driver_power_w = 0.0;     ///< W, delivered by all drivers (lines included)
+  int newton_iterations = 0;        ///< residual evaluations
+  int jacobian_factorizations = 0;  ///< of which with a fresh Jacobian
+};
+
+/// A, current from the gate into a channel end at gate-to-channel voltage `u`, through one half
+/// of the two-segment gate (see the header comment).
+template <typename T>
+T gateHalfCurrent(const CellParams& p, const T& u, const T& x) {
+  return 0.5 * (physics::faradaicCurrent(p, u, x) + physics::leakageCurrent(p, u, T(0.0), T(0.0)));
+}
+
+class WriteSolver {
+ public:
+  /// Throws InputError for a bad geometry.
+  explicit WriteSolver(const CrossbarGeometry& geo);
+  ~WriteSolver();
+  WriteSolver(WriteSolver&&) noexcept;
+  WriteSolver& operator=(WriteSolver&&) noexcept;
+  WriteSolver(const WriteSolver&) = delete;
+  WriteSolver& operator=(const WriteSolver&) = delete;
+
+  /// Operating point for cells `cells` (R C, row-major) at states `x` (R x C) under `drive`.
+  /// Throws SimulationError if Newton does not converge.
+  [[nodiscard]] WriteOperatingPoint solve(std::span<const CellParams> cells,
+                                          const Eigen::MatrixXd& x, const LineDrive& drive);
+
+ private:
+  struct Prepared;
+  CrossbarGeometry geo_;
+  std::unique_ptr<Prepared> prepared_;  ///< network of the last floating pattern, reused
+};
+
+}  // namespace ecramsim

@@ -1,0 +1,138 @@
+#pragma once
+/// The array as the controller sees it (DESIGN.md sections 5 and 6). Programming, verification
+/// and training are written against ArrayBackend; the nodal engine (array/NodalBackend) and the
+/// ngspice co-simulation implement it. Maps are R x C and indexed (row, col); inputs and outputs
+/// of a VMM hold one vector per matrix row. SI units throughout.
+///
+/// Crossbar geometry shared by every backend (and by the ngspice crossbar netlist generator):
+/// cell (r, c) has its gate on gate line r and its source on source line r (both run along the
+/// row), and its drain on drain line c (runs along the column). Gate and source lines are driven
+/// from the c = 0 end; drain lines are sensed (read) or driven (write) from the r = R-1 end.
+
+#include <Eigen/Core>
+#include <span>
+#include <vector>
+
+namespace ecramsim {
+
+/// Which fraction of the write voltage V the unselected lines sit at.
+enum class BiasFraction { Half, Third };
+
+/// What unselected gate and drain lines do during a write: held by their drivers at the bias
+/// level, or left floating (no driver; the network sets their potential). Source lines are
+/// always driven: they are the channel reference of every row.
+enum class UnselectedLines { Grounded, Floating };
+
+/// A write bias scheme: V/2 or V/3, unselected lines held or floating.
+struct BiasScheme {
+  BiasFraction fraction = BiasFraction::Half;
+  UnselectedLines unselected = UnselectedLines::Grounded;
+};
+
+/// Line potentials, V, of a write with amplitude V (the selected cell's gate-to-drain voltage;
+/// V > 0 potentiates). Every level is V times a fixed fraction:
+///
+///            gate sel  gate unsel  drain sel  drain unsel  source (all rows)
+///   V/2        +V/2        0         -V/2          0             0
+///   V/3       +2V/3        0         -V/3        +V/3          +V/3
+///
+/// Gate-to-channel voltages (gate-source end, gate-drain end) that follow:
+///   V/2: selected (V/2, V); same row (V/2, V/2); same column (0, V/2); others (0, 0).
+///   V/3: selected (V/3, V); same row (V/3, V/3); same column (-V/3, V/3); others (-V/3, -V/3).
+/// Because the source line runs along the row together with the gate line, the source-end half
+/// of the gate of every cell in the selected row sees the same gate-source voltage; keeping it
+/// at V/2 (V/3) is what keeps the row's other cells half-selected. The selected cell therefore
+/// sees V only at its drain end, and its ionic current is about half that of a cell whose whole
+/// channel sits V below its gate (the single-cell bench at the same V).
+struct BiasLevels {
+  double gate_selected_v = 0.0;
+  double gate_unselected_v = 0.0;
+  double drain_selected_v = 0.0;
+  double drain_unselected_v = 0.0;
+  double source_v = 0.0;
+};
+
+/// The line potentials of `scheme` for write amplitude `amplitude_v` (table above).
+[[nodiscard]] BiasLevels biasLevels(const BiasScheme& scheme, double amplitude_v);
+
+/// How a list of pulses is applied: one cell at a time, or all pulses of one row (and one
+/// amplitude) at once, each column released at the end of its own width (PWM).
+enum class PulseOrder { Serial, RowParallel };
+
+/// One requested write pulse.
+struct PulseRequest {
+  Eigen::Index row = 0;
+  Eigen::Index col = 0;
+  double amplitude_v = 0.0;  ///< V, gate-to-drain voltage of the selected cell; sign = direction
+  double width_s = 0.0;      ///< s, > 0
+};
+
+/// One applied pulse, as logged.
+struct PulseLog {
+  Eigen::Index row = 0;
+  Eigen::Index col = 0;
+  double amplitude_v = 0.0;
+  double width_s = 0.0;
+  double start_s = 0.0;   ///< s, backend time at the start of the pulse
+  double x_before = 0.0;  ///< 1, state of the selected cell before and after
+  double x_after = 0.0;
+  double v_gs_v = 0.0;     ///< V, gate-source voltage of the selected cell during the pulse
+  double v_gd_v = 0.0;     ///< V, gate-drain voltage of the selected cell during the pulse
+  double energy_j = 0.0;  ///< J, dissipated in the selected cell (channel, gate, double layer)
+};
+
+/// Outcome of applyPulses.
+struct [[nodiscard]] PulseBatchResult {
+  std::vector<PulseLog> pulses;  ///< in the order applied
+  Eigen::MatrixXd delta_x;       ///< R x C, 1: every cell's state change over the call
+  Eigen::MatrixXd cell_energy_j; ///< R x C, J: energy dissipated in every cell
+  double duration_s = 0.0;       ///< s, time the call took (sum of the pulse phases)
+  double energy_j = 0.0;         ///< J, drawn from all line drivers, lines included
+};
+
+/// Running totals of a backend since construction.
+struct BackendCounters {
+  double elapsed_s = 0.0;  ///< s, array time: pulses plus reads
+  double energy_j = 0.0;   ///< J, drawn from the drivers by pulses and reads
+  long long pulses = 0;    ///< write pulses applied
+  long long reads = 0;     ///< input vectors applied (VMMs and conductance reads)
+};
+
+/// The array behind the controller. Implementations own the cell states; randomness
+/// (cycle-to-cycle noise) comes from an Rng the implementation was given.
+class ArrayBackend {
+ public:
+  virtual ~ArrayBackend() = default;
+
+  [[nodiscard]] virtual Eigen::Index rows() const = 0;
+  [[nodiscard]] virtual Eigen::Index cols() const = 0;
+
+  /// S, R x C: the conductance map measured as a person would, through the array: row r at
+  /// `read_v` (the others at 0 V), every column sensed, G(r, c) = I_c / read_v. Line
+  /// resistance and sneak currents are part of the answer. Costs R reads.
+  [[nodiscard]] virtual Eigen::MatrixXd readConductances(double read_v) = 0;
+  /// S, R x C: the model's exact conductances G(x), for diagnostics (no array, no cost).
+  [[nodiscard]] virtual Eigen::MatrixXd probeConductances() const = 0;
+
+  /// A, K x C: column currents for K input vectors (K x R, V on the source lines, columns at
+  /// the sense potential). Costs K reads.
+  [[nodiscard]] virtual Eigen::MatrixXd vmm(const Eigen::MatrixXd& inputs_v) = 0;
+
+  /// Applies write pulses under `scheme`, in `order`. Throws InputError on a bad request.
+  virtual PulseBatchResult applyPulses(std::span<const PulseRequest> pulses,
+                                       const BiasScheme& scheme, PulseOrder order) = 0;
+
+  /// 1, R x C: the cell states x.
+  [[nodiscard]] virtual Eigen::MatrixXd states() const = 0;
+  /// Sets the states (each in [0, 1]; InputError otherwise).
+  virtual void setStates(const Eigen::MatrixXd& x) = 0;
+
+  [[nodiscard]] virtual BackendCounters counters() const = 0;
+
+ protected:
+  ArrayBackend() = default;
+  ArrayBackend(const ArrayBackend&) = default;
+  ArrayBackend& operator=(const ArrayBackend&) = default;
+};
+
+}  // namespace ecramsim

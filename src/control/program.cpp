@@ -1,0 +1,180 @@
+#include "control/program.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.hpp"
+#include "device/integrate.hpp"
+
+namespace ecramsim {
+
+namespace {
+
+/// Terminal voltages of a selected cell under `bias` with ideal lines.
+Terminals selectedTerminals(const BiasScheme& bias, double amplitude_v) {
+  const BiasLevels l = biasLevels(bias, amplitude_v);
+  return {l.gate_selected_v, l.drain_selected_v, l.source_v};
+}
+
+}  // namespace
+
+double nominalWidth(const EcramParams& nominal, const BiasScheme& bias, double amplitude_v,
+                    double x_from, double x_to, double max_width_s) {
+  const CellParams c = cellParams(nominal);
+  const Terminals t = selectedTerminals(bias, amplitude_v);
+  auto reach = [&](double w) { return advanceHeld(c, x_from, t, w).x; };
+  const double dir = x_to >= x_from ? 1.0 : -1.0;
+  if (dir * (reach(max_width_s) - x_to) <= 0.0) return max_width_s;  // cannot get there: cap
+  // Bisection on a monotone function of the width; 50 halvings of 20 s leave < 20 fs.
+  double lo = 0.0;
+  double hi = max_width_s;
+  for (int it = 0; it < 50 && hi - lo > 1e-9 * max_width_s; ++it) {
+    const double mid = 0.5 * (lo + hi);
+    (dir * (reach(mid) - x_to) < 0.0 ? lo : hi) = mid;
+  }
+  return 0.5 * (lo + hi);
+}
+
+CountPlan nominalCount(const EcramParams& nominal, const BiasScheme& bias, double amplitude_v,
+                       double width_s, double x_from, double x_to, int max_count) {
+  const CellParams c = cellParams(nominal);
+  const Terminals t = selectedTerminals(bias, amplitude_v);
+  CountPlan plan{0, x_from};
+  while (plan.pulses < max_count) {
+    const double next = advanceHeld(c, plan.x_after, t, width_s).x;
+    // Stop at the count whose believed state is closest to the target (round to nearest).
+    if (std::fabs(next - x_to) >= std::fabs(plan.x_after - x_to)) break;
+    plan.x_after = next;
+    ++plan.pulses;
+  }
+  return plan;
+}
+
+ProgramResult programArray(ArrayBackend& array, const EcramParams& nominal,
+                           const Eigen::MatrixXd& target, double g_low, double g_high,
+                           const ProgramConfig& cfg, Progress& progress) {
+  const Eigen::Index R = array.rows();
+  const Eigen::Index C = array.cols();
+  if (target.rows() != R || target.cols() != C) {
+    throw InputError({}, "target", "is " + std::to_string(target.rows()) + " x " +
+                                       std::to_string(target.cols()) + ", the array " +
+                                       std::to_string(R) + " x " + std::to_string(C));
+  }
+  if (!target.allFinite() || target.minCoeff() < 0.0 || target.maxCoeff() > 1.0) {
+    throw InputError({}, "target", "values must be finite and within [0, 1]");
+  }
+  const double range = nominal.gmax - nominal.gmin;
+  ProgramResult res;
+  res.target_s = (g_low + (g_high - g_low) * target.array()).matrix();
+  const Eigen::MatrixXd xTarget = ((res.target_s.array() - nominal.gmin) / range).matrix();
+  if (cfg.reset) array.setStates(Eigen::MatrixXd::Zero(R, C));
+  Eigen::MatrixXd belief = cfg.reset ? Eigen::MatrixXd::Zero(R, C)
+                                     : (cfg.belief.size() ? cfg.belief : array.states());
+  res.before_s = array.probeConductances();
+  res.disturb_s = Eigen::MatrixXd::Zero(R, C);
+  res.pulses = Eigen::MatrixXd::Zero(R, C);
+  const BackendCounters start = array.counters();
+
+  // Applies a batch, charging the change of every cell not pulsed in it to its disturb.
+  auto apply = [&](const std::vector<PulseRequest>& reqs) {
+    if (reqs.empty()) return;
+    PulseBatchResult b = array.applyPulses(reqs, cfg.bias, cfg.order);
+    Eigen::MatrixXd pulsed = Eigen::MatrixXd::Zero(R, C);
+    for (const auto& q : reqs) {
+      pulsed(q.row, q.col) = 1.0;
+      res.pulses(q.row, q.col) += 1.0;
+    }
+    for (Eigen::Index r = 0; r < R; ++r) {
+      for (Eigen::Index c = 0; c < C; ++c) {
+        if (pulsed(r, c) == 0.0) res.disturb_s(r, c) += b.delta_x(r, c) * range;
+      }
+    }
+    res.log.insert(res.log.end(), b.pulses.begin(), b.pulses.end());
+    res.total_pulses += static_cast<long long>(b.pulses.size());
+  };
+  auto readRow = [&](Eigen::Index r) {
+    Eigen::MatrixXd in = Eigen::MatrixXd::Zero(1, R);
+    in(0, r) = cfg.read_v;
+    res.reads += 1;
+    return Eigen::VectorXd(array.vmm(in).row(0).transpose() / cfg.read_v);
+  };
+
+  // Requests for one cell under the open-loop schemes; updates the belief.
+  auto openLoopRequests = [&](Eigen::Index r, Eigen::Index c) {
+    std::vector<PulseRequest> reqs;
+    const double from = belief(r, c);
+    const double to = xTarget(r, c);
+    if (std::fabs(to - from) < 1e-12) return reqs;
+    const double amp = (to > from ? 1.0 : -1.0) * cfg.amplitude_v;
+    if (cfg.scheme == ProgramScheme::Pwm) {
+      const double w = nominalWidth(nominal, cfg.bias, amp, from, to, cfg.max_width_s);
+      reqs.push_back({r, c, amp, w});
+      belief(r, c) = to;
+    } else {
+      const CountPlan plan =
+          nominalCount(nominal, cfg.bias, amp, cfg.count_width_s, from, to, cfg.max_count);
+      for (int k = 0; k < plan.pulses; ++k) reqs.push_back({r, c, amp, cfg.count_width_s});
+      belief(r, c) = plan.x_after;
+    }
+    return reqs;
+  };
+
+  const auto total = static_cast<std::size_t>(R * C);
+  std::size_t done = 0;
+  for (Eigen::Index r = 0; r < R; ++r) {
+    globalCancelToken().throwIfCancelled();
+    if (cfg.scheme == ProgramScheme::Verify) {
+      for (Eigen::Index c = 0; c < C; ++c) {
+        for (int it = 0; it < cfg.verify_max_iter; ++it) {
+          const double g = readRow(r)(c);
+          const double err = res.target_s(r, c) - g;
+          if (std::fabs(err) <= cfg.verify_tol * (g_high - g_low)) break;
+          // Next pulse from the nominal device, starting at the state the read implies.
+          const double from = std::clamp((g - nominal.gmin) / range, 0.0, 1.0);
+          const double amp = (err > 0 ? 1.0 : -1.0) * cfg.amplitude_v;
+          const double w = nominalWidth(nominal, cfg.bias, amp, from, xTarget(r, c), cfg.max_width_s);
+          apply({{r, c, amp, w}});
+        }
+        progress.update("program", ++done, total);
+      }
+      continue;
+    }
+    if (cfg.order == PulseOrder::Serial) {
+      for (Eigen::Index c = 0; c < C; ++c) {
+        apply(openLoopRequests(r, c));
+        progress.update("program", ++done, total);
+      }
+    } else {
+      // Row-parallel: all up pulses of the row in one batch, then all down pulses. Pulse k of
+      // every cell comes before pulse k+1 of any, so each phase holds one pulse per cell.
+      for (const double sign : {1.0, -1.0}) {
+        std::vector<std::vector<PulseRequest>> perCell;
+        for (Eigen::Index c = 0; c < C; ++c) {
+          if ((xTarget(r, c) - belief(r, c)) * sign > 0.0) perCell.push_back(openLoopRequests(r, c));
+        }
+        std::vector<PulseRequest> batch;
+        for (std::size_t k = 0;; ++k) {
+          bool any = false;
+          for (const auto& cell : perCell) {
+            if (k < cell.size()) {
+              batch.push_back(cell[k]);
+              any = true;
+            }
+          }
+          if (!any) break;
+        }
+        apply(batch);
+      }
+      done += static_cast<std::size_t>(C);
+      progress.update("program", done, total);
+    }
+  }
+  const BackendCounters end = array.counters();
+  res.time_s = end.elapsed_s - start.elapsed_s;
+  res.energy_j = end.energy_j - start.energy_j;
+  res.after_s = array.probeConductances();
+  res.read_s = array.readConductances(cfg.read_v);
+  return res;
+}
+
+}  // namespace ecramsim

@@ -1,0 +1,288 @@
+// Write mode of the nodal engine: bias schemes, half-select margin, agreement with the
+// single-cell integration, energy bookkeeping, the ArrayBackend contract.
+#include <doctest/doctest.h>
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <vector>
+
+#include "array/nodal_backend.hpp"
+#include "array/write_solver.hpp"
+#include "core/error.hpp"
+#include "core/rng.hpp"
+#include "device/integrate.hpp"
+#include "device/physics.hpp"
+#include "modelcard/ecram_table.hpp"
+
+using namespace ecramsim;
+using Eigen::Index;
+using Eigen::MatrixXd;
+
+namespace {
+
+EcramParams noVariation() {
+  EcramParams p = defaultEcramParams();
+  p.dg_c2c = 0.0;
+  p.gmin_d2d = p.gmax_d2d = p.i0_d2d = p.qc_d2d = 0.0;
+  return p;
+}
+
+CrossbarGeometry smallLines(Index n) {
+  CrossbarGeometry geo;
+  geo.rows = geo.cols = n;
+  geo.r_gate_seg = 2.0;
+  geo.r_row_seg = 2.0;
+  geo.r_col_seg = 2.0;
+  geo.r_drv = 10.0;
+  geo.r_sense = 10.0;
+  return geo;
+}
+
+struct Disturb {
+  double selected = 0.0;   ///< S, |delta G| of the selected cell
+  double worstOther = 0.0; ///< S, largest |delta G| of any other cell
+  PulseLog log;
+};
+
+Disturb onePulse(const BiasScheme& scheme) {
+  Rng rng(1);
+  NodalBackend arr(noVariation(), smallLines(10), rng);
+  arr.setStates(MatrixXd::Constant(10, 10, 0.5));  // both directions of disturb can show
+  const MatrixXd before = arr.probeConductances();
+  const std::vector<PulseRequest> pulse{{5, 5, 5.0, 0.1}};
+  const PulseBatchResult res = arr.applyPulses(pulse, scheme, PulseOrder::Serial);
+  MatrixXd dg = (arr.probeConductances() - before).cwiseAbs();
+  Disturb d;
+  d.selected = dg(5, 5);
+  dg(5, 5) = 0.0;
+  d.worstOther = dg.maxCoeff();
+  d.log = res.pulses.at(0);
+  return d;
+}
+
+}  // namespace
+
+TEST_CASE("write: the two gate halves add up to the cell's ionic plus leakage current") {
+  const CellParams p = cellParams(defaultEcramParams());
+  for (const auto& [vg, vd, vs] : {std::array{5.0, 0.0, 0.0}, std::array{2.5, -2.5, 0.0},
+                                   std::array{-1.0, 0.7, 0.2}, std::array{1.667, 1.2, -0.4}}) {
+    const double x = 0.37;
+    const double halves = gateHalfCurrent(p, vg - vs, x) + gateHalfCurrent(p, vg - vd, x);
+    const double whole = physics::ionicCurrent(p, vg, vd, vs, x) +
+                         physics::leakageCurrent(p, vg, vd, vs);
+    CHECK(halves == doctest::Approx(whole).epsilon(1e-14));
+  }
+}
+
+TEST_CASE("write: bias levels put V on the selected cell and at most V/2 or V/3 elsewhere") {
+  for (const auto frac : {BiasFraction::Half, BiasFraction::Third}) {
+    const double limit = frac == BiasFraction::Half ? 2.5 : 5.0 / 3.0;
+    const BiasLevels l = biasLevels({frac, UnselectedLines::Grounded}, 5.0);
+    CHECK(l.gate_selected_v - l.drain_selected_v == doctest::Approx(5.0).epsilon(1e-15));
+    for (double g : {l.gate_selected_v, l.gate_unselected_v}) {
+      for (double ch : {l.source_v, l.drain_unselected_v}) {
+        CHECK(std::abs(g - ch) <= limit * (1 + 1e-15));
+      }
+    }
+    CHECK(std::abs(l.gate_unselected_v - l.drain_selected_v) <= limit * (1 + 1e-15));
+    CHECK(std::abs(l.gate_selected_v - l.source_v) <= limit * (1 + 1e-15));
+  }
+}
+
+TEST_CASE("write: V/2 one 5 V 100 ms pulse on (5,5) of a 10x10 array") {
+  const Disturb d = onePulse({BiasFraction::Half, UnselectedLines::Grounded});
+  CHECK(d.selected > 1000.0 * d.worstOther);
+  CHECK(d.log.v_gd_v == doctest::Approx(5.0).epsilon(0.01));
+  CHECK(d.log.v_gd_v < 5.0);  // the lines drop some of it
+  CHECK(d.log.v_gs_v == doctest::Approx(2.5).epsilon(0.01));
+  // About half of the card's 1/100 of the range per pulse (only the drain-end half sees 5 V).
+  CHECK(d.selected / 2e-6 == doctest::Approx(0.005).epsilon(0.2));
+  MESSAGE("V/2 grounded: selected/worst other = " << d.selected / d.worstOther);
+}
+
+TEST_CASE("write: V/3 one 5 V 100 ms pulse on (5,5) of a 10x10 array") {
+  const Disturb d = onePulse({BiasFraction::Third, UnselectedLines::Grounded});
+  CHECK(d.selected > 1e5 * d.worstOther);
+  CHECK(d.log.v_gd_v == doctest::Approx(5.0).epsilon(0.01));
+  MESSAGE("V/3 grounded: selected/worst other = " << d.selected / d.worstOther);
+}
+
+TEST_CASE("write: floating unselected lines keep the V/2 margin") {
+  const Disturb d = onePulse({BiasFraction::Half, UnselectedLines::Floating});
+  CHECK(d.selected > 1000.0 * d.worstOther);
+  CHECK(d.log.v_gd_v == doctest::Approx(5.0).epsilon(0.01));
+  MESSAGE("V/2 floating: selected/worst other = " << d.selected / d.worstOther);
+}
+
+TEST_CASE("write: a floating line draws no net current from its cells") {
+  for (double rDrv : {10.0, 0.0}) {  // both ways of building the network
+    CAPTURE(rDrv);
+    Rng rng(8);
+    CrossbarGeometry geo = smallLines(5);
+    geo.r_drv = rDrv;
+    NodalBackend arr(noVariation(), geo, rng);
+    arr.setStates(MatrixXd::Constant(5, 5, 0.5));
+    const std::vector<PulseRequest> pulse{{1, 3, 5.0, 0.1}};
+    (void)arr.applyPulses(pulse, {BiasFraction::Third, UnselectedLines::Floating},
+                          PulseOrder::Serial);
+    const WriteOperatingPoint& op = arr.lastOperatingPoint();
+    // Gate line 4 floats: its cells' gate currents (ionic + leakage) cancel.
+    double sum = 0.0, scale = 0.0;
+    for (Index c = 0; c < 5; ++c) {
+      const CellParams& p = arr.cell(4, c);
+      const double i = physics::ionicCurrent(p, op.vg(4, c), op.vd(4, c), op.vs(4, c), 0.5) +
+                       physics::leakageCurrent(p, op.vg(4, c), op.vd(4, c), op.vs(4, c));
+      sum += i;
+      scale = std::max(scale, std::abs(i));
+    }
+    CHECK(scale > 0.0);
+    CHECK(std::abs(sum) < 1e-9 * scale);
+    // Drain line 0 floats: channel currents and gate returns into it cancel.
+    double dsum = 0.0, dscale = 0.0;
+    for (Index r = 0; r < 5; ++r) {
+      const CellParams& p = arr.cell(r, 0);
+      const double ch = physics::channelCurrent(p, 0.5, op.vd(r, 0) - op.vs(r, 0));
+      const double gd = gateHalfCurrent(p, op.vg(r, 0) - op.vd(r, 0), 0.5);
+      dsum += ch - gd;
+      dscale = std::max({dscale, std::abs(ch), std::abs(gd)});
+    }
+    CHECK(std::abs(dsum) < 1e-9 * dscale);
+    // It floats near the source level V/3 that its channels tie it to.
+    CHECK(op.vd(2, 0) == doctest::Approx(5.0 / 3.0).epsilon(1e-3));
+  }
+}
+
+TEST_CASE("write: ideal lines, n pulses equal the single-cell integration repeated n times") {
+  const EcramParams p = noVariation();
+  CrossbarGeometry geo;  // every resistance 0
+  geo.rows = 4;
+  geo.cols = 5;
+  Rng rng(9);
+  NodalBackend arr(p, geo, rng);
+  const int n = 7;
+  const double v = 5.0, w = 0.1;
+  std::vector<PulseRequest> pulses(n, PulseRequest{1, 2, v, w});
+  const PulseBatchResult res =
+      arr.applyPulses(pulses, {BiasFraction::Half, UnselectedLines::Grounded}, PulseOrder::Serial);
+  // Reference: the cell alone, terminals as the V/2 scheme sets them (gate +V/2, drain -V/2,
+  // source 0), advanced n times.
+  const CellParams cell = cellParams(p);
+  double x = p.x0;
+  for (int k = 0; k < n; ++k) x = advanceHeld(cell, x, {v / 2, -v / 2, 0.0}, w).x;
+  CHECK(arr.states()(1, 2) == doctest::Approx(x).epsilon(1e-9));
+  CHECK(x > 0.02);  // it moved: n pulses of about 1/200 of the range each
+  CHECK(res.pulses.size() == std::size_t(n));
+  CHECK(res.pulses.back().x_after == arr.states()(1, 2));
+  CHECK(res.duration_s == doctest::Approx(n * w).epsilon(1e-15));
+  CHECK(arr.counters().elapsed_s == doctest::Approx(n * w).epsilon(1e-15));
+  CHECK(arr.counters().pulses == n);
+  // A cell in the same row sees (V/2, V/2): also the single-cell integration at its terminals.
+  double xr = p.x0;
+  for (int k = 0; k < n; ++k) xr = advanceHeld(cell, xr, {v / 2, 0.0, 0.0}, w).x;
+  CHECK(arr.states()(1, 4) == doctest::Approx(xr).epsilon(1e-9));
+  // With ideal lines no energy is lost in wires: the drivers deliver what the cells take.
+  CHECK(res.energy_j == doctest::Approx(res.cell_energy_j.sum()).epsilon(1e-9));
+  CHECK(res.energy_j > 0.0);
+}
+
+TEST_CASE("write: line resistance costs energy and drive") {
+  Rng rng(2);
+  CrossbarGeometry geo = smallLines(6);
+  geo.r_gate_seg = geo.r_row_seg = geo.r_col_seg = 2e3;  // resistive lines: 10 kOhm-ish
+  geo.r_drv = 1e3;
+  NodalBackend arr(noVariation(), geo, rng);
+  const std::vector<PulseRequest> pulse{{5, 5, 5.0, 0.1}};
+  const PulseBatchResult res =
+      arr.applyPulses(pulse, {BiasFraction::Half, UnselectedLines::Grounded}, PulseOrder::Serial);
+  CHECK(res.energy_j > res.cell_energy_j.sum() * (1 + 1e-6));
+  CHECK(res.pulses[0].v_gd_v < 5.0 * (1 - 1e-4));
+  CHECK(arr.lastOperatingPoint().newton_iterations >= 2);
+}
+
+TEST_CASE("write: cycle-to-cycle noise follows the bench's rule and its seed") {
+  EcramParams p = noVariation();
+  p.dg_c2c = 0.1;
+  CrossbarGeometry geo;
+  geo.rows = geo.cols = 3;
+  Rng rngA(5), rngB(5);
+  // With every _d2d sigma 0, drawVariation draws nothing: rngB stays in step with rngA.
+  NodalBackend arr(p, geo, rngA);
+  const std::vector<PulseRequest> pulse{{0, 1, 5.0, 0.1}};
+  (void)arr.applyPulses(pulse, {}, PulseOrder::Serial);
+  const CellParams cell = cellParams(p);
+  const double dx = advanceHeld(cell, p.x0, {2.5, -2.5, 0.0}, 0.1).x - p.x0;
+  const double expected = p.x0 + dx * (1.0 + 0.1 * rngB.normal());
+  CHECK(arr.states()(0, 1) == doctest::Approx(expected).epsilon(1e-9));
+  // Half-selected cells are not noisy: (0, 2) matches its deterministic integration.
+  const double xr = advanceHeld(cell, p.x0, {2.5, 0.0, 0.0}, 0.1).x;
+  CHECK(arr.states()(0, 2) == doctest::Approx(xr).epsilon(1e-9));
+}
+
+TEST_CASE("write: row-parallel PWM releases each column at its own width") {
+  Rng rng(4);
+  NodalBackend arr(noVariation(), smallLines(6), rng);
+  arr.setStates(MatrixXd::Constant(6, 6, 0.3));
+  const std::vector<PulseRequest> pulses{{2, 1, 5.0, 0.05}, {2, 4, 5.0, 0.1}, {2, 3, 5.0, 0.1}};
+  const PulseBatchResult res = arr.applyPulses(
+      pulses, {BiasFraction::Half, UnselectedLines::Grounded}, PulseOrder::RowParallel);
+  CHECK(res.duration_s == doctest::Approx(0.1).epsilon(1e-15));  // one phase
+  const MatrixXd dx = res.delta_x;
+  CHECK(dx(2, 1) / dx(2, 4) == doctest::Approx(0.5).epsilon(0.01));
+  CHECK(dx(2, 3) == doctest::Approx(dx(2, 4)).epsilon(0.01));
+  CHECK(std::abs(dx(2, 0)) < 1e-3 * dx(2, 4));  // not pulsed, same row
+  CHECK(res.pulses.size() == 3);
+  CHECK(res.pulses[0].start_s == res.pulses[2].start_s);
+}
+
+TEST_CASE("backend: reads through the array") {
+  Rng rng(11);
+  CrossbarGeometry ideal;
+  ideal.rows = 5;
+  ideal.cols = 4;
+  NodalBackend a(defaultEcramParams(), ideal, rng);  // with device-to-device variation
+  MatrixXd x(5, 4);
+  for (Index k = 0; k < x.size(); ++k) x(k) = double(k) / double(x.size());
+  a.setStates(x);
+  const MatrixXd probe = a.probeConductances();
+  CHECK((a.readConductances(0.1) - probe).cwiseAbs().maxCoeff() < 1e-12 * probe.maxCoeff());
+  CHECK(a.counters().reads == 5);
+  const MatrixXd in = MatrixXd::Constant(2, 5, 0.1);
+  const MatrixXd out = a.vmm(in);
+  CHECK((out - in * probe).cwiseAbs().maxCoeff() < 1e-12 * out.cwiseAbs().maxCoeff());
+  CHECK(a.counters().reads == 7);
+  CHECK(a.counters().energy_j > 0.0);
+
+  Rng rng2(11);
+  NodalBackend b(defaultEcramParams(), smallLines(5), rng2);
+  b.setStates(MatrixXd::Constant(5, 5, 1.0));
+  const MatrixXd measured = b.readConductances(0.1);
+  const MatrixXd exact = b.probeConductances();
+  // Lines make the far corner read low, by a little.
+  CHECK(measured(0, 4) < exact(0, 4));
+  CHECK(measured(0, 4) > 0.99 * exact(0, 4));
+}
+
+TEST_CASE("backend: bad input is an InputError") {
+  Rng rng(1);
+  CrossbarGeometry geo;
+  geo.rows = geo.cols = 3;
+  NodalBackend arr(noVariation(), geo, rng);
+  const BiasScheme s;
+  const std::vector<PulseRequest> outside{{3, 0, 5.0, 0.1}};
+  CHECK_THROWS_AS((void)arr.applyPulses(outside, s, PulseOrder::Serial), InputError);
+  const std::vector<PulseRequest> noWidth{{0, 0, 5.0, 0.0}};
+  CHECK_THROWS_AS((void)arr.applyPulses(noWidth, s, PulseOrder::Serial), InputError);
+  const std::vector<PulseRequest> nanAmp{{0, 0, std::nan(""), 0.1}};
+  CHECK_THROWS_AS((void)arr.applyPulses(nanAmp, s, PulseOrder::Serial), InputError);
+  CHECK_THROWS_AS(arr.setStates(MatrixXd::Constant(3, 3, 1.5)), InputError);
+  CHECK_THROWS_AS(arr.setStates(MatrixXd::Constant(2, 3, 0.5)), InputError);
+  CHECK_THROWS_AS((void)arr.vmm(MatrixXd::Zero(1, 4)), InputError);
+  CHECK_THROWS_AS((void)arr.readConductances(0.0), InputError);
+  EcramParams cubic = noVariation();
+  cubic.c3 = 0.1;
+  CHECK_THROWS_AS(NodalBackend(cubic, geo, rng), InputError);
+  geo.r_drv = -5.0;
+  CHECK_THROWS_AS(NodalBackend(noVariation(), geo, rng), InputError);
+}

@@ -1,0 +1,136 @@
+/// Issue 5 acceptance: open-loop programming of the five shipped patterns, write-verify,
+/// half-select disturb, and bad targets.
+
+#include <doctest/doctest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <filesystem>
+#include <fstream>
+
+#include "app/cards.hpp"
+#include "app/program_job.hpp"
+#include "io/targets.hpp"
+
+using namespace ecramsim;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kRoot = ECRAMSIM_SOURCE_DIR;
+const std::array<const char*, 5> kPatterns{"letter_e", "letter_c", "letter_r", "letter_a", "letter_m"};
+
+ResultTree program(const std::string& pattern, ProgramScheme scheme, PulseOrder order,
+                   bool variation, bool idealLines, const std::string& card = "wox_ysz") {
+  app::ProgramJob job;
+  job.target = kRoot + "/data/patterns/" + pattern + ".pgm";
+  app::CardOverrides ov;
+  ov.noVariation = !variation;
+  job.card = app::resolveCard(kRoot + "/models/" + card + ".model", ov);
+  job.geometry = app::defaultGeometry(0, 0);
+  if (idealLines) job.geometry.r_gate_seg = job.geometry.r_row_seg = job.geometry.r_col_seg = job.geometry.r_drv = 0.0;
+  job.config.scheme = scheme;
+  job.config.order = order;
+  job.seed = 1;
+  NullProgress quiet;
+  return app::runProgramJob(job, quiet);
+}
+
+}  // namespace
+
+TEST_CASE("acceptance A: open loop with variation and line resistance, five patterns") {
+  for (const char* pattern : kPatterns) {
+    for (auto [scheme, order, name] : {std::tuple{ProgramScheme::Pwm, PulseOrder::Serial, std::string("pwm serial")},
+                                       std::tuple{ProgramScheme::Count, PulseOrder::RowParallel, std::string("count row")}}) {
+      const ResultTree r = program(pattern, scheme, order, true, false);
+      const double rmse = r.metricValue("rmse_pct");
+      const double pr = r.metricValue("pearson_r");
+      MESSAGE(std::string(pattern) << " " << name << ": RMSE " << rmse << " %, r " << pr);
+      CHECK(rmse <= 5.0);
+      CHECK(pr >= 0.98);
+      CHECK(r.metricValue("reads") == 0.0);  // open loop reads nothing while writing
+    }
+  }
+}
+
+TEST_CASE("acceptance A: no variation and ideal lines, RMSE under 0.5%") {
+  for (const char* pattern : kPatterns) {
+    for (auto scheme : {ProgramScheme::Pwm, ProgramScheme::Count}) {
+      const ResultTree r = program(pattern, scheme, PulseOrder::RowParallel, false, true);
+      CAPTURE(pattern);
+      CHECK(r.metricValue("rmse_pct") < 0.5);
+    }
+  }
+}
+
+TEST_CASE("acceptance B: write-verify reaches 1% and pays for it in reads") {
+  const ResultTree v = program("letter_r", ProgramScheme::Verify, PulseOrder::Serial, true, false);
+  const ResultTree p = program("letter_r", ProgramScheme::Pwm, PulseOrder::Serial, true, false);
+  MESSAGE("verify: RMSE " << v.metricValue("rmse_pct") << " %, " << v.metricValue("pulses")
+                          << " pulses, " << v.metricValue("reads") << " reads, "
+                          << v.metricValue("time_s") << " s, " << v.metricValue("energy_j") << " J; pwm: "
+                          << p.metricValue("pulses") << " pulses, " << p.metricValue("time_s") << " s, "
+                          << p.metricValue("energy_j") << " J");
+  CHECK(v.metricValue("rmse_pct") <= 1.0);
+  CHECK(v.metricValue("reads") >= 100.0);  // at least one read per cell
+  CHECK(v.metricValue("pulses") > p.metricValue("pulses"));
+}
+
+TEST_CASE("acceptance C: V/2 serial half-select drift, default against weak-threshold card") {
+  const ResultTree def = program("letter_m", ProgramScheme::Pwm, PulseOrder::Serial, true, false);
+  const ResultTree weak = program("letter_m", ProgramScheme::Pwm, PulseOrder::Serial, true, false,
+                                  "weak_threshold");
+  MESSAGE("disturb max: default " << def.metricValue("disturb_max_pct") << " %, weak threshold "
+                                  << weak.metricValue("disturb_max_pct") << " %");
+  CHECK(def.has("/maps/disturb_s"));
+  CHECK(def.metricValue("disturb_max_pct") < 1.0);
+  CHECK(weak.metricValue("disturb_max_pct") > 10.0 * def.metricValue("disturb_max_pct"));
+}
+
+TEST_CASE("targets: PGM P2 and P5 and CSV read alike; bad targets are clear errors") {
+  const fs::path dir = fs::temp_directory_path() / ("ecramsim_tg_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "a.pgm") << "P2\n# c\n3 2\n10\n0 5 10\n10 5 0\n";
+  {
+    std::ofstream f(dir / "b.pgm", std::ios::binary);
+    f << "P5 3 2 10\n";
+    const char px[6] = {0, 5, 10, 10, 5, 0};
+    f.write(px, 6);
+  }
+  std::ofstream(dir / "c.csv") << "0,0.5,1\n1,0.5,0\n";
+  const auto a = io::readTargetMap(dir / "a.pgm");
+  CHECK(a.rows == 2);
+  CHECK(a.cols == 3);
+  CHECK(a.values == io::readTargetMap(dir / "b.pgm").values);
+  CHECK(a.values == io::readTargetMap(dir / "c.csv").values);
+  auto err = [&](const std::string& name, const std::string& text, std::size_t r = 0, std::size_t c = 0) {
+    std::ofstream(dir / name) << text;
+    try {
+      (void)io::readTargetMap(dir / name, r, c);
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  CHECK(err("size.csv", "0,1\n1,0\n", 10, 10).find("target is 2 x 2, the array 10 x 10") != std::string::npos);
+  CHECK(err("range.csv", "0,1\n1.5,0\n").find("range.csv:2: value 1.5 outside [0, 1]") != std::string::npos);
+  CHECK(err("nan.csv", "0,nan\n1,0\n").find("nan.csv:1: NaN") != std::string::npos);
+  CHECK(err("bad.pgm", "P7 2 2 255\n").find("not a PGM image") != std::string::npos);
+  CHECK(err("short.pgm", "P2 2 2 255\n1 2 3\n").find("too few pixels") != std::string::npos);
+  CHECK(err("x.png", "").find("unknown target format '.png'") != std::string::npos);
+  // Through the CLI: non-zero exit, the message, and no output file.
+  const fs::path out = dir / "out.h5";
+  const std::string cmd = std::string(ECRAMSIM_CLI_PATH) + " program -q -t " + (dir / "range.csv").string() +
+                          " -o " + out.string() + " 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  std::string text;
+  std::array<char, 512> buf{};
+  while (std::fgets(buf.data(), buf.size(), pipe) != nullptr) text += buf.data();
+  const int st = pclose(pipe);
+  CHECK(WEXITSTATUS(st) == 2);
+  CHECK(text.find("range.csv:2: value 1.5 outside [0, 1]") != std::string::npos);
+  CHECK_FALSE(fs::exists(out));
+  fs::remove_all(dir);
+}
