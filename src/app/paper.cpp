@@ -3,6 +3,7 @@
 #include <fstream>
 #include <functional>
 
+#include "app/array_experiment.hpp"
 #include "app/cards.hpp"
 #include "app/device_job.hpp"
 #include "app/program_job.hpp"
@@ -105,6 +106,13 @@ PaperResult runPaper(const PaperConfig& cfg, Progress& progress) {
                            }});
   }
   experiments.push_back({"program_patterns", [&] { return programPatterns(cfg.seed); }});
+  // Issue 3, part 7: one pulse on cell (5,5) of the 10x10 array under V/2 and V/3, co-simulated.
+  experiments.push_back({"array_program", [&] {
+                           ArrayExperimentConfig array;
+                           array.seed = cfg.seed;
+                           NullProgress quiet;
+                           return runArrayExperiment(array, quiet);
+                         }});
 
   PaperResult result;
   std::size_t done = 0;

@@ -32,6 +32,8 @@ int main(int argc, char** argv) {
   cli::addInspectCommand(app);
   cli::addPaperCommand(app);
   cli::addProgramCommand(app);
+  cli::addRunCommand(app);
+  cli::addNetlistCommand(app);
 
   std::signal(SIGINT, onSigint);
   try {

@@ -148,6 +148,19 @@ def plot_program(f, out_dir, quiet):
     _save(fig, out_dir, "fig1de_program.png", quiet)
 
 
+def plot_array_program(f, out_dir, quiet):
+    """Issue 3: one pulse on cell (5,5) under V/2 and V/3 (tools/plot/array.py draws it)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "ecramsim_array_plot", os.path.join(os.path.dirname(os.path.abspath(__file__)), "array.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    path = os.path.join(out_dir, "array_program.png")
+    mod.plot_program(f, path)
+    if not quiet:
+        print("figure", path, file=sys.stderr)
+
+
 PLOTS = {
     "device_pulses.h5": plot_pulses,
     "device_windows.h5": plot_windows,
@@ -157,6 +170,7 @@ PLOTS = {
     "device_pwm.h5": plot_pwm,
     "device_gate_iv.h5": plot_gate_iv,
     "program_patterns.h5": plot_program,
+    "array_program.h5": plot_array_program,
 }
 
 

@@ -1,0 +1,75 @@
+#pragma once
+/// The ngspice stub of an ECRAM cell (DESIGN.md section 4) and the circuit it lives in.
+///
+/// A cell `N<name> g d s MODEL` becomes, with `<n>` its lower-case instance name and internal
+/// nodes and elements under the reserved prefix `ecr_`:
+///
+///   vecr_<n>_gx  ecr_<n>_gx  0 external          ; G(x) in S, carried as volts
+///   vecr_<n>_uoc ecr_<n>_uoc 0 external          ; U_oc(x) in V
+///   becr_<n>_ch  d s  i = v(ecr_<n>_gx) * vds * (1 + c3 vds^2)          ; channel
+///   recr_<n>_rs  g ecr_<n>_gs  2 rs                                      ; gate, source end
+///   becr_<n>_fs  ecr_<n>_gs s  i = 0.5 i0 sinh((v(ecr_<n>_gs) - v(s) - v(ecr_<n>_uoc)) / v0)
+///   recr_<n>_rd  g ecr_<n>_gd  2 rs                                      ; gate, drain end
+///   becr_<n>_fd  ecr_<n>_gd d  i = 0.5 i0 sinh((v(ecr_<n>_gd) - v(d) - v(ecr_<n>_uoc)) / v0)
+///   recr_<n>_ls  g s  2 r_leak        recr_<n>_ld  g d  2 r_leak         ; leakage
+///   cecr_<n>_cs  g s  c_dl/2          cecr_<n>_cd  g d  c_dl/2           ; double layer
+///
+/// Each gate half carries J = 0.5 i0 sinh((vgc - 2 rs J - U_oc) / v0); with I = 2 J this is
+/// I = i0 sinh((vgc - I rs - U_oc) / v0), so the two halves sum to physics::ionicCurrent
+/// exactly, and ngspice solves the implicit rs drop itself (with rs = 0 the resistor and the
+/// internal node are left out). The leakage pair sums to physics::leakageCurrent. G and U_oc
+/// come from physics::conductance and physics::openCircuitPotential through the EXTERNAL
+/// sources, so the state-dependent physics stays in C++ and is written once. All numbers are
+/// written with 17 significant digits.
+
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "device/params.hpp"
+
+namespace ecramsim::cosim {
+
+/// One ECRAM cell of a circuit.
+struct Cell {
+  std::string name;    ///< lower-case instance name, e.g. "n5_5"
+  std::string gate;    ///< lower-case node names ("0" is ground)
+  std::string drain;
+  std::string source;
+  std::string model;   ///< lower-case model name (for the record)
+  CellParams params{};  ///< after device-to-device variation
+  double x0 = 0.0;     ///< 1, initial state
+  SourceLocation origin;  ///< the instance line
+};
+
+/// A circuit for the co-simulation: the ngspice lines without the cells (title first, `.end`
+/// last, one analysis) and the cells.
+struct Circuit {
+  std::vector<std::string> lines;
+  std::vector<SourceLocation> lineMap;  ///< origin of each line (may be shorter than lines)
+  std::vector<Cell> cells;
+};
+
+/// The netlist handed to ngspice.
+struct [[nodiscard]] Expanded {
+  std::vector<std::string> lines;       ///< title first, `.end` last
+  std::vector<SourceLocation> lineMap;  ///< same length: stub lines map to their instance
+};
+
+/// Names of a cell's EXTERNAL sources (lower case, as ngspice passes them to the callback).
+[[nodiscard]] std::string conductanceSource(const Cell& cell);
+[[nodiscard]] std::string potentialSource(const Cell& cell);
+
+/// True for the internal nodes and elements the stubs add (prefix `ecr_`), to keep them out of
+/// user-facing waveforms.
+[[nodiscard]] bool isStubName(std::string_view lowerName);
+
+/// The stub lines of one cell (see the file comment).
+[[nodiscard]] std::vector<std::string> stubLines(const Cell& cell);
+
+/// The circuit with every cell's stub inserted before `.end`. When the circuit has `.save`
+/// lines, the cells' terminals are saved too (the coupling needs them). Throws InputError when a
+/// cell has an empty node, two equal names, or the circuit uses the reserved prefix `ecr_`.
+[[nodiscard]] Expanded expand(const Circuit& circuit);
+
+}  // namespace ecramsim::cosim
