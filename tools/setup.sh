@@ -17,6 +17,7 @@ packages=(
   libhdf5-dev                        # HDF5 C++ API
   doctest-dev libcli11-dev libtomlplusplus-dev
   python3-h5py python3-numpy python3-matplotlib   # plots and HDF5 checks, Debian's /usr/bin/python3
+  openmpi-bin libopenmpi-dev         # mpirun -n P ecramsim sweep (ECRAMSIM_MPI)
 )
 
 missing=()
@@ -35,6 +36,6 @@ else
   echo "setup: all Debian packages present" >&2
 fi
 
-cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release -DECRAMSIM_PYTHON=/usr/bin/python3 >&2
+cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release -DECRAMSIM_PYTHON=/usr/bin/python3 -DECRAMSIM_MPI=ON >&2
 cmake --build "$build" -j "$jobs" >&2
 echo "setup: built $build/ecramsim" >&2

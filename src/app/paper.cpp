@@ -7,6 +7,7 @@
 #include "app/cards.hpp"
 #include "app/device_job.hpp"
 #include "app/program_job.hpp"
+#include "app/train_job.hpp"
 #include "core/error.hpp"
 #include "io/hdf5.hpp"
 
@@ -112,6 +113,16 @@ PaperResult runPaper(const PaperConfig& cfg, Progress& progress) {
                            array.seed = cfg.seed;
                            NullProgress quiet;
                            return runArrayExperiment(array, quiet);
+                         }});
+  // Issue 6: the two-layer mushroom classifier trained in situ (default card, variation and
+  // line resistance) beside its software baseline; train_mushroom.h5, "train_mushroom/" metrics.
+  experiments.push_back({"train_mushroom", [&] {
+                           TrainJob job = defaultTrainJob();
+                           job.card = resolveCard(defaultCardPath().string(), {});
+                           job.ideal = true;
+                           job.seed = cfg.seed;
+                           NullProgress quiet;
+                           return runTrainJob(job, quiet);
                          }});
 
   PaperResult result;

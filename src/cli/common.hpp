@@ -63,7 +63,9 @@ void addModelCommand(CLI::App& app);
 void addInspectCommand(CLI::App& app);
 void addPaperCommand(CLI::App& app);
 void addProgramCommand(CLI::App& app);
+void addSweepCommand(CLI::App& app);
 void addRunCommand(CLI::App& app);
 void addNetlistCommand(CLI::App& app);
+void addTrainCommand(CLI::App& app);
 
 }  // namespace ecramsim::cli

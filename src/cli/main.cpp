@@ -32,8 +32,10 @@ int main(int argc, char** argv) {
   cli::addInspectCommand(app);
   cli::addPaperCommand(app);
   cli::addProgramCommand(app);
+  cli::addSweepCommand(app);
   cli::addRunCommand(app);
   cli::addNetlistCommand(app);
+  cli::addTrainCommand(app);
 
   std::signal(SIGINT, onSigint);
   try {

@@ -84,6 +84,12 @@ void ResultTree::metric(const std::string& name, double value, const std::string
   metrics_.push_back({name, value, unit, description});
 }
 
+void ResultTree::externalLink(const std::string& path, const std::string& file,
+                              const std::string& object) {
+  assert(!path.empty() && path.front() == '/');
+  links_[path] = ExternalLink{file, object};
+}
+
 const std::vector<double>& ResultTree::values(const std::string& path) const {
   const auto& d = datasets_.at(path);
   if (const auto* v = std::get_if<std::vector<double>>(&d.data)) return *v;

@@ -20,6 +20,13 @@ struct Dataset {
   std::map<std::string, AttrValue> attrs;  ///< "units" on every numeric dataset, "description"
 };
 
+/// An HDF5 external link: an object of another file, resolved when the link is opened.
+struct ExternalLink {
+  std::string file;    ///< target file; a relative name is taken relative to the linking file
+  std::string object;  ///< path of the object in the target file, e.g. "/"
+  bool operator==(const ExternalLink&) const = default;
+};
+
 /// A metric: a named scalar with unit, kept in insertion order for reports.
 struct Metric {
   std::string name;  ///< path below /metrics, e.g. "c2c_sigma_rel" or "w_2u_4u/mean_dg_up_s"
@@ -53,12 +60,16 @@ class ResultTree {
   /// A metric: stored as scalar dataset /metrics/<name> and listed in order.
   void metric(const std::string& name, double value, const std::string& unit,
               const std::string& description);
+  /// An external link at `path` to `object` in `file` (written with H5Lcreate_external; read
+  /// back as a link, never followed).
+  void externalLink(const std::string& path, const std::string& file, const std::string& object);
 
   [[nodiscard]] const std::map<std::string, Dataset>& datasets() const { return datasets_; }
   [[nodiscard]] const std::map<std::string, std::map<std::string, AttrValue>>& groupAttrs() const {
     return groupAttrs_;
   }
   [[nodiscard]] const std::vector<Metric>& metrics() const { return metrics_; }
+  [[nodiscard]] const std::map<std::string, ExternalLink>& externalLinks() const { return links_; }
   [[nodiscard]] bool has(const std::string& path) const { return datasets_.count(path) > 0; }
   /// The numeric data of a dataset; throws std::out_of_range if absent or not floating point.
   [[nodiscard]] const std::vector<double>& values(const std::string& path) const;
@@ -73,6 +84,7 @@ class ResultTree {
   std::map<std::string, Dataset> datasets_;
   std::map<std::string, std::map<std::string, AttrValue>> groupAttrs_;
   std::vector<Metric> metrics_;
+  std::map<std::string, ExternalLink> links_;
 };
 
 /// JSON string escaping.

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <ctime>
 #include <functional>
+#include <optional>
 #include <sstream>
 
 #include "core/error.hpp"
@@ -134,6 +135,14 @@ void writeResultFile(const ResultTree& tree, const std::filesystem::path& path,
         writeAttr(g, k, v);
       }
     }
+    for (const auto& [p, link] : tree.externalLinks()) {
+      H5::Group g = ensureGroup(file, parentOf(p));
+      const std::string name = p.substr(p.rfind('/') + 1);
+      if (H5Lcreate_external(link.file.c_str(), link.object.c_str(), g.getId(), name.c_str(),
+                             H5P_DEFAULT, H5P_DEFAULT) < 0) {
+        throw H5::Exception("H5Lcreate_external", "cannot create the external link " + p);
+      }
+    }
     file.close();
   } catch (const H5::Exception& e) {
     fs::remove(tmp, ec);
@@ -204,17 +213,40 @@ Dataset readDataset(const H5::DataSet& ds) {
   return d;
 }
 
+/// The target of the external link `name` in `g`, or nothing if it is not an external link.
+std::optional<ExternalLink> externalLinkOf(const H5::Group& g, const std::string& name) {
+  H5L_info_t info{};
+  if (H5Lget_info(g.getId(), name.c_str(), &info, H5P_DEFAULT) < 0 ||
+      info.type != H5L_TYPE_EXTERNAL) {
+    return std::nullopt;
+  }
+  std::vector<char> buf(info.u.val_size);
+  const char* file = nullptr;
+  const char* object = nullptr;
+  unsigned flags = 0;
+  if (H5Lget_val(g.getId(), name.c_str(), buf.data(), buf.size(), H5P_DEFAULT) < 0 ||
+      H5Lunpack_elink_val(buf.data(), buf.size(), &flags, &file, &object) < 0) {
+    throw H5::Exception("H5Lget_val", "cannot read the external link " + name);
+  }
+  return ExternalLink{file ? file : "", object ? object : ""};
+}
+
 void walk(const H5::Group& g, const std::string& path,
           std::map<std::string, Dataset>& datasets,
-          std::map<std::string, std::map<std::string, AttrValue>>& groups) {
+          std::map<std::string, std::map<std::string, AttrValue>>& groups,
+          std::map<std::string, ExternalLink>& links) {
   readAttrs(g, groups[path.empty() ? "/" : path]);
   const hsize_t n = g.getNumObjs();
   for (hsize_t i = 0; i < n; ++i) {
     const std::string name = g.getObjnameByIdx(i);
     const std::string child = path + "/" + name;
+    if (auto link = externalLinkOf(g, name)) {  // listed, not followed
+      links[child] = *link;
+      continue;
+    }
     const H5G_obj_t type = g.getObjTypeByIdx(i);
     if (type == H5G_GROUP) {
-      walk(g.openGroup(name), child, datasets, groups);
+      walk(g.openGroup(name), child, datasets, groups, links);
     } else if (type == H5G_DATASET) {
       datasets[child] = readDataset(g.openDataSet(name));
     }
@@ -233,10 +265,11 @@ ResultTree readResultFile(const std::filesystem::path& path) {
   if (!std::filesystem::exists(path)) throw IoError(path.string() + ": no such file");
   std::map<std::string, Dataset> datasets;
   std::map<std::string, std::map<std::string, AttrValue>> groups;
+  std::map<std::string, ExternalLink> links;
   try {
     H5::Exception::dontPrint();
     H5::H5File file(path.string(), H5F_ACC_RDONLY);
-    walk(file.openGroup("/"), "", datasets, groups);
+    walk(file.openGroup("/"), "", datasets, groups, links);
   } catch (const H5::Exception& e) {
     throw IoError(path.string() + ": not a readable HDF5 file: " + e.getDetailMsg());
   }
@@ -254,6 +287,7 @@ ResultTree readResultFile(const std::filesystem::path& path) {
   for (auto& [p, attrs] : groups) {
     for (auto& [k, v] : attrs) tree.attribute(p, k, v);
   }
+  for (auto& [p, l] : links) tree.externalLink(p, l.file, l.object);
   return tree;
 }
 
@@ -286,6 +320,9 @@ std::string describeResultFile(const std::filesystem::path& path) {
       out << "  " << attrText(ds->second);
     }
     out << "\n";
+  }
+  for (const auto& [p, l] : tree.externalLinks()) {
+    out << p << "  -> " << l.file << ":" << l.object << "  (external link)\n";
   }
   return out.str();
 }

@@ -26,10 +26,12 @@ struct RunInfo {
 /// Writes `tree` to `path` atomically (temporary file + rename). Throws IoError naming the file.
 /// Root attributes: tool_version, schema_version, command_line, seed, start_time, status.
 /// Vectors and matrices of more than 64 values are chunked and deflate-compressed.
+/// External links of the tree are created with H5Lcreate_external.
 void writeResultFile(const ResultTree& tree, const std::filesystem::path& path,
                      const RunInfo& info);
 
-/// Reads a result file back into a tree (datasets, their attributes, group attributes).
+/// Reads a result file back into a tree (datasets, their attributes, group attributes, and
+/// external links, which are listed but not followed).
 /// Throws IoError naming the file if it cannot be read.
 [[nodiscard]] ResultTree readResultFile(const std::filesystem::path& path);
 

@@ -161,6 +161,18 @@ def plot_array_program(f, out_dir, quiet):
         print("figure", path, file=sys.stderr)
 
 
+def plot_train(f, out_dir, quiet):
+    """Issue 6: in-situ training of the mushroom classifier (tools/plot/train.py draws it)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "ecramsim_train_plot", os.path.join(os.path.dirname(os.path.abspath(__file__)), "train.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    fig = plt.figure(figsize=(15, 3.6))
+    mod.draw(f, fig)
+    _save(fig, out_dir, "train_mushroom.png", quiet)
+
+
 PLOTS = {
     "device_pulses.h5": plot_pulses,
     "device_windows.h5": plot_windows,
@@ -171,6 +183,7 @@ PLOTS = {
     "device_gate_iv.h5": plot_gate_iv,
     "program_patterns.h5": plot_program,
     "array_program.h5": plot_array_program,
+    "train_mushroom.h5": plot_train,
 }
 
 

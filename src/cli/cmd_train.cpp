@@ -1,0 +1,146 @@
+#include <cstdio>
+#include <memory>
+
+#include "app/cards.hpp"
+#include "app/train_job.hpp"
+#include "cli/common.hpp"
+#include "cli/plots.hpp"
+#include "core/error.hpp"
+
+namespace ecramsim::cli {
+
+namespace {
+
+/// "RxC" -> rows, cols.
+void parseTile(const std::string& text, Eigen::Index& rows, Eigen::Index& cols) {
+  const auto x = text.find_first_of("xX");
+  try {
+    if (x == std::string::npos) throw std::invalid_argument(text);
+    std::size_t used = 0;
+    const long r = std::stol(text.substr(0, x), &used);
+    if (used != x) throw std::invalid_argument(text);
+    const std::string rest = text.substr(x + 1);
+    const long c = std::stol(rest, &used);
+    if (used != rest.size()) throw std::invalid_argument(text);
+    rows = r;
+    cols = c;
+  } catch (const std::exception&) {
+    throw InputError({}, "--tile", "expected ROWSxCOLS, e.g. 16x16, got '" + text + "'");
+  }
+  if (rows < 1 || cols < 2) throw InputError({}, "--tile", "need at least 1 row and 2 columns");
+}
+
+}  // namespace
+
+void addTrainCommand(CLI::App& app) {
+  struct Options {
+    std::string model, out, data, tile = "16x16", activation = "tanh", bias = "v2";
+    std::string unselected = "grounded";
+    app::CardOverrides overrides;
+    app::TrainJob job = app::defaultTrainJob();
+    double rSeg = 0.0;
+    bool idealLines = false, noPlot = false, linearController = false;
+    CommonFlags flags;
+  };
+  auto o = std::make_shared<Options>();
+  o->rSeg = o->job.geometry.r_row_seg;
+  auto* train = app.add_subcommand(
+      "train",
+      "Train a network in situ on simulated ECRAM arrays (forward VMMs through the "
+      "arrays, backpropagation in the periphery, open-loop pulse updates)");
+  train->require_subcommand(1);
+  auto* cmd = train->add_subcommand(
+      "mushroom",
+      "117 -> H -> 2 classifier of the UCI mushroom data (paper: 99.4% in situ); each weight a "
+      "differential pair of cells; writes HDF5 and a PNG of the learning curves");
+  auto& j = o->job;
+  auto& c = j.config;
+  cmd->add_option("--data", o->data, "Mushroom CSV (default: data/mushroom.csv)");
+  cmd->add_option("-m,--model", o->model,
+                  "Model card FILE or FILE:NAME (default: models/wox_ysz.model)");
+  cmd->add_option("--set", o->overrides.sets, "Override a card parameter, key=value (repeatable)")
+      ->type_name("KEY=VALUE");
+  cmd->add_flag("--no-variation", o->overrides.noVariation, "Switch off c2c and d2d variation");
+  cmd->add_option("--engine", j.engine, "Array engine: nodal")->default_str("nodal");
+  cmd->add_option("--epochs", c.epochs, "Passes over the training set")->default_val(c.epochs);
+  addQuantity(*cmd, "--lr", c.learning_rate, "1", "Learning rate of SGD");
+  cmd->add_option("--batch", c.batch, "Samples per update")->default_val(c.batch);
+  cmd->add_option("--hidden", c.hidden, "Hidden units H")->default_val(c.hidden);
+  cmd->add_option("--activation", o->activation, "Hidden nonlinearity: tanh or relu")
+      ->check(CLI::IsMember({"tanh", "relu"}))
+      ->default_str("tanh");
+  cmd->add_option("--tile", o->tile, "Largest array, ROWSxCOLS; layers are cut into such tiles")
+      ->default_str("16x16");
+  cmd->add_option("--threads", c.threads, "Tiles worked on at once")->default_val(c.threads);
+  addQuantity(*cmd, "--w-scale", c.map.w_scale, "1", "Weight of a pair at G+ - G- = gmax - gmin");
+  addQuantity(*cmd, "--read-v", c.map.read_v, "V", "Read voltage of an input of 1");
+  addQuantity(*cmd, "--init-spread", c.init_spread, "1", "Initial states 0.5 +- this (uniform)");
+  addQuantity(*cmd, "--amplitude", c.pulses.amplitude_v, "V", "Write amplitude");
+  addQuantity(*cmd, "--width", c.pulses.width_s, "s", "Write pulse width");
+  cmd->add_option("--max-pulses", c.pulses.max_pulses, "Cap of pulses per cell and update")
+      ->default_val(c.pulses.max_pulses);
+  addQuantity(*cmd, "--dead-band", c.pulses.dead_band, "pulses",
+              "Update requests smaller than this many pulses are skipped");
+  cmd->add_flag("--linear-controller", o->linearController,
+                "Pulse counts from the nominal step at x = 0.5 for every cell (the device assumed "
+                "linear) instead of the step at the believed state");
+  cmd->add_option("--bias", o->bias, "Bias scheme: v2 (V/2) or v3 (V/3)")
+      ->check(CLI::IsMember({"v2", "v3"}))
+      ->default_str("v2");
+  cmd->add_option("--unselected", o->unselected, "Unselected lines: grounded or floating")
+      ->check(CLI::IsMember({"grounded", "floating"}))
+      ->default_str("grounded");
+  addQuantity(*cmd, "--r-seg", o->rSeg, "Ohm", "Line resistance per cell segment, all lines");
+  addQuantity(*cmd, "--r-drv", j.geometry.r_drv, "Ohm", "Driver output resistance");
+  cmd->add_flag("--ideal-lines", o->idealLines, "Zero line, driver and sense resistance");
+  addQuantity(*cmd, "--test-fraction", j.test_fraction, "1", "Test share of the stratified split");
+  cmd->add_option("--folds", j.folds, "k-fold cross-validation (k >= 2) instead of one split")
+      ->default_val(0);
+  cmd->add_flag("--ideal", j.ideal, "Also train the same network in floating point (baseline)");
+  cmd->add_option("--seed", j.seed, "Seed of the random number generator")->default_val(1);
+  cmd->add_option("-o,--out", o->out, "HDF5 file to write (default: train_mushroom.h5)");
+  cmd->add_flag("--no-plot", o->noPlot, "Skip the PNG of the learning curves");
+  addCommonFlags(*cmd, o->flags);
+  cmd->callback([o] {
+    StderrProgress progress(o->flags.quiet);
+    auto& job = o->job;
+    job.dataset = "mushroom";
+    job.data = o->data;
+    job.card = app::resolveCard(o->model.empty() ? app::defaultCardPath().string() : o->model,
+                                o->overrides);
+    parseTile(o->tile, job.config.tile_rows, job.config.tile_cols);
+    job.config.activation = train::parseActivation(o->activation);
+    job.config.pulses.scheme.fraction = o->bias == "v2" ? BiasFraction::Half : BiasFraction::Third;
+    job.config.pulses.scheme.unselected =
+        o->unselected == "grounded" ? UnselectedLines::Grounded : UnselectedLines::Floating;
+    job.config.pulses.state_aware = !o->linearController;
+    job.geometry.r_gate_seg = job.geometry.r_row_seg = job.geometry.r_col_seg = o->rSeg;
+    if (o->idealLines) {
+      job.geometry.r_gate_seg = job.geometry.r_row_seg = job.geometry.r_col_seg = 0.0;
+      job.geometry.r_drv = job.geometry.r_sense = 0.0;
+    }
+    const ResultTree tree = app::runTrainJob(job, progress);
+    const std::filesystem::path path = o->out.empty() ? "train_mushroom.h5" : o->out;
+    writeResult(tree, path, job.seed);
+    std::filesystem::path png = path;
+    png.replace_extension(".png");
+    if (!o->noPlot) {
+      const int rc = runPlotScript("train.py", {path.string(), png.string()}, o->flags.quiet);
+      if (rc != 0) {
+        throw IoError("tools/plot/train.py failed with status " + std::to_string(rc) + "; " +
+                      path.string() + " is complete (rerun with --no-plot)");
+      }
+    }
+    if (o->flags.json) {
+      printJsonSummary(path, tree);
+    } else {
+      std::printf("train mushroom on %s (H = %d, %d epochs):\n", job.card.name.c_str(),
+                  job.config.hidden, job.config.epochs);
+      printMetrics(tree);
+      std::printf("wrote %s%s\n", path.string().c_str(),
+                  o->noPlot ? "" : (" and " + png.string()).c_str());
+    }
+  });
+}
+
+}  // namespace ecramsim::cli

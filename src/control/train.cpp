@@ -1,0 +1,550 @@
+#include "control/train.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <exception>
+#include <mutex>
+#include <numeric>
+#include <string>
+#include <thread>
+
+#include "core/error.hpp"
+#include "device/integrate.hpp"
+
+namespace ecramsim::train {
+
+using Index = Eigen::Index;
+
+namespace {
+
+double seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+/// Adds the wall time of its lifetime to `sink`.
+class Stopwatch {
+ public:
+  explicit Stopwatch(double& sink) : sink_(sink), t0_(seconds()) {}
+  ~Stopwatch() { sink_ += seconds() - t0_; }
+  Stopwatch(const Stopwatch&) = delete;
+  Stopwatch& operator=(const Stopwatch&) = delete;
+
+ private:
+  double& sink_;
+  double t0_;
+};
+
+}  // namespace
+
+PulseResponse::PulseResponse(const CellParams& nominal, const BiasScheme& scheme,
+                             double amplitude_v, double width_s, int points) {
+  if (!(amplitude_v > 0.0) || !std::isfinite(amplitude_v)) {
+    throw InputError({}, "--amplitude", "pulse amplitude must be finite and > 0 V");
+  }
+  if (!(width_s > 0.0) || !std::isfinite(width_s)) {
+    throw InputError({}, "--width", "pulse width must be finite and > 0 s");
+  }
+  for (int sign : {+1, -1}) {
+    const BiasLevels lv = biasLevels(scheme, sign * amplitude_v);
+    const Terminals t{lv.gate_selected_v, lv.drain_selected_v, lv.source_v};
+    std::vector<double>& table = sign > 0 ? up_ : down_;
+    table.resize(std::size_t(points));
+    for (int k = 0; k < points; ++k) {
+      const double x = double(k) / double(points - 1);
+      table[std::size_t(k)] = advanceHeld(nominal, x, t, width_s).x - x;
+    }
+  }
+  if (!(up_[std::size_t(points / 2)] > 0.0) || !(down_[std::size_t(points / 2)] < 0.0)) {
+    throw InputError({}, "--amplitude",
+                     "a write pulse does not move the nominal device's state from x = 0.5 in "
+                     "both directions; raise the amplitude or the width");
+  }
+}
+
+double PulseResponse::step(double x, bool up) const {
+  const std::vector<double>& t = up ? up_ : down_;
+  const double pos = std::clamp(x, 0.0, 1.0) * double(t.size() - 1);
+  const auto k = std::min(static_cast<std::size_t>(pos), t.size() - 2);
+  const double f = pos - double(k);
+  return t[k] * (1.0 - f) + t[k + 1] * f;
+}
+
+UpdateStats& UpdateStats::operator+=(const UpdateStats& o) {
+  pulses += o.pulses;
+  phases += o.phases;
+  skipped += o.skipped;
+  capped += o.capped;
+  array_time_s += o.array_time_s;
+  energy_j += o.energy_j;
+  return *this;
+}
+
+struct DifferentialLayer::Tile {
+  Index row0 = 0, rows = 0;    ///< logical rows covered
+  Index pair0 = 0, pairs = 0;  ///< outputs (pairs) covered; cells 2 pairs wide
+  std::unique_ptr<Rng> backendRng;
+  std::unique_ptr<Rng> controlRng;
+  std::unique_ptr<ArrayBackend> backend;
+  Eigen::MatrixXd belief;  ///< rows x 2 pairs: the controller's open-loop belief of the states
+  Eigen::MatrixXd pulses;  ///< rows x 2 pairs: pulses applied to each cell
+};
+
+DifferentialLayer::DifferentialLayer(Index rows, Index outputs, Index tile_rows, Index tile_cols,
+                                     const BackendFactory& make, Rng& rng, const PairMapping& map)
+    : rows_(rows), outputs_(outputs), map_(map) {
+  if (tile_rows < 1 || tile_cols < 2) {
+    throw InputError({}, "--tile", "a tile needs at least 1 row and 2 columns (one pair)");
+  }
+  const Index pairsPerTile = tile_cols / 2;
+  for (Index r0 = 0; r0 < rows; r0 += tile_rows) {
+    for (Index p0 = 0; p0 < outputs; p0 += pairsPerTile) {
+      auto t = std::make_unique<Tile>();
+      t->row0 = r0;
+      t->rows = std::min(tile_rows, rows - r0);
+      t->pair0 = p0;
+      t->pairs = std::min(pairsPerTile, outputs - p0);
+      t->backendRng = std::make_unique<Rng>(rng.split());
+      t->controlRng = std::make_unique<Rng>(rng.split());
+      t->backend = make(t->rows, 2 * t->pairs, *t->backendRng);
+      if (!t->backend || t->backend->rows() != t->rows || t->backend->cols() != 2 * t->pairs) {
+        throw SimulationError("the array factory returned an array of the wrong size");
+      }
+      t->belief = t->backend->states();
+      t->pulses = Eigen::MatrixXd::Zero(t->rows, 2 * t->pairs);
+      tiles_.push_back(std::move(t));
+    }
+  }
+}
+
+DifferentialLayer::~DifferentialLayer() = default;
+DifferentialLayer::DifferentialLayer(DifferentialLayer&&) noexcept = default;
+DifferentialLayer& DifferentialLayer::operator=(DifferentialLayer&&) noexcept = default;
+
+std::size_t DifferentialLayer::tileCount() const { return tiles_.size(); }
+
+void DifferentialLayer::forEachTile(const std::function<void(std::size_t)>& f, int threads) const {
+  const std::size_t n = tiles_.size();
+  const auto workers = static_cast<std::size_t>(std::clamp(threads, 1, 64));
+  if (workers == 1 || n <= 1) {
+    for (std::size_t i = 0; i < n; ++i) f(i);
+    return;
+  }
+  std::atomic<std::size_t> next{0};
+  std::exception_ptr error;
+  std::mutex errorMutex;
+  auto work = [&] {
+    for (std::size_t i = next++; i < n; i = next++) {
+      try {
+        f(i);
+      } catch (...) {
+        const std::lock_guard<std::mutex> lock(errorMutex);
+        if (!error) error = std::current_exception();
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (std::size_t k = 1; k < std::min(workers, n); ++k) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+  if (error) std::rethrow_exception(error);
+}
+
+void DifferentialLayer::setStates(const Eigen::MatrixXd& x) {
+  if (x.rows() != rows_ || x.cols() != 2 * outputs_) {
+    throw InputError({}, "states",
+                     "expected a " + std::to_string(rows_) + " x " + std::to_string(2 * outputs_) +
+                         " state matrix");
+  }
+  for (auto& t : tiles_) {
+    const Eigen::MatrixXd part = x.block(t->row0, 2 * t->pair0, t->rows, 2 * t->pairs);
+    t->backend->setStates(part);
+    t->belief = part;
+  }
+}
+
+Eigen::MatrixXd DifferentialLayer::forward(const Eigen::MatrixXd& a) {
+  if (a.cols() != rows_) {
+    throw InputError({}, "inputs", "expected " + std::to_string(rows_) + " inputs per sample");
+  }
+  std::vector<Eigen::MatrixXd> partial(tiles_.size());
+  const double scale = map_.currentToOutput();
+  forEachTile(
+      [&](std::size_t i) {
+        Tile& t = *tiles_[i];
+        const Eigen::MatrixXd currents = t.backend->vmm(map_.read_v * a.middleCols(t.row0, t.rows));
+        Eigen::MatrixXd y(a.rows(), t.pairs);
+        for (Index p = 0; p < t.pairs; ++p) {
+          y.col(p) = (currents.col(2 * p) - currents.col(2 * p + 1)) * scale;
+        }
+        partial[i] = std::move(y);
+      },
+      threads_);
+  // Partial sums of tiles stacked along the rows are added in the periphery, in tile order.
+  Eigen::MatrixXd out = Eigen::MatrixXd::Zero(a.rows(), outputs_);
+  for (std::size_t i = 0; i < tiles_.size(); ++i) {
+    out.middleCols(tiles_[i]->pair0, tiles_[i]->pairs) += partial[i];
+  }
+  return out;
+}
+
+Eigen::MatrixXd DifferentialLayer::readWeights() {
+  Eigen::MatrixXd w(rows_, outputs_);
+  forEachTile(
+      [&](std::size_t i) {
+        Tile& t = *tiles_[i];
+        const Eigen::MatrixXd g = t.backend->readConductances(map_.read_v);
+        for (Index r = 0; r < t.rows; ++r) {
+          for (Index p = 0; p < t.pairs; ++p) {
+            w(t.row0 + r, t.pair0 + p) = map_.weight(g(r, 2 * p), g(r, 2 * p + 1));
+          }
+        }
+      },
+      threads_);
+  return w;
+}
+
+Eigen::MatrixXd DifferentialLayer::conductances() const {
+  Eigen::MatrixXd g(rows_, 2 * outputs_);
+  for (const auto& t : tiles_) {
+    g.block(t->row0, 2 * t->pair0, t->rows, 2 * t->pairs) = t->backend->probeConductances();
+  }
+  return g;
+}
+
+Eigen::MatrixXd DifferentialLayer::exactWeights() const {
+  const Eigen::MatrixXd g = conductances();
+  Eigen::MatrixXd w(rows_, outputs_);
+  for (Index r = 0; r < rows_; ++r) {
+    for (Index j = 0; j < outputs_; ++j) w(r, j) = map_.weight(g(r, 2 * j), g(r, 2 * j + 1));
+  }
+  return w;
+}
+
+Eigen::MatrixXd DifferentialLayer::states() const {
+  Eigen::MatrixXd x(rows_, 2 * outputs_);
+  for (const auto& t : tiles_) {
+    x.block(t->row0, 2 * t->pair0, t->rows, 2 * t->pairs) = t->backend->states();
+  }
+  return x;
+}
+
+Eigen::MatrixXd DifferentialLayer::belief() const {
+  Eigen::MatrixXd x(rows_, 2 * outputs_);
+  for (const auto& t : tiles_) x.block(t->row0, 2 * t->pair0, t->rows, 2 * t->pairs) = t->belief;
+  return x;
+}
+
+Eigen::MatrixXd DifferentialLayer::pulsesPerCell() const {
+  Eigen::MatrixXd n(rows_, 2 * outputs_);
+  for (const auto& t : tiles_) n.block(t->row0, 2 * t->pair0, t->rows, 2 * t->pairs) = t->pulses;
+  return n;
+}
+
+double DifferentialLayer::energy() const {
+  double e = 0.0;
+  for (const auto& t : tiles_) e += t->backend->counters().energy_j;
+  return e;
+}
+
+UpdateStats DifferentialLayer::update(const Eigen::MatrixXd& dw, const PulseResponse& response,
+                                      const PulsePolicy& policy, int threads) {
+  if (dw.rows() != rows_ || dw.cols() != outputs_) {
+    throw InputError({}, "dW", "update matrix has the wrong shape");
+  }
+  std::vector<UpdateStats> stats(tiles_.size());
+  forEachTile(
+      [&](std::size_t i) {
+        Tile& t = *tiles_[i];
+        UpdateStats& s = stats[i];
+        std::vector<PulseRequest> requests;
+        for (Index r = 0; r < t.rows; ++r) {
+          int maxUp = 0, maxDown = 0;
+          for (Index p = 0; p < t.pairs; ++p) {
+            const double d = dw(t.row0 + r, t.pair0 + p);
+            if (d == 0.0) continue;
+            // The pair shares the change: G+ moves by +d/2, G- by -d/2 (in weight units).
+            const double dx = d / (2.0 * map_.w_scale);
+            for (int side = 0; side < 2; ++side) {
+              const Index c = 2 * p + side;
+              const double want = side == 0 ? dx : -dx;
+              const bool up = want > 0.0;
+              double& x = t.belief(r, c);
+              const double step = response.step(policy.state_aware ? x : 0.5, up);
+              const double u = t.controlRng->uniform();  // one draw per request, always
+              if (std::abs(step) < 1e-12) {              // believed at the bound: nothing to gain
+                ++s.capped;
+                continue;
+              }
+              const double ratio = std::abs(want / step);
+              if (ratio < policy.dead_band) {
+                ++s.skipped;
+                continue;
+              }
+              // Stochastic rounding: floor(ratio) + 1 with probability frac(ratio).
+              auto n = static_cast<int>(std::floor(ratio));
+              if (u < ratio - std::floor(ratio)) ++n;
+              if (n > policy.max_pulses) {
+                n = policy.max_pulses;
+                ++s.capped;
+              }
+              for (int k = 0; k < n; ++k) {
+                requests.push_back(
+                    {r, c, up ? policy.amplitude_v : -policy.amplitude_v, policy.width_s});
+                x = std::clamp(x + response.step(x, up), 0.0, 1.0);
+              }
+              t.pulses(r, c) += n;
+              (up ? maxUp : maxDown) = std::max(up ? maxUp : maxDown, n);
+            }
+          }
+          s.phases += maxUp + maxDown;
+        }
+        if (requests.empty()) return;
+        const PulseBatchResult res =
+            t.backend->applyPulses(requests, policy.scheme, PulseOrder::RowParallel);
+        s.pulses += static_cast<long long>(requests.size());
+        s.array_time_s += res.duration_s;
+        s.energy_j += res.energy_j;
+      },
+      threads);
+  UpdateStats total;
+  for (const auto& s : stats) total += s;
+  return total;
+}
+
+void validate(const TrainConfig& cfg) {
+  auto need = [](bool ok, const char* option, const std::string& msg) {
+    if (!ok) throw InputError({}, option, msg);
+  };
+  need(cfg.hidden >= 1, "--hidden", "need at least 1 hidden unit");
+  need(cfg.classes >= 2, "classes", "need at least 2 classes");
+  need(cfg.epochs >= 0, "--epochs", "must be >= 0");
+  need(cfg.batch >= 1, "--batch", "must be >= 1");
+  need(std::isfinite(cfg.learning_rate) && cfg.learning_rate > 0.0, "--lr", "must be > 0");
+  need(cfg.tile_rows >= 1 && cfg.tile_cols >= 2, "--tile", "need at least 1 x 2 cells");
+  need(cfg.init_spread >= 0.0 && cfg.init_spread <= 0.5, "--init-spread", "must lie in [0, 0.5]");
+  need(cfg.threads >= 1, "--threads", "must be >= 1");
+  need(cfg.map.gmax_s > cfg.map.gmin_s, "gmax", "must exceed gmin");
+  need(std::isfinite(cfg.map.w_scale) && cfg.map.w_scale > 0.0, "--w-scale", "must be > 0");
+  need(std::isfinite(cfg.map.read_v) && cfg.map.read_v > 0.0, "--read-v", "must be > 0 V");
+  need(cfg.pulses.max_pulses >= 1, "--max-pulses", "must be >= 1");
+  need(cfg.pulses.dead_band >= 0.0 && cfg.pulses.dead_band < 1.0, "--dead-band",
+       "must lie in [0, 1) pulses");
+}
+
+namespace {
+
+/// Random streams of a run, split in a fixed order so that the device run and the software
+/// baseline start from the same weights and see the data in the same order.
+struct Streams {
+  Rng init, shuffle, tiles;
+  explicit Streams(Rng& rng) : init(rng.split()), shuffle(rng.split()), tiles(rng.split()) {}
+};
+
+/// Initial states: rows x 2 outputs, 0.5 + uniform(-spread, spread).
+Eigen::MatrixXd initialStates(Index rows, Index outputs, double spread, Rng& rng) {
+  Eigen::MatrixXd x(rows, 2 * outputs);
+  for (Index r = 0; r < rows; ++r) {
+    for (Index c = 0; c < 2 * outputs; ++c) x(r, c) = 0.5 + spread * (2.0 * rng.uniform() - 1.0);
+  }
+  return x;
+}
+
+/// The weights the initial states stand for on the nominal device.
+Eigen::MatrixXd nominalWeights(const Eigen::MatrixXd& x, double w_scale) {
+  Eigen::MatrixXd w(x.rows(), x.cols() / 2);
+  for (Index j = 0; j < w.cols(); ++j) w.col(j) = w_scale * (x.col(2 * j) - x.col(2 * j + 1));
+  return w;
+}
+
+std::vector<std::size_t> permutation(std::size_t n, Rng& rng) {
+  std::vector<std::size_t> idx(n);
+  std::iota(idx.begin(), idx.end(), std::size_t{0});
+  for (std::size_t i = n; i > 1; --i) {
+    const auto j = static_cast<std::size_t>(rng.uniform() * double(i));
+    std::swap(idx[i - 1], idx[std::min(j, i - 1)]);
+  }
+  return idx;
+}
+
+Eigen::MatrixXd gatherRows(const Eigen::MatrixXd& x, std::span<const std::size_t> idx) {
+  Eigen::MatrixXd out(static_cast<Index>(idx.size()), x.cols());
+  for (std::size_t i = 0; i < idx.size(); ++i) out.row(Index(i)) = x.row(Index(idx[i]));
+  return out;
+}
+
+void checkData(const Samples& train, const Samples& test, const TrainConfig& cfg) {
+  if (train.x.rows() == 0 || static_cast<std::size_t>(train.x.rows()) != train.y.size()) {
+    throw InputError({}, "data", "no training samples, or labels and samples disagree");
+  }
+  if (static_cast<std::size_t>(test.x.rows()) != test.y.size() || test.x.cols() != train.x.cols()) {
+    throw InputError({}, "data", "test samples do not match the training samples");
+  }
+  for (const auto* s : {&train, &test}) {
+    for (int y : s->y) {
+      if (y < 0 || y >= cfg.classes) throw InputError({}, "data", "class index out of range");
+    }
+  }
+}
+
+/// Loss and accuracy of a forward function over a sample set, in chunks.
+struct Score {
+  double loss = 0.0;
+  double accuracy = 0.0;
+};
+
+template <typename Forward>
+Score score(const Samples& s, Forward&& logitsOf) {
+  constexpr Index kChunk = 2048;
+  Score out;
+  if (s.x.rows() == 0) return out;
+  long long correct = 0;
+  double lossSum = 0.0;
+  for (Index r0 = 0; r0 < s.x.rows(); r0 += kChunk) {
+    const Index n = std::min(kChunk, s.x.rows() - r0);
+    const Eigen::MatrixXd logits = logitsOf(s.x.middleRows(r0, n));
+    const std::span<const int> y(s.y.data() + r0, std::size_t(n));
+    correct += correctCount(logits, y);
+    lossSum += crossEntropy(logits, y) * double(n);
+  }
+  out.loss = lossSum / double(s.x.rows());
+  out.accuracy = double(correct) / double(s.x.rows());
+  return out;
+}
+
+}  // namespace
+
+TrainResult trainInSitu(const Samples& train, const Samples& test, const TrainConfig& cfg,
+                        const CellParams& nominal, const BackendFactory& make, Rng& rng,
+                        Progress& progress) {
+  validate(cfg);
+  checkData(train, test, cfg);
+  const double t0 = seconds();
+  Streams streams(rng);
+  TrainResult res;
+  const Index nIn = train.x.cols();
+  const Eigen::MatrixXd x1 = initialStates(nIn + 1, cfg.hidden, cfg.init_spread, streams.init);
+  const Eigen::MatrixXd x2 =
+      initialStates(cfg.hidden + 1, cfg.classes, cfg.init_spread, streams.init);
+  DifferentialLayer l1(nIn + 1, cfg.hidden, cfg.tile_rows, cfg.tile_cols, make, streams.tiles,
+                       cfg.map);
+  DifferentialLayer l2(cfg.hidden + 1, cfg.classes, cfg.tile_rows, cfg.tile_cols, make,
+                       streams.tiles, cfg.map);
+  l1.setThreads(cfg.threads);
+  l2.setThreads(cfg.threads);
+  l1.setStates(x1);
+  l2.setStates(x2);
+  res.tiles = {l1.tileCount(), l2.tileCount()};
+  res.g_before_s = {l1.conductances(), l2.conductances()};
+  const PulseResponse response(nominal, cfg.pulses.scheme, cfg.pulses.amplitude_v,
+                               cfg.pulses.width_s);
+
+  auto logitsOf = [&](const Eigen::MatrixXd& x, Eigen::MatrixXd* z1) {
+    Eigen::MatrixXd z = l1.forward(withBias(x));
+    Eigen::MatrixXd logits = l2.forward(withBias(activate(z, cfg.activation)));
+    if (z1) *z1 = std::move(z);
+    return logits;
+  };
+  auto evaluate = [&](int epoch, const UpdateStats& u) {
+    Stopwatch sw(res.profile.evaluate_s);
+    const Score tr = score(train, [&](const Eigen::MatrixXd& x) { return logitsOf(x, nullptr); });
+    const Score te = score(test, [&](const Eigen::MatrixXd& x) { return logitsOf(x, nullptr); });
+    res.epochs.push_back({epoch, tr.loss, tr.accuracy, te.accuracy, u});
+  };
+  evaluate(0, {});
+
+  const auto n = static_cast<std::size_t>(train.x.rows());
+  const std::size_t batches = (n + std::size_t(cfg.batch) - 1) / std::size_t(cfg.batch);
+  for (int epoch = 1; epoch <= cfg.epochs; ++epoch) {
+    const auto order = permutation(n, streams.shuffle);
+    UpdateStats epochStats;
+    for (std::size_t b = 0; b < batches; ++b) {
+      globalCancelToken().throwIfCancelled();
+      const std::size_t lo = b * std::size_t(cfg.batch),
+                        hi = std::min(n, lo + std::size_t(cfg.batch));
+      const std::span<const std::size_t> idx(order.data() + lo, hi - lo);
+      const Eigen::MatrixXd xb = gatherRows(train.x, idx);
+      std::vector<int> yb(idx.size());
+      for (std::size_t i = 0; i < idx.size(); ++i) yb[i] = train.y[idx[i]];
+      Eigen::MatrixXd z1, logits;
+      {
+        Stopwatch sw(res.profile.forward_s);
+        logits = logitsOf(xb, &z1);
+      }
+      Gradients g;
+      {
+        Stopwatch sw(res.profile.backward_s);
+        const Eigen::MatrixXd w2 = l2.readWeights();
+        g = backprop(xb, z1, logits, yb, w2, cfg.activation);
+      }
+      {
+        Stopwatch sw(res.profile.update_s);
+        epochStats += l1.update(-cfg.learning_rate * g.w1, response, cfg.pulses, cfg.threads);
+        epochStats += l2.update(-cfg.learning_rate * g.w2, response, cfg.pulses, cfg.threads);
+      }
+      progress.update("train epoch " + std::to_string(epoch) + "/" + std::to_string(cfg.epochs),
+                      b + 1, batches);
+    }
+    res.totals += epochStats;
+    evaluate(epoch, epochStats);
+  }
+  res.g_after_s = {l1.conductances(), l2.conductances()};
+  res.pulses_per_cell = {l1.pulsesPerCell(), l2.pulsesPerCell()};
+  res.x_after = {l1.states(), l2.states()};
+  res.x_belief = {l1.belief(), l2.belief()};
+  res.w_after = {l1.exactWeights(), l2.exactWeights()};
+  res.energy_j = l1.energy() + l2.energy();
+  res.array_time_s = res.totals.array_time_s;
+  res.profile.total_s = seconds() - t0;
+  return res;
+}
+
+TrainResult trainIdeal(const Samples& train, const Samples& test, const TrainConfig& cfg, Rng& rng,
+                       Progress& progress) {
+  validate(cfg);
+  checkData(train, test, cfg);
+  const double t0 = seconds();
+  Streams streams(rng);
+  TrainResult res;
+  const Index nIn = train.x.cols();
+  Eigen::MatrixXd w1 = nominalWeights(
+      initialStates(nIn + 1, cfg.hidden, cfg.init_spread, streams.init), cfg.map.w_scale);
+  Eigen::MatrixXd w2 = nominalWeights(
+      initialStates(cfg.hidden + 1, cfg.classes, cfg.init_spread, streams.init), cfg.map.w_scale);
+  auto logitsOf = [&](const Eigen::MatrixXd& x) {
+    return forwardSoftware(x, w1, w2, cfg.activation).logits;
+  };
+  auto evaluate = [&](int epoch) {
+    Stopwatch sw(res.profile.evaluate_s);
+    const Score tr = score(train, logitsOf);
+    const Score te = score(test, logitsOf);
+    res.epochs.push_back({epoch, tr.loss, tr.accuracy, te.accuracy, {}});
+  };
+  evaluate(0);
+  const auto n = static_cast<std::size_t>(train.x.rows());
+  const std::size_t batches = (n + std::size_t(cfg.batch) - 1) / std::size_t(cfg.batch);
+  for (int epoch = 1; epoch <= cfg.epochs; ++epoch) {
+    const auto order = permutation(n, streams.shuffle);
+    for (std::size_t b = 0; b < batches; ++b) {
+      globalCancelToken().throwIfCancelled();
+      const std::size_t lo = b * std::size_t(cfg.batch),
+                        hi = std::min(n, lo + std::size_t(cfg.batch));
+      const std::span<const std::size_t> idx(order.data() + lo, hi - lo);
+      const Eigen::MatrixXd xb = gatherRows(train.x, idx);
+      std::vector<int> yb(idx.size());
+      for (std::size_t i = 0; i < idx.size(); ++i) yb[i] = train.y[idx[i]];
+      const SoftwareForward f = forwardSoftware(xb, w1, w2, cfg.activation);
+      const Gradients g = backprop(xb, f.z1, f.logits, yb, w2, cfg.activation);
+      w1 -= cfg.learning_rate * g.w1;
+      w2 -= cfg.learning_rate * g.w2;
+    }
+    progress.update("ideal", std::size_t(epoch), std::size_t(cfg.epochs));
+    evaluate(epoch);
+  }
+  res.w_after = {w1, w2};
+  res.profile.total_s = seconds() - t0;
+  return res;
+}
+
+}  // namespace ecramsim::train

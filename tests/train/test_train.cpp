@@ -1,0 +1,48 @@
+/// In-situ training end to end on one seed and a short budget (acceptance A and B in small; the
+/// five-seed figures are tools/bench/train.sh): the default card with variation and line
+/// resistance learns the mushroom table, the software baseline does, and the run's file holds
+/// what the schema promises.
+
+#include <doctest/doctest.h>
+
+#include "app/cards.hpp"
+#include "app/train_job.hpp"
+
+using namespace ecramsim;
+
+namespace {
+
+app::TrainJob shortJob(const std::string& card) {
+  app::TrainJob job = app::defaultTrainJob();
+  job.card = app::resolveCard(std::string(ECRAMSIM_SOURCE_DIR) + "/models/" + card, {});
+  job.config.epochs = 1;
+  job.ideal = true;
+  job.seed = 1;
+  return job;
+}
+
+}  // namespace
+
+TEST_CASE("mushroom, one epoch in situ on the default card: >= 98%; software baseline >= 99%") {
+  NullProgress quiet;
+  const ResultTree t = app::runTrainJob(shortJob("wox_ysz.model"), quiet);
+  const double acc = t.metricValue("test_accuracy");
+  const double ideal = t.metricValue("ideal_test_accuracy");
+  MESSAGE("in situ " << acc << ", software " << ideal << ", pulses "
+                     << t.metricValue("pulses_total"));
+  CHECK(acc >= 0.98);
+  CHECK(ideal >= 0.99);
+  // The curve starts untrained (chance level) and holds epochs 0 and 1.
+  const auto& curve = t.values("/training/test_accuracy");
+  REQUIRE(curve.size() == 2);
+  CHECK(curve[0] < 0.8);
+  CHECK(t.metricValue("pulses_total") > 1000);
+  CHECK(t.metricValue("energy_j") > 0.0);
+  // Maps are rows x 2 outputs: layer 1 is (117 + 1) x 2H.
+  const auto& g = t.datasets().at("/devices/layer1/g_after_s");
+  CHECK(g.shape == std::vector<std::size_t>{118, 16});
+  CHECK(std::get<std::string>(t.datasets().at("/training/loss").attrs.at("units")) == "1");
+  // The controller's open-loop belief and the truth part ways, but not by much.
+  CHECK(t.metricValue("belief_error_rms") > 0.0);
+  CHECK(t.metricValue("belief_error_rms") < 0.05);
+}
