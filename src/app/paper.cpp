@@ -8,6 +8,7 @@
 #include "app/device_job.hpp"
 #include "app/program_job.hpp"
 #include "app/train_job.hpp"
+#include "app/vmm_job.hpp"
 #include "core/error.hpp"
 #include "io/hdf5.hpp"
 
@@ -123,6 +124,17 @@ PaperResult runPaper(const PaperConfig& cfg, Progress& progress) {
                            job.seed = cfg.seed;
                            NullProgress quiet;
                            return runTrainJob(job, quiet);
+                         }});
+
+  // Issue 4: Fig. 2e-g, the multiplication map and 1000 random vectors through the 10x10 array
+  // (default card with its variation, shipped line resistance); vmm.h5, "vmm/" metrics.
+  experiments.push_back({"vmm", [&] {
+                           VmmJob job;
+                           job.card = resolveCard(defaultCardPath().string(), {});
+                           job.geometry = defaultGeometry(10, 10);
+                           job.seed = cfg.seed;
+                           NullProgress quiet;
+                           return runVmmJob(job, quiet);
                          }});
 
   PaperResult result;

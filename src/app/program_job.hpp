@@ -24,7 +24,7 @@ struct ProgramJob {
   ProgramConfig config;
   double g_low = 0.0;            ///< S, window; 0 and 0: the card's [gmin, gmax]
   double g_high = 0.0;
-  std::string engine = "nodal";  ///< "nodal" (ngspice co-simulation: later)
+  std::string engine = "nodal";  ///< "nodal" (array/NodalBackend) or "spice" (SpiceBackend)
   std::uint64_t seed = 1;
 };
 

@@ -38,7 +38,10 @@ void addProgramCommand(CLI::App& app) {
       ->check(CLI::IsMember({"serial", "row"}))->default_str("serial");
   cmd->add_option("--start", o->start, "reset (all states 0 first) or keep (the states as they are)")
       ->check(CLI::IsMember({"reset", "keep"}))->default_str("reset");
-  cmd->add_option("--engine", o->job.engine, "Array engine: nodal")->default_str("nodal");
+  cmd->add_option("--engine", o->job.engine,
+                  "Array engine: nodal (Eigen nodal solver) or spice (ngspice co-simulation of "
+                  "the generated crossbar netlist; slow, arrays up to ~32x32)")
+      ->check(CLI::IsMember({"nodal", "spice"}))->default_str("nodal");
   addQuantity(*cmd, "--amplitude", o->job.config.amplitude_v, "V", "Write amplitude");
   addQuantity(*cmd, "--width", o->job.config.count_width_s, "s", "Pulse width of the count scheme");
   addQuantity(*cmd, "--max-width", o->job.config.max_width_s, "s", "Longest PWM pulse");

@@ -67,5 +67,6 @@ void addSweepCommand(CLI::App& app);
 void addRunCommand(CLI::App& app);
 void addNetlistCommand(CLI::App& app);
 void addTrainCommand(CLI::App& app);
+void addVmmCommand(CLI::App& app);
 
 }  // namespace ecramsim::cli

@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   cli::addRunCommand(app);
   cli::addNetlistCommand(app);
   cli::addTrainCommand(app);
+  cli::addVmmCommand(app);
 
   std::signal(SIGINT, onSigint);
   try {

@@ -1,5 +1,6 @@
 #include "netlist/crossbar.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.hpp"
@@ -22,9 +23,12 @@ void validate(const CrossbarSpec& s) {
   for (const auto& [name, r] : {std::pair<const char*, double>{"gateSegment_ohm", s.gateSegment_ohm},
                                 {"sourceSegment_ohm", s.sourceSegment_ohm},
                                 {"drainSegment_ohm", s.drainSegment_ohm},
-                                {"driverResistance_ohm", s.driverResistance_ohm}}) {
+                                {"driverResistance_ohm", s.driverResistance_ohm},
+                                {"senseResistance_ohm", s.senseResistance_ohm}}) {
     require(std::isfinite(r) && r >= 0.0, name, "must be a finite resistance >= 0, got " + num(r));
   }
+  require(s.topology == LineTopology::DriverSegment || s.gates == GateDirection::AlongRows,
+          "gates", "gate lines along columns need LineTopology::DriverSegment");
   if (s.cellConductances_S) {
     require(s.cellConductances_S->size() == static_cast<std::size_t>(s.rows) * s.cols,
             "cellConductances_S", "needs rows*cols values");
@@ -47,6 +51,15 @@ void validate(const CrossbarSpec& s) {
     for (std::size_t i = 1; i < p.pwl.size(); ++i) {
       require(p.pwl[i].first > p.pwl[i - 1].first, "program.pwl", "times must increase");
     }
+  } else if (s.drives) {
+    const auto& d = *s.drives;
+    require(d.gate.size() == static_cast<std::size_t>(s.rows) &&
+                d.source.size() == static_cast<std::size_t>(s.rows) &&
+                d.drain.size() == static_cast<std::size_t>(s.cols),
+            "drives", "needs one entry per gate, source (rows) and drain (columns) line");
+    require(!s.cellConductances_S || std::all_of(d.gate.begin(), d.gate.end(),
+                                                 [](const auto& g) { return !g.has_value(); }),
+            "drives", "resistor cells have no gate lines to drive");
   } else {
     require(s.rowVoltages_V.size() == static_cast<std::size_t>(s.rows), "rowVoltages_V",
             "needs one DC voltage per row (" + std::to_string(s.rows) + "), got " +
@@ -103,6 +116,26 @@ BiasLevels biasLevels(const CrossbarSpec& spec) {
   const double v = p.voltage_V;
   const bool half = p.scheme == BiasScheme::HalfV;
   const bool rowsGate = spec.gates == GateDirection::AlongRows;
+  if (rowsGate) {  // control/backend.hpp biasLevels
+    const bool floating = p.unselected == Unselected::Floating;
+    const double gSel = half ? v / 2 : 2 * v / 3;
+    const double dSel = half ? -v / 2 : -v / 3;
+    const double dUnsel = half ? 0.0 : v / 3;
+    const double src = half ? 0.0 : v / 3;
+    auto unsel = [&](double value) -> std::optional<double> {
+      if (floating) return std::nullopt;
+      return value;
+    };
+    BiasLevels out;
+    for (int r = 0; r < spec.rows; ++r) {
+      out.gate_V.push_back(r == p.row ? std::optional<double>(gSel) : unsel(0.0));
+      out.source_V.emplace_back(src);
+    }
+    for (int c = 0; c < spec.cols; ++c) {
+      out.drain_V.push_back(c == p.col ? std::optional<double>(dSel) : unsel(dUnsel));
+    }
+    return out;
+  }
   const int nGate = rowsGate ? spec.rows : spec.cols;
   const int nQ = rowsGate ? spec.cols : spec.rows;  // perpendicular channel lines
   const int selGate = rowsGate ? p.row : p.col;
@@ -137,11 +170,25 @@ BiasLevels biasLevels(const CrossbarSpec& spec) {
   return out;
 }
 
+std::string lineEndNode(const CrossbarSpec& spec, LineKind kind, int index) {
+  const std::string n = std::to_string(index);
+  if (spec.topology == LineTopology::DriverSegment) {
+    return (kind == LineKind::Gate ? "gl_" : kind == LineKind::Source ? "sl_" : "dl_") + n;
+  }
+  switch (kind) {
+    case LineKind::Gate: return "g_" + n + "_0";
+    case LineKind::Source: return "s_" + n + "_0";
+    case LineKind::Drain: return "d_" + std::to_string(spec.rows - 1) + "_" + n;
+  }
+  return {};
+}
+
 std::vector<std::string> crossbarLines(const CrossbarSpec& spec) {
   validate(spec);
   const int R = spec.rows;
   const int C = spec.cols;
   const bool resistorCells = spec.cellConductances_S.has_value();
+  const bool legacy = spec.topology == LineTopology::DriverSegment;
   std::vector<std::string> out;
   out.push_back(spec.title.empty() ? "ecramsim crossbar" : spec.title);
   out.push_back("* " + std::to_string(R) + "x" + std::to_string(C) +
@@ -160,16 +207,16 @@ std::vector<std::string> crossbarLines(const CrossbarSpec& spec) {
       }
     }
   }
-  // Source lines (rows), from sl_r through s_r_0 .. s_r_{C-1}.
+  // Source lines (rows): s_r_0 .. s_r_{C-1} (legacy: from sl_r).
   for (int r = 0; r < R; ++r) {
-    for (int c = 0; c < C; ++c) {
+    for (int c = legacy ? 0 : 1; c < C; ++c) {
       const std::string from = c == 0 ? "sl_" + std::to_string(r) : "s_" + idx(r, c - 1);
       out.push_back(segment("RS" + idx(r, c), from, "s_" + idx(r, c), spec.sourceSegment_ohm));
     }
   }
-  // Drain lines (columns), from d_0_c .. d_{R-1}_c to dl_c.
+  // Drain lines (columns): d_0_c .. d_{R-1}_c (legacy: on to dl_c).
   for (int c = 0; c < C; ++c) {
-    for (int r = 0; r < R; ++r) {
+    for (int r = 0; r < (legacy ? R : R - 1); ++r) {
       const std::string to = r == R - 1 ? "dl_" + std::to_string(c) : "d_" + idx(r + 1, c);
       out.push_back(segment("RD" + idx(r, c), "d_" + idx(r, c), to, spec.drainSegment_ohm));
     }
@@ -180,6 +227,7 @@ std::vector<std::string> crossbarLines(const CrossbarSpec& spec) {
       for (int c = 0; c < C; ++c) {
         std::string from;
         if (spec.gates == GateDirection::AlongRows) {
+          if (c == 0 && !legacy) continue;
           from = c == 0 ? "gl_" + std::to_string(r) : "g_" + idx(r, c - 1);
         } else {
           from = r == 0 ? "gl_" + std::to_string(c) : "g_" + idx(r - 1, c);
@@ -195,36 +243,57 @@ std::vector<std::string> crossbarLines(const CrossbarSpec& spec) {
     const ProgramSpec& p = *spec.program;
     for (std::size_t k = 0; k < levels.gate_V.size(); ++k) {
       if (levels.gate_V[k]) {
-        driver(out, "G", static_cast<int>(k), "gl_" + std::to_string(k), rdrv,
+        driver(out, "G", static_cast<int>(k), lineEndNode(spec, LineKind::Gate, static_cast<int>(k)), rdrv,
                waveform(p, *levels.gate_V[k]));
       }
     }
     for (int r = 0; r < R; ++r) {
       const auto& l = levels.source_V[static_cast<std::size_t>(r)];
-      if (l) driver(out, "S", r, "sl_" + std::to_string(r), rdrv, waveform(p, *l));
+      if (l) driver(out, "S", r, lineEndNode(spec, LineKind::Source, r), rdrv, waveform(p, *l));
     }
     for (int c = 0; c < C; ++c) {
       const auto& l = levels.drain_V[static_cast<std::size_t>(c)];
-      if (l) driver(out, "D", c, "dl_" + std::to_string(c), rdrv, waveform(p, *l));
+      if (l) driver(out, "D", c, lineEndNode(spec, LineKind::Drain, c), rdrv, waveform(p, *l));
+    }
+  } else if (spec.drives) {
+    const LineDrives& d = *spec.drives;
+    for (int r = 0; r < R; ++r) {
+      const auto& g = d.gate[static_cast<std::size_t>(r)];
+      if (g) driver(out, "G", r, lineEndNode(spec, LineKind::Gate, r), rdrv, *g);
+    }
+    for (int r = 0; r < R; ++r) {
+      const auto& l = d.source[static_cast<std::size_t>(r)];
+      if (l) driver(out, "S", r, lineEndNode(spec, LineKind::Source, r), rdrv, *l);
+    }
+    for (int c = 0; c < C; ++c) {
+      const auto& l = d.drain[static_cast<std::size_t>(c)];
+      if (l) driver(out, "D", c, lineEndNode(spec, LineKind::Drain, c), rdrv, *l);
     }
   } else {
     for (int r = 0; r < R; ++r) {
-      driver(out, "S", r, "sl_" + std::to_string(r), rdrv,
+      driver(out, "S", r, lineEndNode(spec, LineKind::Source, r), rdrv,
              "DC " + num(spec.rowVoltages_V[static_cast<std::size_t>(r)]));
     }
     if (!resistorCells) {
       const int nGate = spec.gates == GateDirection::AlongRows ? R : C;
       for (int k = 0; k < nGate; ++k) {
-        driver(out, "G", k, "gl_" + std::to_string(k), rdrv, "DC " + num(spec.gateReadVoltage_V));
+        driver(out, "G", k, lineEndNode(spec, LineKind::Gate, k), rdrv,
+               "DC " + num(spec.gateReadVoltage_V));
       }
     }
     for (int c = 0; c < C; ++c) {
       const std::string n = std::to_string(c);
+      const std::string end = lineEndNode(spec, LineKind::Drain, c);
       if (spec.sense == SenseMode::VirtualGround) {
-        out.push_back("VSENSE" + n + " dl_" + n + " 0 DC 0");
+        if (spec.senseResistance_ohm > 0.0) {
+          out.push_back("RSENSE" + n + " " + end + " sn_" + n + " " + num(spec.senseResistance_ohm));
+          out.push_back("VSENSE" + n + " sn_" + n + " 0 DC 0");
+        } else {
+          out.push_back("VSENSE" + n + " " + end + " 0 DC 0");
+        }
       } else {
-        out.push_back("EA" + n + " to_" + n + " 0 0 dl_" + n + " " + num(spec.tiaGain));
-        out.push_back("RF" + n + " dl_" + n + " to_" + n + " " + num(spec.tiaFeedback_ohm));
+        out.push_back("EA" + n + " to_" + n + " 0 0 " + end + " " + num(spec.tiaGain));
+        out.push_back("RF" + n + " " + end + " to_" + n + " " + num(spec.tiaFeedback_ohm));
       }
     }
   }

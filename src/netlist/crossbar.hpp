@@ -2,57 +2,57 @@
 /// Generator of plain ngspice netlists for an R x C ECRAM crossbar with line resistance,
 /// input drivers, column sensing and programming drivers.
 ///
-/// Topology and node names (r = row 0..R-1, c = column 0..C-1, all 0-based):
+/// Topology and node names (r = row 0..R-1, c = column 0..C-1, all 0-based). The default,
+/// LineTopology::Nodal, is exactly the network of the nodal engine (array/geometry.hpp): every
+/// line has one node per cell, consecutive nodes joined by one segment (C-1 segments per row
+/// line, R-1 per column line), and the line's driver or sense sits directly on its end cell node
+/// through the driver (sense) resistance only.
 /// - Cell (r,c) is `N<r>_<c> g_<r>_<c> d_<r>_<c> s_<r>_<c> MODEL` (gate, drain, source), or with
 ///   CrossbarSpec::cellConductances_S a resistor `RC<r>_<c> d_<r>_<c> s_<r>_<c> 1/G` (a read
 ///   array of fixed conductances; no gate network is emitted then).
-/// - Source lines run along rows. Line r starts at node `sl_<r>` (left end, driver side) and
-///   visits s_<r>_0 ... s_<r>_<C-1>; segment `RS<r>_<c>` joins the previous node to s_<r>_<c>.
-/// - Drain lines run along columns. Line c visits d_0_<c> ... d_<R-1>_<c> and ends at node
-///   `dl_<c>` (bottom end, sense side); segment `RD<r>_<c>` joins d_<r>_<c> to the next node
-///   towards dl_<c>.
-/// - Gate lines run along rows (line k = r, from `gl_<k>` at the left end through g_<r>_0 ...) or
-///   along columns (line k = c, from `gl_<k>` at the top through g_0_<c> ...); segment
-///   `RG<r>_<c>` joins the previous node on the gate line to g_<r>_<c>.
+/// - Source line r visits s_<r>_0 ... s_<r>_<C-1>; segment `RS<r>_<c>` (c >= 1) joins s_<r>_<c-1>
+///   to s_<r>_<c>. Its end node (lineEndNode) is s_<r>_0.
+/// - Drain line c visits d_0_<c> ... d_<R-1>_<c>; segment `RD<r>_<c>` (r <= R-2) joins d_<r>_<c>
+///   to d_<r+1>_<c>. Its end node is d_<R-1>_<c>.
+/// - Gate line r runs along row r like the source line (segments `RG<r>_<c>`, end node g_<r>_0).
+/// - LineTopology::DriverSegment (the generator's former convention) adds one more segment per
+///   line between a separate end node and the first (last) cell: `sl_<r>` -> s_<r>_0 (RS<r>_0),
+///   d_<R-1>_<c> -> `dl_<c>` (RD<R-1>_<c>), `gl_<k>` -> first gate node (RG..). Only this topology
+///   allows GateDirection::AlongColumns (gate line k = c from `gl_<k>` at the top).
 /// - A segment of 0 ohm is emitted as a 0 V source (`V` + the segment name) so node names stay.
 /// - Drivers: an ideal source `V<X><i>` at node `v<x>_<i>` behind an output resistor `RO<X><i>`
 ///   to the line end (X = S for source lines, G for gate lines, D for drain lines when they are
 ///   driven for programming). With a driver resistance of 0 the source sits on the line end.
-/// - Read sensing (Mode::Read) of drain line c at dl_<c>: virtual ground `VSENSE<c> dl_<c> 0 0`
-///   (column current = i(vsense<c>), positive for current flowing out of the array into the
-///   sense amplifier), or a behavioural TIA: `EA<c> to_<c> 0 0 dl_<c> A` (output = -A v(dl_c))
-///   with feedback `RF<c> dl_<c> to_<c> Rf`; then v(to_<c>) = -Rf I_c A/(1+A), v(dl_<c>) = Rf I_c/(1+A),
-///   and I_c = (v(dl_c) - v(to_c))/Rf.
+/// - Read sensing (Mode::Read) of drain line c at its end node E: virtual ground
+///   `VSENSE<c> E 0 DC 0`, or with senseResistance_ohm > 0 `RSENSE<c> E sn_<c> Rsense` followed by
+///   `VSENSE<c> sn_<c> 0 DC 0` (column current = i(vsense<c>), positive for current flowing out
+///   of the array into the sense amplifier), or a behavioural TIA on E:
+///   `EA<c> to_<c> 0 0 E A` (output = -A v(E)) with feedback `RF<c> E to_<c> Rf`; then
+///   v(to_<c>) = -Rf I_c A/(1+A), v(E) = Rf I_c/(1+A), and I_c = (v(E) - v(to_c))/Rf.
 ///
-/// Programming bias schemes (Mode::Program): an ECRAM cell is written by its gate-to-channel
-/// voltage, and the channel has two ends, so a cell has two gate-channel voltages: gate minus
-/// source-line voltage and gate minus drain-line voltage. One channel line set runs parallel to
-/// the gate lines (the source lines when gates run along rows, the drain lines when gates run
-/// along columns): call it P, and the other, perpendicular one Q. All cells on one gate line
-/// share the same gate-minus-P voltage, so no scheme can give the selected cell V at its P end
-/// without giving V to every cell of its gate line (the textbook mapping "selected gate +V/2,
-/// both selected channel lines -V/2" would do exactly that). Selection is therefore made with the
-/// gate and the Q lines, and the P lines are biased to keep every P-end voltage within the
-/// half-select limit. Voltages (all proportional to the signed write voltage V; the standard
-/// schemes shifted so that unselected gate lines sit at 0 V):
+/// Programming bias schemes (Mode::Program), gate lines along rows: the mapping of the
+/// controller and the nodal engine (control/backend.hpp biasLevels), every level proportional to
+/// the signed write voltage V:
 ///
 /// | line                    | V/2 scheme | V/3 scheme |
 /// |-------------------------|------------|------------|
 /// | selected gate line      | +V/2       | +2V/3      |
 /// | other gate lines        | 0          | 0          |
-/// | selected Q line         | -V/2       | -V/3       |
-/// | other Q lines           | 0          | +V/3       |
-/// | P line of selected gate | 0          | +V/3       |
-/// | other P lines           | 0          | 0          |
+/// | selected drain line     | -V/2       | -V/3       |
+/// | other drain lines       | 0          | +V/3       |
+/// | every source line       | 0          | +V/3       |
 ///
-/// Result (gate-to-channel at the Q end / at the P end): selected cell V / V/2 (V/2 scheme) or
-/// V / V/3 (V/3 scheme); every other cell at most V/2 (resp. V/3) at both ends. The selected
-/// cell is thus driven with V at one channel end and the half-select voltage at the other, and
-/// carries a channel current (V/2 resp. 2V/3 across it); calibrations must use the same mapping.
-/// Lines whose level is 0 V are grounded (a DC 0 source behind the driver resistance) or, with
-/// Unselected::Floating, left without driver. The pulse is PULSE(0 level delay rise fall width)
-/// on every driven nonzero line, or PWL built from normalized points (level times fraction).
-
+/// Selected cell: V at its drain end, V/2 (V/3) at its source end; every other cell at most V/2
+/// (V/3) at both ends. With Unselected::Floating the unselected gate and drain lines get no
+/// driver, whatever their level; source lines are always driven.
+///
+/// Gate lines along columns (DriverSegment topology only) keep the generator's former mapping:
+/// selection by the gate line and the source line (perpendicular), the drain line of the
+/// selected gate at the half-select level (V/2 scheme: 0; V/3: +V/3), other lines as in the
+/// table with source and drain exchanged, and floating = every 0 V line without driver.
+/// The pulse is PULSE(0 level delay rise fall width) on every driven nonzero line, or PWL built
+/// from normalized points (level times fraction).
+///
 #include <optional>
 #include <string>
 #include <utility>
@@ -64,6 +64,18 @@ enum class GateDirection { AlongRows, AlongColumns };
 enum class SenseMode { VirtualGround, Tia };
 enum class BiasScheme { HalfV, ThirdV };
 enum class Unselected { Grounded, Floating };
+/// Line topology, see the file comment. Nodal (default) = the nodal engine's network.
+enum class LineTopology { Nodal, DriverSegment };
+enum class LineKind { Gate, Source, Drain };
+
+/// Explicit drivers of every line (instead of read or program mode): per line the value of its
+/// source as SPICE text ("DC 1", "PWL(0 0 1u 2)"), or nullopt for a floating line (no driver).
+/// No sensing is emitted; drain lines are driven like the others.
+struct LineDrives {
+  std::vector<std::optional<std::string>> gate;    ///< R (rows) values
+  std::vector<std::optional<std::string>> source;  ///< R
+  std::vector<std::optional<std::string>> drain;   ///< C
+};
 
 /// The programming part of a CrossbarSpec.
 struct ProgramSpec {
@@ -88,11 +100,13 @@ struct CrossbarSpec {
   std::string model = "ecram";            ///< cell model name
   std::vector<std::string> preamble;      ///< lines after the title (.model, .include, .param)
   std::string analysis = ".op";           ///< analysis line(s), e.g. ".tran 1u 200m"
+  LineTopology topology = LineTopology::Nodal;
   GateDirection gates = GateDirection::AlongRows;
   double gateSegment_ohm = 0.0;
   double sourceSegment_ohm = 0.0;         ///< row (source) line segment per cell
   double drainSegment_ohm = 0.0;          ///< column (drain) line segment per cell
   double driverResistance_ohm = 0.0;      ///< output resistance of every line driver
+  double senseResistance_ohm = 0.0;       ///< read: virtual-ground input (or load) resistance
   /// Read mode (no `program`): DC voltage of each row's source-line driver (size rows);
   /// gate lines are held at gateReadVoltage_V.
   std::vector<double> rowVoltages_V;
@@ -104,7 +118,12 @@ struct CrossbarSpec {
   std::optional<std::vector<double>> cellConductances_S;
   /// When set: programming mode; rowVoltages_V and sense are not used.
   std::optional<ProgramSpec> program;
+  /// When set (and program is not): explicit line drivers; rowVoltages_V and sense not used.
+  std::optional<LineDrives> drives;
 };
+
+/// The node at which line `index` of kind `kind` is driven or sensed (see the file comment).
+[[nodiscard]] std::string lineEndNode(const CrossbarSpec& spec, LineKind kind, int index);
 
 /// The netlist lines (title first, `.end` last). Throws InputError for inconsistent specs
 /// (sizes, negative resistances, selected cell outside the array, ...).

@@ -214,6 +214,7 @@ TEST_CASE("acceptance B: 4x4 DC read with line resistance equals an independent 
   netlist::CrossbarSpec spec;
   spec.rows = R;
   spec.cols = C;
+  spec.topology = netlist::LineTopology::DriverSegment;  // the reference below is built on it
   spec.model = "m";
   spec.preamble = {".model m ecram (gmin=2u gmax=4u i0=1e-30 r_leak=1meg dg_c2c=0 gmin_d2d=0 "
                    "gmax_d2d=0 i0_d2d=0 qc_d2d=0)"};

@@ -17,7 +17,7 @@ using namespace ecramsim::netlist;
 
 namespace {
 
-/// Nominal voltage of every driven line end (gl_k, sl_r, dl_c), read back from the generated
+/// Nominal voltage of every driven line end (lineEndNode), read back from the generated
 /// netlist: the DC value or the PULSE/PWL peak of the source on it (ideal drivers only).
 std::map<std::string, double> lineLevels(const std::vector<std::string>& lines) {
   std::map<std::string, double> out;
@@ -30,9 +30,6 @@ std::map<std::string, double> lineLevels(const std::vector<std::string>& lines) 
       continue;
     }
     const std::string node = f[1];
-    if (node.rfind("gl_", 0) != 0 && node.rfind("sl_", 0) != 0 && node.rfind("dl_", 0) != 0) {
-      continue;
-    }
     REQUIRE(f[2] == "0");
     double level = 0.0;
     if (ecramsim::toLower(f[3]) == "dc") {
@@ -66,6 +63,7 @@ void checkScheme(GateDirection dir, BiasScheme scheme, int selRow, int selCol, d
   spec.rows = 4;
   spec.cols = 5;
   spec.gates = dir;
+  if (dir == GateDirection::AlongColumns) spec.topology = LineTopology::DriverSegment;
   ProgramSpec p;
   p.scheme = scheme;
   p.row = selRow;
@@ -81,9 +79,9 @@ void checkScheme(GateDirection dir, BiasScheme scheme, int selRow, int selCol, d
   for (int r = 0; r < spec.rows; ++r) {
     for (int c = 0; c < spec.cols; ++c) {
       const int k = dir == GateDirection::AlongRows ? r : c;
-      const double g = level.at("gl_" + std::to_string(k));
-      const double s = level.at("sl_" + std::to_string(r));
-      const double d = level.at("dl_" + std::to_string(c));
+      const double g = level.at(lineEndNode(spec, LineKind::Gate, k));
+      const double s = level.at(lineEndNode(spec, LineKind::Source, r));
+      const double d = level.at(lineEndNode(spec, LineKind::Drain, c));
       // Gate-to-channel at the source end and at the drain end.
       const double atSource = g - s;
       const double atDrain = g - d;
@@ -146,12 +144,78 @@ TEST_CASE("floating unselected lines get no driver; driven lines keep their leve
   CHECK(!has("VG0"));
   CHECK(!has("VG2"));
   CHECK(!has("VD0"));
-  CHECK(!has("VS0"));
-  CHECK(!has("VS1"));   // V/2: the selected row's source line sits at 0 V: floating here
+  CHECK(has("VS0"));    // source lines are always driven (control/backend.hpp)
+  CHECK(has("VS1"));
+  CHECK(has("VS2"));
+  auto hasLine = [&](const std::string& line) {
+    return std::find(lines.begin(), lines.end(), line) != lines.end();
+  };
+  CHECK(hasLine("ROG1 vg_1 g_1_0 50"));  // nodal topology: the driver sits on the first cell
+  CHECK(hasLine("ROD2 vd_2 d_2_2 50"));  // drain lines are driven at r = R-1
   const auto levels = biasLevels(spec);
   CHECK(!levels.gate_V[0].has_value());
   CHECK(*levels.gate_V[1] == doctest::Approx(2.5));
   CHECK(*levels.drain_V[2] == doctest::Approx(-2.5));
+  CHECK(*levels.source_V[0] == 0.0);
+}
+
+TEST_CASE("V/3 puts every source line at +V/3; floating leaves unselected lines at any level") {
+  CrossbarSpec spec;
+  spec.rows = 3;
+  spec.cols = 4;
+  ProgramSpec p;
+  p.scheme = BiasScheme::ThirdV;
+  p.row = 2;
+  p.col = 1;
+  p.voltage_V = 6.0;
+  spec.program = p;
+  auto levels = biasLevels(spec);
+  for (int r = 0; r < 3; ++r) CHECK(*levels.source_V[std::size_t(r)] == doctest::Approx(2.0));
+  CHECK(*levels.gate_V[2] == doctest::Approx(4.0));
+  CHECK(*levels.gate_V[0] == 0.0);
+  CHECK(*levels.drain_V[1] == doctest::Approx(-2.0));
+  CHECK(*levels.drain_V[0] == doctest::Approx(2.0));
+  spec.program->unselected = Unselected::Floating;
+  levels = biasLevels(spec);
+  CHECK(!levels.gate_V[0].has_value());
+  CHECK(!levels.drain_V[0].has_value());  // +V/3, yet floating
+  CHECK(*levels.drain_V[1] == doctest::Approx(-2.0));
+  for (int r = 0; r < 3; ++r) CHECK(*levels.source_V[std::size_t(r)] == doctest::Approx(2.0));
+}
+
+TEST_CASE("nodal topology: C-1 and R-1 segments per line, drivers on the end cells") {
+  CrossbarSpec spec;
+  spec.rows = 3;
+  spec.cols = 4;
+  spec.preamble = {".model ecram ecram (gmin=1u gmax=10u)"};
+  spec.rowVoltages_V = {0.1, 0.2, 0.3};
+  spec.sourceSegment_ohm = 1.5;
+  spec.drainSegment_ohm = 2.5;
+  spec.gateSegment_ohm = 3.5;
+  spec.driverResistance_ohm = 20;
+  spec.senseResistance_ohm = 7;
+  const auto lines = crossbarLines(spec);
+  auto count = [&](const std::string& prefix) {  // segment names: prefix then a digit
+    return std::count_if(lines.begin(), lines.end(), [&](const std::string& l) {
+      return l.rfind(prefix, 0) == 0 && l.size() > prefix.size() &&
+             std::isdigit(static_cast<unsigned char>(l[prefix.size()]));
+    });
+  };
+  CHECK(count("RS") == 3 * 3);
+  CHECK(count("RG") == 3 * 3);
+  CHECK(count("RD") == 2 * 4);
+  auto has = [&](const std::string& line) {
+    return std::find(lines.begin(), lines.end(), line) != lines.end();
+  };
+  CHECK(has("RS1_1 s_1_0 s_1_1 1.5"));
+  CHECK(has("RD0_3 d_0_3 d_1_3 2.5"));
+  CHECK(has("ROS1 vs_1 s_1_0 20"));
+  CHECK(has("ROG2 vg_2 g_2_0 20"));
+  CHECK(has("RSENSE3 d_2_3 sn_3 7"));
+  CHECK(has("VSENSE3 sn_3 0 DC 0"));
+  CHECK(lineEndNode(spec, LineKind::Drain, 3) == "d_2_3");
+  spec.gates = GateDirection::AlongColumns;
+  CHECK_THROWS_AS((void)crossbarLines(spec), ecramsim::InputError);
 }
 
 TEST_CASE("generator rejects inconsistent specs") {
@@ -179,6 +243,7 @@ TEST_CASE("generated ECRAM crossbar reads back: systematic names, instances foun
   spec.drainSegment_ohm = 0.0;  // ideal wire: 0 V sources keep the node names
   spec.gateSegment_ohm = 10;
   spec.gates = GateDirection::AlongColumns;
+  spec.topology = LineTopology::DriverSegment;
   const Netlist net = parseNetlist(crossbarNetlist(spec), "xbar.cir");
   const EcramSplit split = splitEcram(net);
   REQUIRE(split.instances.size() == 6);
@@ -273,6 +338,7 @@ NodalAnswer solveNodal(const CrossbarSpec& spec, std::optional<double> gSense) {
 
 CrossbarSpec resistorArray() {
   CrossbarSpec spec;
+  spec.topology = LineTopology::DriverSegment;  // solveNodal builds that network
   spec.rows = 4;
   spec.cols = 4;
   spec.sourceSegment_ohm = 2.5;

@@ -173,6 +173,41 @@ def plot_train(f, out_dir, quiet):
     _save(fig, out_dir, "train_mushroom.png", quiet)
 
 
+def plot_vmm(f, out_dir, quiet):
+    """Issue 4: Fig. 2e (multiplication map of one cell) and Fig. 2f-g (VMM error histogram)."""
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    v = f["/map/read_v"][()]
+    g = f["/map/g_s"][()]
+    cur = f["/map/current_a"][()]
+    ax = axes[0]
+    im = ax.pcolormesh(v * 1e3, g * UMHO, cur * 1e9, shading="nearest", cmap="viridis")
+    fig.colorbar(im, ax=ax, label="I (nA)")
+    ax.set_xlabel("read voltage (mV)")
+    ax.set_ylabel("G (uS)")
+    ax.set_title("Fig. 2e: I = G V, max dev %.3g%% FS" % f["/metrics/map_max_error_pct"][()],
+                 fontsize=9)
+    ax = axes[1]
+    ideal = f["/vmm/ideal_a"][()].ravel()
+    out = f["/vmm/outputs_a"][()].ravel()
+    ax.plot(ideal * 1e6, out * 1e6, ".", ms=1.5, alpha=0.4)
+    lim = [0, max(ideal.max(), out.max()) * 1e6]
+    ax.plot(lim, lim, "k-", lw=0.8)
+    ax.set_xlabel("ideal sum G V (uA)")
+    ax.set_ylabel("array output (uA)")
+    ax.set_title("Fig. 2f: %d vectors" % int(f["/metrics/vectors"][()]), fontsize=9)
+    ax = axes[2]
+    edges = f["/vmm/hist_edges_pct_fs"][()]
+    counts = f["/vmm/hist_counts"][()]
+    ax.stairs(counts, edges, fill=True)
+    m = f["/metrics"]
+    ax.set_xlabel("output - ideal (% of full scale R gmax v_max)")
+    ax.set_ylabel("outputs")
+    ax.set_title("Fig. 2g: mean %.3g%%, sigma %.3g%%, max %.3g%%"
+                 % (m["error_mean_pct"][()], m["error_sigma_pct"][()], m["error_max_pct"][()]),
+                 fontsize=9)
+    _save(fig, out_dir, "fig2efg_vmm.png", quiet)
+
+
 PLOTS = {
     "device_pulses.h5": plot_pulses,
     "device_windows.h5": plot_windows,
@@ -184,6 +219,7 @@ PLOTS = {
     "program_patterns.h5": plot_program,
     "array_program.h5": plot_array_program,
     "train_mushroom.h5": plot_train,
+    "vmm.h5": plot_vmm,
 }
 
 

@@ -1,0 +1,402 @@
+#include "app/vmm_job.hpp"
+
+#include <Eigen/Dense>
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <vector>
+
+#include "app/cards.hpp"
+#include "array/nodal_backend.hpp"
+#include "cosim/spice_backend.hpp"
+#include "core/error.hpp"
+#include "core/rng.hpp"
+#include "core/stats.hpp"
+#include "device/physics.hpp"
+#include "io/targets.hpp"
+
+namespace ecramsim::app {
+
+namespace {
+
+std::vector<double> rowMajor(const Eigen::MatrixXd& m) {
+  std::vector<double> v(static_cast<std::size_t>(m.size()));
+  for (Eigen::Index r = 0; r < m.rows(); ++r) {
+    for (Eigen::Index c = 0; c < m.cols(); ++c) {
+      v[static_cast<std::size_t>(r * m.cols() + c)] = m(r, c);
+    }
+  }
+  return v;
+}
+
+void putMatrix(ResultTree& out, const std::string& path, const Eigen::MatrixXd& m,
+               const std::string& unit, const std::string& description) {
+  out.matrix(path, static_cast<std::size_t>(m.rows()), static_cast<std::size_t>(m.cols()),
+             rowMajor(m), unit, description);
+}
+
+std::vector<double> toVector(const Eigen::VectorXd& v) { return {v.data(), v.data() + v.size()}; }
+
+/// Input vectors from a CSV file: one vector of `rows` voltages per non-blank line ('#' starts
+/// a comment line).
+Eigen::MatrixXd readInputs(const std::filesystem::path& file, Eigen::Index rows) {
+  std::ifstream in(file);
+  if (!in) throw InputError({file.string(), 0}, "--inputs", "cannot be read");
+  std::vector<std::vector<double>> vecs;
+  std::string line;
+  int lineNo = 0;
+  while (std::getline(in, line)) {
+    ++lineNo;
+    const auto first = line.find_first_not_of(" \t\r");
+    if (first == std::string::npos || line[first] == '#') continue;
+    std::vector<double> v;
+    std::stringstream ss(line);
+    std::string cell;
+    while (std::getline(ss, cell, ',')) {
+      const char* b = cell.c_str();
+      char* end = nullptr;
+      const double x = std::strtod(b, &end);
+      const bool blankRest = std::string(end).find_first_not_of(" \t\r") == std::string::npos;
+      if (end == b || !blankRest) {
+        throw InputError({file.string(), lineNo}, "--inputs", "'" + cell + "' is not a number");
+      }
+      if (!std::isfinite(x)) {
+        throw InputError({file.string(), lineNo}, "--inputs", "'" + cell + "' is not finite");
+      }
+      v.push_back(x);
+    }
+    if (static_cast<Eigen::Index>(v.size()) != rows) {
+      throw InputError({file.string(), lineNo}, "--inputs",
+                       "vector has " + std::to_string(v.size()) + " values, the array has " +
+                           std::to_string(rows) + " rows");
+    }
+    vecs.push_back(std::move(v));
+  }
+  if (vecs.empty()) throw InputError({file.string(), 0}, "--inputs", "holds no input vector");
+  Eigen::MatrixXd m(static_cast<Eigen::Index>(vecs.size()), rows);
+  for (std::size_t k = 0; k < vecs.size(); ++k) {
+    for (Eigen::Index r = 0; r < rows; ++r) m(Eigen::Index(k), r) = vecs[k][std::size_t(r)];
+  }
+  return m;
+}
+
+Eigen::VectorXd linspace(Eigen::Index n, double lo, double hi) {
+  if (n == 1) return Eigen::VectorXd::Constant(1, hi);
+  return Eigen::VectorXd::LinSpaced(n, lo, hi);
+}
+
+}  // namespace
+
+VmmErrorStats vmmErrorStats(const Eigen::MatrixXd& out, const Eigen::MatrixXd& ideal, double fs) {
+  assert(out.rows() == ideal.rows() && out.cols() == ideal.cols() && fs > 0.0);
+  const Eigen::MatrixXd e = (out - ideal) / fs;
+  std::vector<double> v(e.data(), e.data() + e.size());
+  VmmErrorStats s;
+  s.mean = stats::mean(v);
+  s.sigma = stats::stddev(v);
+  s.max_abs = e.cwiseAbs().maxCoeff();
+  s.rms = std::sqrt(e.squaredNorm() / double(e.size()));
+  return s;
+}
+
+SneakRead readCellDense(const CrossbarGeometry& geo, const Eigen::MatrixXd& g_s, Eigen::Index row,
+                        Eigen::Index col, double v_read, bool floating) {
+  geo.validate();
+  const Eigen::Index R = geo.rows, C = geo.cols;
+  if (R * C > 32 * 32) {
+    throw InputError({}, "--rows/--cols", "the dense sneak-path read is limited to 32 x 32 cells");
+  }
+  if (g_s.rows() != R || g_s.cols() != C || !g_s.allFinite() || (g_s.array() < 0.0).any()) {
+    throw InputError({}, "conductances", "must be R x C, finite and >= 0");
+  }
+  if (row < 0 || row >= R || col < 0 || col >= C) {
+    throw InputError({}, "cell", "selected cell outside the array");
+  }
+  // Node ids; an ideal segment (0 Ohm) merges the nodes it joins.
+  Eigen::Index n = 0;
+  Eigen::MatrixXi sid(R, C), did(R, C);
+  for (Eigen::Index r = 0; r < R; ++r) {
+    for (Eigen::Index c = 0; c < C; ++c) {
+      sid(r, c) = (c == 0 || geo.r_row_seg > 0.0) ? int(n++) : sid(r, c - 1);
+    }
+  }
+  for (Eigen::Index c = 0; c < C; ++c) {
+    for (Eigen::Index r = 0; r < R; ++r) {
+      did(r, c) = (r == 0 || geo.r_col_seg > 0.0) ? int(n++) : did(r - 1, c);
+    }
+  }
+  struct Branch {
+    int a, b;
+    double g;
+  };
+  std::vector<Branch> br;
+  std::vector<std::pair<int, double>> fixedNodes;  // node, potential
+  for (Eigen::Index r = 0; r < R; ++r) {
+    for (Eigen::Index c = 0; c < C; ++c) {
+      br.push_back({sid(r, c), did(r, c), g_s(r, c)});
+      if (c > 0 && geo.r_row_seg > 0.0) br.push_back({sid(r, c - 1), sid(r, c), 1.0 / geo.r_row_seg});
+      if (r > 0 && geo.r_col_seg > 0.0) br.push_back({did(r - 1, c), did(r, c), 1.0 / geo.r_col_seg});
+    }
+  }
+  for (Eigen::Index r = 0; r < R; ++r) {
+    if (floating && r != row) continue;
+    const double v = r == row ? v_read : 0.0;
+    if (geo.r_drv > 0.0) {
+      const int t = int(n++);
+      fixedNodes.emplace_back(t, v);
+      br.push_back({t, sid(r, 0), 1.0 / geo.r_drv});
+    } else {
+      fixedNodes.emplace_back(sid(r, 0), v);
+    }
+  }
+  int senseNode = -1;
+  for (Eigen::Index c = 0; c < C; ++c) {
+    if (floating && c != col) continue;
+    int node = did(R - 1, c);
+    if (geo.r_sense > 0.0) {
+      const int t = int(n++);
+      br.push_back({did(R - 1, c), t, 1.0 / geo.r_sense});
+      node = t;
+    }
+    fixedNodes.emplace_back(node, 0.0);
+    if (c == col) senseNode = node;
+  }
+  // Dense nodal system over the free nodes.
+  std::vector<double> pot(std::size_t(n), 0.0);
+  std::vector<char> isFixed(std::size_t(n), 0);
+  for (const auto& [node, v] : fixedNodes) {
+    isFixed[std::size_t(node)] = 1;
+    pot[std::size_t(node)] = v;
+  }
+  std::vector<int> idx(std::size_t(n), -1);
+  int nu = 0;
+  for (Eigen::Index i = 0; i < n; ++i) {
+    if (!isFixed[std::size_t(i)]) idx[std::size_t(i)] = nu++;
+  }
+  Eigen::MatrixXd A = Eigen::MatrixXd::Zero(nu, nu);
+  Eigen::VectorXd b = Eigen::VectorXd::Zero(nu);
+  for (const auto& e : br) {
+    if (e.a == e.b || e.g == 0.0) continue;
+    const int ia = idx[std::size_t(e.a)], ib = idx[std::size_t(e.b)];
+    if (ia >= 0) A(ia, ia) += e.g;
+    if (ib >= 0) A(ib, ib) += e.g;
+    if (ia >= 0 && ib >= 0) {
+      A(ia, ib) -= e.g;
+      A(ib, ia) -= e.g;
+    } else if (ia >= 0) {
+      b(ia) += e.g * pot[std::size_t(e.b)];
+    } else if (ib >= 0) {
+      b(ib) += e.g * pot[std::size_t(e.a)];
+    }
+  }
+  if (nu > 0) {
+    const Eigen::LDLT<Eigen::MatrixXd> f(A);
+    if (f.info() != Eigen::Success || !f.isPositive()) {
+      throw SimulationError("sneak read: singular network (a node without any path to a driver)");
+    }
+    const Eigen::VectorXd x = f.solve(b);
+    for (Eigen::Index i = 0; i < n; ++i) {
+      if (idx[std::size_t(i)] >= 0) pot[std::size_t(i)] = x(idx[std::size_t(i)]);
+    }
+  }
+  SneakRead s;
+  for (const auto& e : br) {
+    if (e.a == e.b) continue;
+    if (e.b == senseNode) s.current_a += e.g * (pot[std::size_t(e.a)] - pot[std::size_t(e.b)]);
+    if (e.a == senseNode) s.current_a += e.g * (pot[std::size_t(e.b)] - pot[std::size_t(e.a)]);
+  }
+  s.g_read_s = s.current_a / v_read;
+  return s;
+}
+
+ResultTree runVmmJob(const VmmJob& job, Progress& progress) {
+  const auto& p = job.card.params;
+  CrossbarGeometry geo = job.geometry;
+  geo.validate();
+  if (!(std::isfinite(job.v_max) && job.v_max > 0.0)) {
+    throw InputError({}, "--v-max", "must be a finite voltage > 0");
+  }
+  if (job.inputs.empty() && job.vectors < 1) throw InputError({}, "--vectors", "must be >= 1");
+  if (job.map_states < 1 || job.map_voltages < 2 || job.hist_bins < 1) {
+    throw InputError({}, "map", "needs >= 1 state, >= 2 voltages and >= 1 histogram bin");
+  }
+  if (job.engine != "nodal" && job.engine != "spice") {
+    throw InputError({}, "--engine", "'" + job.engine + "' is unknown; use nodal or spice");
+  }
+  const Eigen::Index R = geo.rows, C = geo.cols;
+
+  // Data files first: bad input fails before any simulation.
+  Eigen::MatrixXd weights;
+  if (!job.weights.empty()) {
+    const io::TargetMap tm = io::readTargetMap(job.weights);
+    if (Eigen::Index(tm.rows) != R || Eigen::Index(tm.cols) != C) {
+      throw InputError({job.weights.string(), 0}, "--weights",
+                       "map is " + std::to_string(tm.rows) + " x " + std::to_string(tm.cols) +
+                           ", the array is " + std::to_string(R) + " x " + std::to_string(C));
+    }
+    weights.resize(R, C);
+    for (Eigen::Index r = 0; r < R; ++r) {
+      for (Eigen::Index c = 0; c < C; ++c) weights(r, c) = tm.at(std::size_t(r), std::size_t(c));
+    }
+  }
+  Eigen::MatrixXd fileInputs;
+  if (!job.inputs.empty()) fileInputs = readInputs(job.inputs, R);
+
+  Rng rng(job.seed);
+  // Either backend draws every cell's variation, row-major, from rng: same seed, same devices.
+  std::unique_ptr<ArrayBackend> backend;
+  if (job.engine == "spice") {
+    backend = std::make_unique<SpiceBackend>(p, geo, rng);
+  } else {
+    backend = std::make_unique<NodalBackend>(p, geo, rng);
+  }
+  ArrayBackend& array = *backend;
+  ResultTree out;
+
+  // --- /map: the multiplication map of one cell (Fig. 2e) ----------------------------------
+  const Eigen::Index selR = 0, selC = C - 1;
+  const Eigen::VectorXd xs = linspace(job.map_states, 0.0, 1.0);
+  const Eigen::VectorXd vs = linspace(job.map_voltages, 0.0, job.v_max);
+  Eigen::MatrixXd mapI(xs.size(), vs.size()), mapIdeal(xs.size(), vs.size());
+  Eigen::VectorXd mapG(xs.size());
+  {
+    Eigen::MatrixXd inputs = Eigen::MatrixXd::Zero(vs.size(), R);
+    inputs.col(selR) = vs;
+    Eigen::MatrixXd states = Eigen::MatrixXd::Zero(R, C);
+    for (Eigen::Index i = 0; i < xs.size(); ++i) {
+      states(selR, selC) = xs(i);
+      array.setStates(states);
+      mapG(i) = array.probeConductances()(selR, selC);
+      mapI.row(i) = array.vmm(inputs).col(selC).transpose();
+      mapIdeal.row(i) = mapG(i) * vs.transpose();
+      progress.update("vmm map", std::size_t(i + 1), std::size_t(xs.size()));
+    }
+  }
+  const double cellFs = p.gmax * job.v_max;
+  const double mapErr = (mapI - mapIdeal).cwiseAbs().maxCoeff() / cellFs;
+  out.vector("/map/state", toVector(xs), "1", "state x of the read cell (row 0, column C-1)");
+  out.vector("/map/g_s", toVector(mapG), "S", "true conductance of the read cell at each state");
+  out.vector("/map/read_v", toVector(vs), "V", "read voltage on the cell's source line");
+  putMatrix(out, "/map/current_a", mapI, "A",
+            "column current read through the array, states x voltages (row-major)");
+  putMatrix(out, "/map/ideal_a", mapIdeal, "A", "ideal G V, states x voltages (row-major)");
+  out.attribute("/map", "cell_row", std::int64_t(selR));
+  out.attribute("/map", "cell_col", std::int64_t(selC));
+  out.attribute("/map", "other_cells", std::string("state 0, source lines at 0 V"));
+  out.metric("map_max_error_pct", mapErr * 100.0, "%",
+             "multiplication map: largest |I - G V|, % of the cell's full scale gmax * v_max");
+
+  // --- /vmm: random vectors through the array (Fig. 2f-g) ------------------------------------
+  Eigen::MatrixXd states(R, C);
+  if (weights.size() > 0) {
+    states = weights;
+  } else {
+    for (Eigen::Index r = 0; r < R; ++r) {
+      for (Eigen::Index c = 0; c < C; ++c) states(r, c) = rng.uniform();
+    }
+  }
+  Eigen::MatrixXd inputs;
+  if (fileInputs.size() > 0) {
+    inputs = fileInputs;
+  } else {
+    inputs.resize(Eigen::Index(job.vectors), R);
+    for (Eigen::Index k = 0; k < inputs.rows(); ++k) {
+      for (Eigen::Index r = 0; r < R; ++r) inputs(k, r) = job.v_max * rng.uniform();
+    }
+  }
+  array.setStates(states);
+  const Eigen::MatrixXd g = array.probeConductances();
+  const Eigen::MatrixXd outputs = array.vmm(inputs);
+  const Eigen::MatrixXd ideal = inputs * g;
+  const double fs = double(R) * p.gmax * job.v_max;
+  const VmmErrorStats st = vmmErrorStats(outputs, ideal, fs);
+  progress.update("vmm vectors", 1, 1);
+  putMatrix(out, "/vmm/inputs_v", inputs, "V", "input vectors, one per row (K x R, row-major)");
+  putMatrix(out, "/vmm/outputs_a", outputs, "A", "column currents through the array (K x C)");
+  putMatrix(out, "/vmm/ideal_a", ideal, "A",
+            "ideal product V G with the true device conductances, no wires (K x C)");
+  putMatrix(out, "/vmm/error_pct_fs", (outputs - ideal) / fs * 100.0, "%",
+            "output minus ideal, % of full scale R gmax v_max (K x C)");
+  putMatrix(out, "/vmm/states", states, "1", "cell states (R x C)");
+  putMatrix(out, "/vmm/conductances_s", g, "S", "true device conductances (R x C)");
+  {
+    const Eigen::ArrayXXd e = (outputs - ideal).array() / fs * 100.0;
+    double lo = e.minCoeff(), hi = e.maxCoeff();
+    if (!(hi > lo)) {
+      lo -= 1e-12;
+      hi += 1e-12;
+    }
+    const Eigen::Index nb = job.hist_bins;
+    std::vector<double> edges(std::size_t(nb + 1)), counts(std::size_t(nb), 0.0);
+    for (Eigen::Index i = 0; i <= nb; ++i) edges[std::size_t(i)] = lo + (hi - lo) * double(i) / double(nb);
+    for (Eigen::Index i = 0; i < e.size(); ++i) {
+      auto bin = Eigen::Index((e(i) - lo) / (hi - lo) * double(nb));
+      bin = std::clamp<Eigen::Index>(bin, 0, nb - 1);
+      counts[std::size_t(bin)] += 1.0;
+    }
+    out.vector("/vmm/hist_edges_pct_fs", edges, "%", "histogram bin edges of error_pct_fs");
+    out.vector("/vmm/hist_counts", counts, "count", "outputs per histogram bin");
+  }
+  out.attribute("/vmm", "full_scale_a", fs);
+  out.attribute("/vmm", "full_scale_definition", std::string("R * gmax * v_max"));
+  out.attribute("/vmm", "inputs",
+                std::string(fileInputs.size() > 0 ? job.inputs.string() : "uniform in [0, v_max]"));
+  out.attribute("/vmm", "states",
+                std::string(weights.size() > 0 ? job.weights.string() : "uniform in [0, 1]"));
+  out.metric("vectors", double(inputs.rows()), "count", "input vectors applied");
+  out.metric("full_scale_a", fs, "A", "full scale R * gmax * v_max");
+  out.metric("error_mean_pct", st.mean * 100.0, "%", "mean of output - ideal, % of full scale");
+  out.metric("error_sigma_pct", st.sigma * 100.0, "%", "sigma of output - ideal, % of full scale");
+  out.metric("error_max_pct", st.max_abs * 100.0, "%", "largest |output - ideal|, % of full scale");
+  out.metric("error_rms_pct", st.rms * 100.0, "%", "RMS of output - ideal, % of full scale");
+  {
+    std::vector<double> a(outputs.data(), outputs.data() + outputs.size());
+    std::vector<double> b(ideal.data(), ideal.data() + ideal.size());
+    out.metric("pearson_r", a.size() > 1 ? stats::pearson(a, b) : 1.0, "1",
+               "Pearson correlation of outputs and ideal outputs");
+  }
+
+  // --- /sneak: one cell read with unselected lines grounded or floating ---------------------
+  if (R * C <= 32 * 32) {
+    Eigen::MatrixXd sneakStates = Eigen::MatrixXd::Ones(R, C);
+    sneakStates(selR, selC) = 0.0;
+    array.setStates(sneakStates);
+    const Eigen::MatrixXd gs = array.probeConductances();
+    const double gTrue = gs(selR, selC);
+    const SneakRead grounded = readCellDense(geo, gs, selR, selC, job.v_max, false);
+    const SneakRead floating = readCellDense(geo, gs, selR, selC, job.v_max, true);
+    const double eg = (grounded.g_read_s - gTrue) / gTrue * 100.0;
+    const double ef = (floating.g_read_s - gTrue) / gTrue * 100.0;
+    putMatrix(out, "/sneak/conductances_s", gs, "S",
+              "selected cell (row 0, column C-1) at state 0, every other cell at state 1");
+    out.scalar("/sneak/g_true_s", gTrue, "S", "true conductance of the selected cell");
+    out.scalar("/sneak/g_read_grounded_s", grounded.g_read_s, "S",
+               "I / v_read, unselected lines driven at 0 V");
+    out.scalar("/sneak/g_read_floating_s", floating.g_read_s, "S",
+               "I / v_read, unselected lines without driver");
+    out.metric("sneak_grounded_error_pct", eg, "%",
+               "read error of a gmin cell among gmax cells, unselected lines grounded, % of its G");
+    out.metric("sneak_floating_error_pct", ef, "%",
+               "read error of a gmin cell among gmax cells, unselected lines floating, % of its G");
+  } else {
+    progress.note("sneak-path read skipped: the dense solve is limited to 32 x 32 cells");
+  }
+
+  recordCard(job.card, "/config/model", out);
+  out.attribute("/config", "engine", job.engine);
+  out.attribute("/config", "rows", std::int64_t(R));
+  out.attribute("/config", "cols", std::int64_t(C));
+  out.attribute("/config", "v_max_v", job.v_max);
+  out.attribute("/config", "r_gate_seg_ohm", geo.r_gate_seg);
+  out.attribute("/config", "r_row_seg_ohm", geo.r_row_seg);
+  out.attribute("/config", "r_col_seg_ohm", geo.r_col_seg);
+  out.attribute("/config", "r_drv_ohm", geo.r_drv);
+  out.attribute("/config", "r_sense_ohm", geo.r_sense);
+  return out;
+}
+
+}  // namespace ecramsim::app

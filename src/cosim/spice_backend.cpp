@@ -1,0 +1,424 @@
+#include "cosim/spice_backend.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+#include "core/error.hpp"
+#include "core/units.hpp"
+#include "device/physics.hpp"
+#include "netlist/crossbar.hpp"
+#include "spice/engine.hpp"
+
+namespace ecramsim {
+
+namespace {
+
+using Index = Eigen::Index;
+
+const CrossbarGeometry& checked(const CrossbarGeometry& geo, const EcramParams& p) {
+  geo.validate();
+  if (p.c3 != 0.0) {
+    throw InputError({}, "c3",
+                     "the spice backend's read network is linear and needs c3 = 0, got " +
+                         std::to_string(p.c3));
+  }
+  return geo;
+}
+
+std::string num(double v) { return formatExact(v); }
+
+netlist::CrossbarSpec baseSpec(const CrossbarGeometry& g) {
+  netlist::CrossbarSpec spec;
+  spec.rows = static_cast<int>(g.rows);
+  spec.cols = static_cast<int>(g.cols);
+  spec.title = "ecramsim spice backend";
+  spec.topology = netlist::LineTopology::Nodal;
+  spec.gateSegment_ohm = g.r_gate_seg;
+  spec.sourceSegment_ohm = g.r_row_seg;
+  spec.drainSegment_ohm = g.r_col_seg;
+  spec.driverResistance_ohm = g.r_drv;
+  spec.senseResistance_ohm = g.r_sense;
+  return spec;
+}
+
+/// The co-simulation circuit of a generated ECRAM netlist: instance lines become cells (params
+/// and states from the caller, row-major), every other line stays.
+cosim::Circuit toCircuit(const std::vector<std::string>& lines,
+                         const std::vector<CellParams>& cells, const Eigen::MatrixXd& x) {
+  cosim::Circuit circ;
+  const Index C = x.cols();
+  for (const auto& l : lines) {
+    int r = 0, c = 0;
+    if (!l.empty() && l[0] == 'N' && std::sscanf(l.c_str(), "N%d_%d", &r, &c) == 2) {
+      const std::string i = std::to_string(r) + "_" + std::to_string(c);
+      cosim::Cell cell;
+      cell.name = "n" + i;
+      cell.gate = "g_" + i;
+      cell.drain = "d_" + i;
+      cell.source = "s_" + i;
+      cell.model = "ecram";
+      cell.params = cells[static_cast<std::size_t>(r * C + c)];
+      cell.x0 = x(r, c);
+      circ.cells.push_back(std::move(cell));
+    } else {
+      circ.lines.push_back(l);
+    }
+  }
+  return circ;
+}
+
+/// One write phase: pulses (indices into the request) on one row with one amplitude.
+struct Phase {
+  Index row = 0;
+  double amplitude_v = 0.0;
+  std::vector<std::size_t> pulses;
+};
+
+std::vector<Phase> makePhases(std::span<const PulseRequest> req, PulseOrder order) {
+  std::vector<Phase> phases;
+  for (std::size_t k = 0; k < req.size(); ++k) {
+    const PulseRequest& p = req[k];
+    Phase* target = nullptr;
+    if (order == PulseOrder::RowParallel) {
+      for (Phase& ph : phases) {
+        if (ph.row != p.row || ph.amplitude_v != p.amplitude_v) continue;
+        const bool hasCol = std::any_of(ph.pulses.begin(), ph.pulses.end(),
+                                        [&](std::size_t j) { return req[j].col == p.col; });
+        if (!hasCol) {
+          target = &ph;
+          break;
+        }
+      }
+    }
+    if (!target) {
+      phases.push_back({p.row, p.amplitude_v, {}});
+      target = &phases.back();
+    }
+    target->pulses.push_back(k);
+  }
+  return phases;
+}
+
+double trapezoid(const std::vector<double>& t, const std::vector<double>& f) {
+  double s = 0.0;
+  for (std::size_t k = 1; k < t.size(); ++k) s += 0.5 * (f[k] + f[k - 1]) * (t[k] - t[k - 1]);
+  return s;
+}
+
+}  // namespace
+
+SpiceBackend::SpiceBackend(const EcramParams& p, const CrossbarGeometry& geo, Rng& rng,
+                           const SpiceOptions& options)
+    : geo_(checked(geo, p)),
+      c2c_(p.dg_c2c),
+      rng_(rng),
+      options_(options),
+      x_(Eigen::MatrixXd::Constant(geo.rows, geo.cols, p.x0)) {
+  if (!(options_.edge_s > 0.0) || !std::isfinite(options_.edge_s)) {
+    throw InputError({}, "edge_s", "must be finite and > 0 s");
+  }
+  cells_.reserve(static_cast<std::size_t>(geo_.cells()));
+  for (Index k = 0; k < geo_.cells(); ++k) cells_.push_back(cellParams(p, drawVariation(p, rng_)));
+}
+
+const CellParams& SpiceBackend::cell(Index r, Index c) const {
+  return cells_[static_cast<std::size_t>(r * geo_.cols + c)];
+}
+
+Eigen::MatrixXd SpiceBackend::probeConductances() const {
+  Eigen::MatrixXd g(geo_.rows, geo_.cols);
+  for (Index r = 0; r < geo_.rows; ++r) {
+    for (Index c = 0; c < geo_.cols; ++c) g(r, c) = physics::conductance(cell(r, c), x_(r, c));
+  }
+  return g;
+}
+
+void SpiceBackend::refreshTransfer() {
+  const Index R = geo_.rows, C = geo_.cols;
+  netlist::CrossbarSpec spec = baseSpec(geo_);
+  const Eigen::MatrixXd g = probeConductances();
+  std::vector<double> gRow(static_cast<std::size_t>(R * C));
+  for (Index r = 0; r < R; ++r) {
+    for (Index c = 0; c < C; ++c) gRow[static_cast<std::size_t>(r * C + c)] = g(r, c);
+  }
+  spec.cellConductances_S = gRow;
+  spec.analysis = ".op";
+  transferCol_.resize(C, R);
+  transferRow_.resize(R, R);
+  for (Index r = 0; r < R; ++r) {
+    spec.rowVoltages_V.assign(std::size_t(R), 0.0);
+    spec.rowVoltages_V[std::size_t(r)] = 1.0;
+    const spice::RunResult res = spice::Engine::instance().run(netlist::crossbarLines(spec));
+    ++runs_;
+    for (Index c = 0; c < C; ++c) {
+      transferCol_(c, r) = res.last("vsense" + std::to_string(c) + "#branch");
+    }
+    for (Index k = 0; k < R; ++k) transferRow_(k, r) = -res.last("vs" + std::to_string(k) + "#branch");
+  }
+  transferValid_ = true;
+}
+
+const Eigen::MatrixXd& SpiceBackend::transfer() {
+  if (!transferValid_) refreshTransfer();
+  return transferCol_;
+}
+
+Eigen::MatrixXd SpiceBackend::vmm(const Eigen::MatrixXd& inputs_v) {
+  if (inputs_v.cols() != geo_.rows || !inputs_v.allFinite()) {
+    throw InputError({}, "inputs", "expected K x " + std::to_string(geo_.rows) +
+                                       " finite input voltages");
+  }
+  if (!transferValid_) refreshTransfer();
+  const Eigen::MatrixXd cols = inputs_v * transferCol_.transpose();
+  const Eigen::MatrixXd rowsI = inputs_v * transferRow_.transpose();
+  const auto k = static_cast<double>(inputs_v.rows());
+  counters_.reads += inputs_v.rows();
+  counters_.elapsed_s += k * options_.read_time_s;
+  counters_.energy_j += (inputs_v.array() * rowsI.array()).sum() * options_.read_time_s;
+  return cols;
+}
+
+Eigen::MatrixXd SpiceBackend::readConductances(double read_v) {
+  if (!std::isfinite(read_v) || read_v == 0.0) {
+    throw InputError({}, "read_v", "read voltage must be finite and nonzero");
+  }
+  const Eigen::MatrixXd inputs = read_v * Eigen::MatrixXd::Identity(geo_.rows, geo_.rows);
+  return vmm(inputs) / read_v;
+}
+
+void SpiceBackend::setStates(const Eigen::MatrixXd& x) {
+  if (x.rows() != geo_.rows || x.cols() != geo_.cols) {
+    throw InputError({}, "states", "expected " + std::to_string(geo_.rows) + " x " +
+                                       std::to_string(geo_.cols) + " states");
+  }
+  if (!x.allFinite() || x.minCoeff() < 0.0 || x.maxCoeff() > 1.0) {
+    throw InputError({}, "states", "every state must lie in [0, 1]");
+  }
+  x_ = x;
+  transferValid_ = false;
+}
+
+SpiceOperatingPoint SpiceBackend::writeOperatingPoint(const LineDrive& drive) const {
+  const Index R = geo_.rows, C = geo_.cols;
+  if (drive.gate_v.size() != R || drive.source_v.size() != R || drive.drain_v.size() != C ||
+      static_cast<Index>(drive.gate_driven.size()) != R ||
+      static_cast<Index>(drive.drain_driven.size()) != C) {
+    throw InputError({}, "write drive", "sizes do not match the array");
+  }
+  netlist::CrossbarSpec spec = baseSpec(geo_);
+  netlist::LineDrives d;
+  for (Index r = 0; r < R; ++r) {
+    d.gate.push_back(drive.gate_driven[std::size_t(r)]
+                         ? std::optional<std::string>("DC " + num(drive.gate_v(r)))
+                         : std::nullopt);
+    d.source.emplace_back("DC " + num(drive.source_v(r)));
+  }
+  for (Index c = 0; c < C; ++c) {
+    d.drain.push_back(drive.drain_driven[std::size_t(c)]
+                          ? std::optional<std::string>("DC " + num(drive.drain_v(c)))
+                          : std::nullopt);
+  }
+  spec.drives = d;
+  spec.preamble = {".options reltol=1e-12 vntol=1e-15 abstol=1e-21"};
+  spec.analysis = ".op";
+  const cosim::Circuit circ = toCircuit(netlist::crossbarLines(spec), cells_, x_);
+  const cosim::Result res = cosim::simulate(circ, options_.cosim);
+  ++runs_;
+  SpiceOperatingPoint op;
+  op.vg.resize(R, C);
+  op.vd.resize(R, C);
+  op.vs.resize(R, C);
+  for (Index r = 0; r < R; ++r) {
+    for (Index c = 0; c < C; ++c) {
+      const std::string i = std::to_string(r) + "_" + std::to_string(c);
+      op.vg(r, c) = res.vector("g_" + i).back();
+      op.vd(r, c) = res.vector("d_" + i).back();
+      op.vs(r, c) = res.vector("s_" + i).back();
+    }
+  }
+  return op;
+}
+
+PulseBatchResult SpiceBackend::applyPulses(std::span<const PulseRequest> pulses,
+                                           const BiasScheme& scheme, PulseOrder order) {
+  const Index R = geo_.rows, C = geo_.cols;
+  for (std::size_t k = 0; k < pulses.size(); ++k) {
+    const PulseRequest& p = pulses[k];
+    const std::string which = "pulse " + std::to_string(k);
+    if (p.row < 0 || p.row >= R || p.col < 0 || p.col >= C) {
+      throw InputError({}, which, "cell (" + std::to_string(p.row) + ", " +
+                                      std::to_string(p.col) + ") is outside the " +
+                                      std::to_string(R) + " x " + std::to_string(C) + " array");
+    }
+    if (!std::isfinite(p.amplitude_v)) throw InputError({}, which, "amplitude must be finite");
+    if (!std::isfinite(p.width_s) || p.width_s <= 0.0) {
+      throw InputError({}, which, "width must be finite and > 0 s");
+    }
+  }
+
+  PulseBatchResult out;
+  const Eigen::MatrixXd xStart = x_;
+  out.cell_energy_j = Eigen::MatrixXd::Zero(R, C);
+  const bool floating = scheme.unselected == UnselectedLines::Floating;
+  const double e = options_.edge_s;
+
+  for (const Phase& ph : makePhases(pulses, order)) {
+    const BiasLevels lv = biasLevels(scheme, ph.amplitude_v);
+    const Eigen::MatrixXd x0 = x_;
+    std::vector<double> bounds;
+    for (std::size_t k : ph.pulses) bounds.push_back(pulses[k].width_s);
+    std::sort(bounds.begin(), bounds.end());
+    // Releases closer than a few edges are merged (the PWL corners must increase).
+    std::vector<double> b;
+    for (double w : bounds) {
+      if (b.empty() || w - b.back() > 4.0 * e) b.push_back(w);
+      else b.back() = w;
+    }
+    bounds = b;
+    auto segmentOf = [&](double w) {  // the segment in which a pulse of width w ends
+      return static_cast<std::size_t>(std::lower_bound(bounds.begin(), bounds.end(), w - 4.0 * e) -
+                                      bounds.begin());
+    };
+    const std::size_t nSeg = bounds.size();
+    // Drain level and driven flag per segment.
+    std::vector<std::vector<bool>> active(nSeg, std::vector<bool>(std::size_t(C), false));
+    for (std::size_t k : ph.pulses) {
+      const std::size_t last = segmentOf(pulses[k].width_s);
+      for (std::size_t s = 0; s <= last && s < nSeg; ++s) active[s][std::size_t(pulses[k].col)] = true;
+    }
+    auto drainDriven = [&](std::size_t s, Index c) { return active[s][std::size_t(c)] || !floating; };
+    auto drainLevel = [&](std::size_t s, Index c) {
+      return active[s][std::size_t(c)] ? lv.drain_selected_v : lv.drain_unselected_v;
+    };
+    // Runs: consecutive segments with the same driven drain lines.
+    std::vector<std::pair<std::size_t, std::size_t>> runs;  // [first, last]
+    for (std::size_t s = 0; s < nSeg; ++s) {
+      bool same = !runs.empty();
+      if (same) {
+        for (Index c = 0; c < C; ++c) same = same && drainDriven(s, c) == drainDriven(s - 1, c);
+      }
+      if (same) runs.back().second = s;
+      else runs.push_back({s, s});
+    }
+
+    std::vector<PulseLog> logs;
+    for (std::size_t k : ph.pulses) {
+      const PulseRequest& p = pulses[k];
+      logs.push_back({p.row, p.col, p.amplitude_v, p.width_s, counters_.elapsed_s,
+                      x0(p.row, p.col), 0.0, 0.0, 0.0, out.cell_energy_j(p.row, p.col)});
+    }
+    for (std::size_t ri = 0; ri < runs.size(); ++ri) {
+      const auto [s0, s1] = runs[ri];
+      const double tStart = s0 == 0 ? 0.0 : bounds[s0 - 1];
+      // PWL of a line with level(s) per segment.
+      auto pwl = [&](auto level) {
+        std::string w = "PWL(0 0 " + num(e) + " " + num(level(s0));
+        for (std::size_t s = s0; s < s1; ++s) {
+          const double tb = bounds[s] - tStart;
+          w += " " + num(e + tb) + " " + num(level(s)) + " " + num(2.0 * e + tb) + " " +
+               num(level(s + 1));
+        }
+        const double tEnd = bounds[s1] - tStart;
+        w += " " + num(e + tEnd) + " " + num(level(s1)) + " " + num(2.0 * e + tEnd) + " 0)";
+        return w;
+      };
+      const double tStop = 2.0 * e + bounds[s1] - tStart;
+      netlist::CrossbarSpec spec = baseSpec(geo_);
+      netlist::LineDrives d;
+      for (Index r = 0; r < R; ++r) {
+        const double g = r == ph.row ? lv.gate_selected_v : lv.gate_unselected_v;
+        if (r == ph.row || !floating) d.gate.emplace_back(pwl([&](std::size_t) { return g; }));
+        else d.gate.emplace_back(std::nullopt);
+        d.source.emplace_back(pwl([&](std::size_t) { return lv.source_v; }));
+      }
+      for (Index c = 0; c < C; ++c) {
+        if (drainDriven(s0, c)) d.drain.emplace_back(pwl([&](std::size_t s) { return drainLevel(s, c); }));
+        else d.drain.emplace_back(std::nullopt);
+      }
+      spec.drives = d;
+      spec.analysis = ".tran " + num(tStop / 50.0) + " " + num(tStop);
+      const std::vector<std::string> lines = netlist::crossbarLines(spec);
+      const cosim::Circuit circ = toCircuit(lines, cells_, x_);
+      const cosim::Result res = cosim::simulate(circ, options_.cosim);
+      ++runs_;
+      const std::size_t P = res.points();
+      const std::size_t N = circ.cells.size();
+      if (P < 2 || N != static_cast<std::size_t>(R * C)) {
+        throw SimulationError("spice backend: a write run returned " + std::to_string(P) +
+                              " points for " + std::to_string(N) + " cells");
+      }
+      // States after the run.
+      for (std::size_t k = 0; k < N; ++k) {
+        x_(Index(k) / C, Index(k) % C) = res.x[(P - 1) * N + k];
+      }
+      // Driver energy: every line source, power v(+) * (-i).
+      const bool rd = geo_.r_drv > 0.0;
+      auto driverEnergy = [&](const std::string& tag, int i, const std::string& endNode) {
+        const std::string n = std::to_string(i);
+        const std::string plus = rd ? "v" + toLower(tag) + "_" + n : endNode;
+        const std::vector<double> v = res.vector(plus);
+        const std::vector<double> cur = res.vector("v" + toLower(tag) + n + "#branch");
+        std::vector<double> pw(P);
+        for (std::size_t q = 0; q < P; ++q) pw[q] = -v[q] * cur[q];
+        return trapezoid(res.time_s, pw);
+      };
+      double energy = 0.0;
+      for (Index r = 0; r < R; ++r) {
+        const int ri2 = static_cast<int>(r);
+        if (d.gate[std::size_t(r)]) {
+          energy += driverEnergy("G", ri2, netlist::lineEndNode(spec, netlist::LineKind::Gate, ri2));
+        }
+        energy += driverEnergy("S", ri2, netlist::lineEndNode(spec, netlist::LineKind::Source, ri2));
+      }
+      for (Index c = 0; c < C; ++c) {
+        const int ci = static_cast<int>(c);
+        if (d.drain[std::size_t(c)]) {
+          energy += driverEnergy("D", ci, netlist::lineEndNode(spec, netlist::LineKind::Drain, ci));
+        }
+      }
+      out.energy_j += energy;
+      // Cell energies: channel and gate branches.
+      for (std::size_t k = 0; k < N; ++k) {
+        const CellParams& cp = cells_[k];
+        std::vector<double> pw(P);
+        for (std::size_t q = 0; q < P; ++q) {
+          const double vgs = res.v_gs_v[q * N + k], vgd = res.v_gd_v[q * N + k];
+          const double xq = q == 0 ? res.x[k] : res.x[(q - 1) * N + k];
+          pw[q] = res.i_ds_a[q * N + k] * (vgs - vgd) + gateHalfCurrent(cp, vgs, xq) * vgs +
+                  gateHalfCurrent(cp, vgd, xq) * vgd;
+        }
+        out.cell_energy_j(Index(k) / C, Index(k) % C) += trapezoid(res.time_s, pw);
+      }
+      if (ri == 0) {  // logged voltages: first point after the edge has settled
+        std::size_t q = 0;
+        while (q + 1 < P && res.time_s[q] < 2.0 * e) ++q;
+        for (PulseLog& log : logs) {
+          const std::size_t k = static_cast<std::size_t>(log.row * C + log.col);
+          log.v_gs_v = res.v_gs_v[q * N + k];
+          log.v_gd_v = res.v_gd_v[q * N + k];
+        }
+      }
+    }
+    for (PulseLog& log : logs) {
+      const Index r = log.row, c = log.col;
+      double dx = x_(r, c) - x0(r, c);
+      if (c2c_ > 0.0) dx *= 1.0 + c2c_ * rng_.normal();
+      x_(r, c) = std::clamp(x0(r, c) + dx, 0.0, 1.0);
+      log.x_after = x_(r, c);
+    }
+    for (PulseLog& log : logs) log.energy_j = out.cell_energy_j(log.row, log.col) - log.energy_j;
+    const double duration = *std::max_element(bounds.begin(), bounds.end());
+    counters_.elapsed_s += duration;
+    out.duration_s += duration;
+    out.pulses.insert(out.pulses.end(), logs.begin(), logs.end());
+  }
+  counters_.pulses += static_cast<long long>(pulses.size());
+  counters_.energy_j += out.energy_j;
+  out.delta_x = x_ - xStart;
+  if (!pulses.empty()) transferValid_ = false;
+  return out;
+}
+
+}  // namespace ecramsim
