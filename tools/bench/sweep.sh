@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Issue 7, acceptance A: a 16-point sweep with --jobs 2 against --jobs 1, measured in one run.
-# Each point is `ecramsim device uniformity --devices 24` with its own seed (~0.5-1 s of one
+# Each point is `ecramsim device uniformity --devices 64` with its own seed (~1 s of one
 # core), so the sweep is CPU-bound and should scale with the cores. The two settings run
 # alternately, twice each; the best wall time of each is compared. The ratio should be >= 1.8
 # on an otherwise idle 2-core machine: the load average and the CPU time (user + sys of the
@@ -15,7 +15,7 @@ trap 'rm -rf "$work"' EXIT
 
 cat > "$work/bench.toml" <<'SPEC'
 [sweep]
-command = "device uniformity --devices 24"
+command = "device uniformity --devices 64"
 [[axis]]
 name = "option.seed"
 values = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]
@@ -27,8 +27,8 @@ measure() {
   awk '{ printf "%.3f %.3f\n", $1, $2 + $3 }' "$work/time"
 }
 
-"$exe" device uniformity --devices 24 --seed 99 -q -o "$work/warm.h5" > /dev/null  # page cache
-read -r one one_cpu < <(measure "$exe" device uniformity --devices 24 --seed 98 -q -o "$work/one.h5")
+"$exe" device uniformity --devices 64 --seed 99 -q -o "$work/warm.h5" > /dev/null  # page cache
+read -r one one_cpu < <(measure "$exe" device uniformity --devices 64 --seed 98 -q -o "$work/one.h5")
 echo "one point: ${one} s wall, ${one_cpu} s cpu"
 echo "cores: $(nproc), load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
