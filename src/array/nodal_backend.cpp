@@ -23,37 +23,6 @@ const CrossbarGeometry& checked(const CrossbarGeometry& geo, const EcramParams& 
   return geo;
 }
 
-/// One write phase: pulses (indices into the request) on one row with one amplitude.
-struct Phase {
-  Index row = 0;
-  double amplitude_v = 0.0;
-  std::vector<std::size_t> pulses;
-};
-
-std::vector<Phase> makePhases(std::span<const PulseRequest> req, PulseOrder order) {
-  std::vector<Phase> phases;
-  for (std::size_t k = 0; k < req.size(); ++k) {
-    const PulseRequest& p = req[k];
-    Phase* target = nullptr;
-    if (order == PulseOrder::RowParallel) {
-      for (Phase& ph : phases) {
-        if (ph.row != p.row || ph.amplitude_v != p.amplitude_v) continue;
-        const bool hasCol = std::any_of(ph.pulses.begin(), ph.pulses.end(),
-                                        [&](std::size_t j) { return req[j].col == p.col; });
-        if (!hasCol) {
-          target = &ph;
-          break;
-        }
-      }
-    }
-    if (!target) {
-      phases.push_back({p.row, p.amplitude_v, {}});
-      target = &phases.back();
-    }
-    target->pulses.push_back(k);
-  }
-  return phases;
-}
 
 }  // namespace
 
@@ -141,7 +110,7 @@ PulseBatchResult NodalBackend::applyPulses(std::span<const PulseRequest> pulses,
   out.cell_energy_j = Eigen::MatrixXd::Zero(R, C);
   const bool floating = scheme.unselected == UnselectedLines::Floating;
 
-  for (const Phase& ph : makePhases(pulses, order)) {
+  for (const WritePhase& ph : groupIntoPhases(pulses, order)) {
     const BiasLevels lv = biasLevels(scheme, ph.amplitude_v);
     const Eigen::MatrixXd x0 = x_;
     std::vector<double> bounds;
@@ -204,9 +173,7 @@ PulseBatchResult NodalBackend::applyPulses(std::span<const PulseRequest> pulses,
     }
     for (PulseLog& log : logs) {
       const Index r = log.row, c = log.col;
-      double dx = x_(r, c) - x0(r, c);
-      if (c2c_ > 0.0) dx *= 1.0 + c2c_ * rng_.normal();
-      x_(r, c) = std::clamp(x0(r, c) + dx, 0.0, 1.0);
+      x_(r, c) = std::clamp(x0(r, c) + cycleNoise(x_(r, c) - x0(r, c), c2c_, rng_), 0.0, 1.0);
       log.x_after = x_(r, c);
     }
     for (PulseLog& log : logs) log.energy_j = out.cell_energy_j(log.row, log.col) - log.energy_j;

@@ -1,5 +1,7 @@
 #include "control/backend.hpp"
 
+#include <algorithm>
+
 namespace ecramsim {
 
 BiasLevels biasLevels(const BiasScheme& scheme, double amplitude_v) {
@@ -19,6 +21,31 @@ BiasLevels biasLevels(const BiasScheme& scheme, double amplitude_v) {
     l.source_v = v / 3.0;
   }
   return l;
+}
+
+std::vector<WritePhase> groupIntoPhases(std::span<const PulseRequest> requests, PulseOrder order) {
+  std::vector<WritePhase> phases;
+  for (std::size_t k = 0; k < requests.size(); ++k) {
+    const PulseRequest& p = requests[k];
+    WritePhase* target = nullptr;
+    if (order == PulseOrder::RowParallel) {
+      for (WritePhase& ph : phases) {
+        if (ph.row != p.row || ph.amplitude_v != p.amplitude_v) continue;
+        const bool hasCol = std::any_of(ph.pulses.begin(), ph.pulses.end(),
+                                        [&](std::size_t j) { return requests[j].col == p.col; });
+        if (!hasCol) {
+          target = &ph;
+          break;
+        }
+      }
+    }
+    if (target == nullptr) {
+      phases.push_back({p.row, p.amplitude_v, {}});
+      target = &phases.back();
+    }
+    target->pulses.push_back(k);
+  }
+  return phases;
 }
 
 }  // namespace ecramsim

@@ -81,6 +81,20 @@ struct PulseLog {
   double energy_j = 0.0;  ///< J, dissipated in the selected cell (channel, gate, double layer)
 };
 
+/// One write phase: the pulses (indices into a request list) applied at once, all on one row
+/// with one amplitude.
+struct WritePhase {
+  Eigen::Index row = 0;
+  double amplitude_v = 0.0;
+  std::vector<std::size_t> pulses;
+};
+
+/// Groups requests into phases: one pulse per phase when serial; when row-parallel, each pulse
+/// joins the first phase of its row and amplitude that does not hold its column yet, so a
+/// cell's k-th pulse lands in a later phase than its (k-1)-th. Every backend applies this rule.
+[[nodiscard]] std::vector<WritePhase> groupIntoPhases(std::span<const PulseRequest> requests,
+                                                      PulseOrder order);
+
 /// Outcome of applyPulses.
 struct [[nodiscard]] PulseBatchResult {
   std::vector<PulseLog> pulses;  ///< in the order applied

@@ -12,9 +12,7 @@ CellBench::CellBench(const EcramParams& p, const DeviceVariation& var, Rng& rng)
 void CellBench::pulse(double amplitude_v, double width_s) {
   const double before = x_;
   const Advance a = advanceHeld(cell_, x_, {amplitude_v, 0.0, 0.0}, width_s, tol_);
-  double dx = a.x - before;
-  if (c2c_ > 0.0) dx *= 1.0 + c2c_ * rng_.normal();
-  x_ = std::clamp(before + dx, 0.0, 1.0);
+  x_ = std::clamp(before + cycleNoise(a.x - before, c2c_, rng_), 0.0, 1.0);
   // Charging the double layer from the previous gate voltage costs c_dl dV V_source.
   const double charging = cell_.c_dl * (amplitude_v - vg_) * amplitude_v;
   const double leakage = amplitude_v / cell_.r_leak * amplitude_v * width_s;

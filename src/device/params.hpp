@@ -58,6 +58,13 @@ struct EcramState {
 /// it does not exceed gmin.
 [[nodiscard]] DeviceVariation drawVariation(const EcramParams& p, Rng& rng);
 
+/// A pulse's state change with cycle-to-cycle noise: dx (1 + sigma N(0,1)). Draws nothing when
+/// sigma = 0, so a card without noise leaves the Rng stream untouched. Every engine applies
+/// this rule, one draw per pulsed cell.
+[[nodiscard]] inline double cycleNoise(double dx, double sigma, Rng& rng) {
+  return sigma > 0.0 ? dx * (1.0 + sigma * rng.normal()) : dx;
+}
+
 /// The device's parameters after applying its variation.
 [[nodiscard]] CellParams cellParams(const EcramParams& p, const DeviceVariation& v = {});
 

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "../support/cli.hpp"
 #include "io/hdf5.hpp"
 
 namespace fs = std::filesystem;
@@ -17,22 +18,8 @@ using namespace ecramsim;
 
 namespace {
 
-struct Run {
-  int status = -1;
-  std::string output;  ///< stdout and stderr together
-};
-
-Run run(const std::string& args) {
-  const std::string cmd = std::string(ECRAMSIM_CLI_PATH) + " " + args + " 2>&1";
-  Run r;
-  FILE* pipe = popen(cmd.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), pipe) != nullptr) r.output += buf.data();
-  const int st = pclose(pipe);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using test::Run;
+using test::run;
 
 fs::path scratchDir() {
   const fs::path dir = fs::temp_directory_path() / ("ecramsim_cli_" + std::to_string(::getpid()));

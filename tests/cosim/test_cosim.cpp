@@ -3,6 +3,8 @@
 
 #include <doctest/doctest.h>
 
+#include "../support/cli.hpp"
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -66,22 +68,8 @@ cosim::Circuit circuitOf(std::vector<std::string> lines, std::vector<cosim::Cell
   return c;
 }
 
-struct CliRun {
-  int status = -1;
-  std::string output;  ///< stdout and stderr together
-};
-
-CliRun cli(const std::string& args) {
-  const std::string cmd = std::string(ECRAMSIM_CLI_PATH) + " " + args + " 2>&1";
-  CliRun r;
-  FILE* pipe = popen(cmd.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), pipe) != nullptr) r.output += buf.data();
-  const int st = pclose(pipe);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using CliRun = ecramsim::test::Run;
+constexpr auto cli = ecramsim::test::run;
 
 fs::path scratch(const std::string& tag) {
   const fs::path dir =

@@ -3,6 +3,8 @@
 
 #include <doctest/doctest.h>
 
+#include "../support/cli.hpp"
+
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -31,22 +33,8 @@ using namespace ecramsim;
 
 namespace {
 
-struct Run {
-  int status = -1;
-  std::string output;  ///< stdout and stderr together
-};
-
-Run run(const std::string& args) {
-  const std::string cmd = std::string(ECRAMSIM_CLI_PATH) + " " + args + " 2>&1";
-  Run r;
-  FILE* pipe = popen(cmd.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), pipe) != nullptr) r.output += buf.data();
-  const int st = pclose(pipe);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using ecramsim::test::Run;
+using ecramsim::test::run;
 
 /// Starts the CLI in the background (output discarded); returns its pid.
 pid_t start(const std::vector<std::string>& args) {

@@ -2,6 +2,8 @@
 /// names the file, the line and the column, and writes no result file.
 
 #include <doctest/doctest.h>
+
+#include "../support/cli.hpp"
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,22 +18,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Run {
-  int status = -1;
-  std::string output;  ///< stdout and stderr together
-};
-
-Run run(const std::string& args) {
-  const std::string cmd = std::string(ECRAMSIM_CLI_PATH) + " " + args + " 2>&1";
-  Run r;
-  FILE* pipe = popen(cmd.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), pipe) != nullptr) r.output += buf.data();
-  const int st = pclose(pipe);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using ecramsim::test::Run;
+using ecramsim::test::run;
 
 fs::path scratchDir() {
   const fs::path dir = fs::temp_directory_path() / ("ecramsim_train_" + std::to_string(::getpid()));

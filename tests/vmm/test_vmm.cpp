@@ -3,6 +3,8 @@
 
 #include <doctest/doctest.h>
 
+#include "../support/cli.hpp"
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -50,22 +52,8 @@ Eigen::MatrixXd matrixOf(const ResultTree& t, const std::string& path) {
   return m;
 }
 
-struct Run {
-  int status = -1;
-  std::string output;
-};
-
-Run run(const std::string& args) {
-  const std::string cmd = std::string(ECRAMSIM_CLI_PATH) + " " + args + " 2>&1";
-  Run r;
-  FILE* pipe = popen(cmd.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), pipe) != nullptr) r.output += buf.data();
-  const int st = pclose(pipe);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using ecramsim::test::Run;
+using ecramsim::test::run;
 
 fs::path scratchDir() {
   const fs::path dir = fs::temp_directory_path() / ("ecramsim_vmm_" + std::to_string(::getpid()));
