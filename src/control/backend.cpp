@@ -1,6 +1,10 @@
 #include "control/backend.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "core/error.hpp"
 
 namespace ecramsim {
 
@@ -46,6 +50,32 @@ std::vector<WritePhase> groupIntoPhases(std::span<const PulseRequest> requests, 
     target->pulses.push_back(k);
   }
   return phases;
+}
+
+void validatePulses(std::span<const PulseRequest> requests, Eigen::Index rows, Eigen::Index cols) {
+  for (std::size_t k = 0; k < requests.size(); ++k) {
+    const PulseRequest& p = requests[k];
+    const std::string which = "pulse " + std::to_string(k);
+    if (p.row < 0 || p.row >= rows || p.col < 0 || p.col >= cols) {
+      throw InputError({}, which, "cell (" + std::to_string(p.row) + ", " +
+                                      std::to_string(p.col) + ") is outside the " +
+                                      std::to_string(rows) + " x " + std::to_string(cols) + " array");
+    }
+    if (!std::isfinite(p.amplitude_v)) throw InputError({}, which, "amplitude must be finite");
+    if (!std::isfinite(p.width_s) || p.width_s <= 0.0) {
+      throw InputError({}, which, "width must be finite and > 0 s");
+    }
+  }
+}
+
+void validateStates(const Eigen::MatrixXd& x, Eigen::Index rows, Eigen::Index cols) {
+  if (x.rows() != rows || x.cols() != cols) {
+    throw InputError({}, "states", "expected " + std::to_string(rows) + " x " +
+                                       std::to_string(cols) + " states");
+  }
+  if (!x.allFinite() || x.minCoeff() < 0.0 || x.maxCoeff() > 1.0) {
+    throw InputError({}, "states", "every state must lie in [0, 1]");
+  }
 }
 
 }  // namespace ecramsim

@@ -95,6 +95,13 @@ struct WritePhase {
 [[nodiscard]] std::vector<WritePhase> groupIntoPhases(std::span<const PulseRequest> requests,
                                                       PulseOrder order);
 
+/// Throws InputError naming the pulse (by index) whose cell lies outside an R x C array, whose
+/// amplitude is not finite or whose width is not finite and > 0. Every backend calls it first.
+void validatePulses(std::span<const PulseRequest> requests, Eigen::Index rows, Eigen::Index cols);
+
+/// Throws InputError unless x is rows x cols with every state finite and in [0, 1].
+void validateStates(const Eigen::MatrixXd& x, Eigen::Index rows, Eigen::Index cols);
+
 /// Outcome of applyPulses.
 struct [[nodiscard]] PulseBatchResult {
   std::vector<PulseLog> pulses;  ///< in the order applied

@@ -158,13 +158,7 @@ Eigen::MatrixXd SpiceBackend::readConductances(double read_v) {
 }
 
 void SpiceBackend::setStates(const Eigen::MatrixXd& x) {
-  if (x.rows() != geo_.rows || x.cols() != geo_.cols) {
-    throw InputError({}, "states", "expected " + std::to_string(geo_.rows) + " x " +
-                                       std::to_string(geo_.cols) + " states");
-  }
-  if (!x.allFinite() || x.minCoeff() < 0.0 || x.maxCoeff() > 1.0) {
-    throw InputError({}, "states", "every state must lie in [0, 1]");
-  }
+  validateStates(x, geo_.rows, geo_.cols);
   x_ = x;
   transferValid_ = false;
 }
@@ -213,19 +207,7 @@ SpiceOperatingPoint SpiceBackend::writeOperatingPoint(const LineDrive& drive) co
 PulseBatchResult SpiceBackend::applyPulses(std::span<const PulseRequest> pulses,
                                            const BiasScheme& scheme, PulseOrder order) {
   const Index R = geo_.rows, C = geo_.cols;
-  for (std::size_t k = 0; k < pulses.size(); ++k) {
-    const PulseRequest& p = pulses[k];
-    const std::string which = "pulse " + std::to_string(k);
-    if (p.row < 0 || p.row >= R || p.col < 0 || p.col >= C) {
-      throw InputError({}, which, "cell (" + std::to_string(p.row) + ", " +
-                                      std::to_string(p.col) + ") is outside the " +
-                                      std::to_string(R) + " x " + std::to_string(C) + " array");
-    }
-    if (!std::isfinite(p.amplitude_v)) throw InputError({}, which, "amplitude must be finite");
-    if (!std::isfinite(p.width_s) || p.width_s <= 0.0) {
-      throw InputError({}, which, "width must be finite and > 0 s");
-    }
-  }
+  validatePulses(pulses, R, C);
 
   PulseBatchResult out;
   const Eigen::MatrixXd xStart = x_;
