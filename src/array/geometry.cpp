@@ -25,4 +25,15 @@ void CrossbarGeometry::validate() const {
   checkResistance("r_sense", r_sense);
 }
 
+const CrossbarGeometry& checkedForLinearRead(const CrossbarGeometry& geo, const EcramParams& p,
+                                             const char* engine) {
+  geo.validate();
+  if (p.c3 != 0.0) {
+    throw InputError({}, "c3",
+                     std::string("the ") + engine + "'s read network is linear and needs c3 = 0, got " +
+                         std::to_string(p.c3));
+  }
+  return geo;
+}
+
 }  // namespace ecramsim

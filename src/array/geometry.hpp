@@ -11,6 +11,8 @@
 
 #include <Eigen/Core>
 
+#include "device/params.hpp"
+
 namespace ecramsim {
 
 struct CrossbarGeometry {
@@ -27,5 +29,10 @@ struct CrossbarGeometry {
   void validate() const;
   [[nodiscard]] Eigen::Index cells() const { return rows * cols; }
 };
+
+/// Validates `geo` and requires a linear channel (c3 = 0), which the linear read networks of the
+/// array engines assume; `engine` names the engine in the error. Returns `geo`.
+const CrossbarGeometry& checkedForLinearRead(const CrossbarGeometry& geo, const EcramParams& p,
+                                             const char* engine);
 
 }  // namespace ecramsim

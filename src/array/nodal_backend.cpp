@@ -13,22 +13,13 @@ namespace {
 
 using Index = Eigen::Index;
 
-const CrossbarGeometry& checked(const CrossbarGeometry& geo, const EcramParams& p) {
-  geo.validate();
-  if (p.c3 != 0.0) {
-    throw InputError({}, "c3",
-                     "the nodal engine's read network is linear and needs c3 = 0, got " +
-                         std::to_string(p.c3));
-  }
-  return geo;
-}
 
 
 }  // namespace
 
 NodalBackend::NodalBackend(const EcramParams& p, const CrossbarGeometry& geo, Rng& rng,
                            const NodalOptions& options)
-    : geo_(checked(geo, p)),
+    : geo_(checkedForLinearRead(geo, p, "nodal engine")),
       c2c_(p.dg_c2c),
       rng_(rng),
       options_(options),

@@ -141,23 +141,6 @@ class Coupling {
   double cap_ = std::numeric_limits<double>::infinity();
 };
 
-/// The fields of a line, lower case, split at blanks, parentheses, commas and '='.
-std::vector<std::string> fieldsOf(const std::string& line) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char ch : line) {
-    if (std::isspace(static_cast<unsigned char>(ch)) || ch == '(' || ch == ')' || ch == ',' ||
-        ch == '=') {
-      if (!cur.empty()) out.push_back(toLower(cur));
-      cur.clear();
-    } else {
-      cur += ch;
-    }
-  }
-  if (!cur.empty()) out.push_back(toLower(cur));
-  return out;
-}
-
 /// Gives a located SpiceError when ngspice named a node but no line: the first element line
 /// on that node (a stub line maps to its cell's instance line), else the analysis line.
 [[noreturn]] void relocate(const spice::SpiceError& e, const Expanded& net) {
@@ -178,7 +161,7 @@ std::vector<std::string> fieldsOf(const std::string& line) {
     const auto hash = node.find("#branch");
     const std::string element = hash == std::string::npos ? std::string() : node.substr(0, hash);
     for (std::size_t i = 1; i < net.lines.size() && line == 0; ++i) {
-      const auto f = fieldsOf(net.lines[i]);
+      const auto f = lineFields(net.lines[i]);
       if (f.empty() || f[0][0] == '*' || f[0][0] == '.') continue;
       const bool hit = element.empty() ? std::find(f.begin() + 1, f.end(), node) != f.end()
                                        : f[0] == element;
@@ -187,7 +170,7 @@ std::vector<std::string> fieldsOf(const std::string& line) {
   }
   if (line == 0) {
     for (std::size_t i = 1; i < net.lines.size() && line == 0; ++i) {
-      const auto f = fieldsOf(net.lines[i]);
+      const auto f = lineFields(net.lines[i]);
       if (!f.empty() && (f[0] == ".tran" || f[0] == ".op" || f[0] == ".dc")) {
         line = static_cast<int>(i) + 1;
       }

@@ -17,15 +17,6 @@ namespace {
 
 using Index = Eigen::Index;
 
-const CrossbarGeometry& checked(const CrossbarGeometry& geo, const EcramParams& p) {
-  geo.validate();
-  if (p.c3 != 0.0) {
-    throw InputError({}, "c3",
-                     "the spice backend's read network is linear and needs c3 = 0, got " +
-                         std::to_string(p.c3));
-  }
-  return geo;
-}
 
 std::string num(double v) { return formatExact(v); }
 
@@ -80,7 +71,7 @@ double trapezoid(const std::vector<double>& t, const std::vector<double>& f) {
 
 SpiceBackend::SpiceBackend(const EcramParams& p, const CrossbarGeometry& geo, Rng& rng,
                            const SpiceOptions& options)
-    : geo_(checked(geo, p)),
+    : geo_(checkedForLinearRead(geo, p, "spice backend")),
       c2c_(p.dg_c2c),
       rng_(rng),
       options_(options),

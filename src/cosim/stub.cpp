@@ -27,8 +27,9 @@ std::string internal(const Cell& c, const char* what) {
   return std::string(kPrefix) + c.name + "_" + what;
 }
 
-/// The lower-case whitespace-separated fields of a line.
-std::vector<std::string> words(const std::string& line) {
+}  // namespace
+
+std::vector<std::string> lineFields(const std::string& line) {
   std::vector<std::string> out;
   std::string cur;
   for (char ch : line) {
@@ -43,8 +44,6 @@ std::vector<std::string> words(const std::string& line) {
   if (!cur.empty()) out.push_back(toLower(cur));
   return out;
 }
-
-}  // namespace
 
 std::string conductanceSource(const Cell& cell) { return "v" + internal(cell, "gx"); }
 std::string potentialSource(const Cell& cell) { return "v" + internal(cell, "uoc"); }
@@ -99,7 +98,7 @@ Expanded expand(const Circuit& circuit) {
   if (circuit.lines.size() < 2) throw InputError("co-simulation: the netlist is empty");
   // The reserved prefix must not appear in the user's lines (element or node names).
   for (std::size_t i = 1; i < circuit.lines.size(); ++i) {
-    for (const auto& w : words(circuit.lines[i])) {
+    for (const auto& w : lineFields(circuit.lines[i])) {
       if (isStubName(w) && w.find(kPrefix) != std::string::npos) {
         const SourceLocation where = i < circuit.lineMap.size() ? circuit.lineMap[i] : SourceLocation{};
         throw InputError(where, w, "names starting with 'ecr_' are reserved for the ECRAM stubs");
@@ -116,7 +115,7 @@ Expanded expand(const Circuit& circuit) {
   bool hasSave = false;
   std::size_t endIndex = circuit.lines.size() - 1;
   for (std::size_t i = 1; i < circuit.lines.size(); ++i) {
-    const auto w = words(circuit.lines[i]);
+    const auto w = lineFields(circuit.lines[i]);
     if (w.empty()) continue;
     if (w[0] == ".save") hasSave = true;
     if (w[0] == ".end") {

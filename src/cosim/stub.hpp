@@ -64,6 +64,9 @@ struct [[nodiscard]] Expanded {
 /// user-facing waveforms.
 [[nodiscard]] bool isStubName(std::string_view lowerName);
 
+/// The fields of a netlist line, lower case, split at blanks, parentheses, commas and '='.
+[[nodiscard]] std::vector<std::string> lineFields(const std::string& line);
+
 /// The stub lines of one cell (see the file comment).
 [[nodiscard]] std::vector<std::string> stubLines(const Cell& cell);
 
