@@ -76,8 +76,14 @@ std::vector<std::string> stubLines(const Cell& c) {
     std::string inner = c.gate;
     if (p.rs > 0.0) {
       inner = internal(c, (std::string("g") + h.tag).c_str());
-      out.push_back("r" + internal(c, (std::string("r") + h.tag).c_str()) + " " + c.gate + " " +
-                    inner + " " + num(2.0 * p.rs));
+      const std::string rName = internal(c, (std::string("r") + h.tag).c_str());
+      if (c.gate_floats) {
+        out.push_back("h" + rName + " " + c.gate + " m" + rName + " v" + rName + " " +
+                      num(2.0 * p.rs));
+        out.push_back("v" + rName + " m" + rName + " " + inner + " dc 0");
+      } else {
+        out.push_back("r" + rName + " " + c.gate + " " + inner + " " + num(2.0 * p.rs));
+      }
     }
     out.push_back("b" + internal(c, (std::string("f") + h.tag).c_str()) + " " + inner + " " +
                   h.end + " i = " + num(0.5 * p.i0) + " * sinh((" + vdiff(inner, h.end) +

@@ -8,6 +8,7 @@
 ///   vecr_<n>_uoc ecr_<n>_uoc 0 external          ; U_oc(x) in V
 ///   becr_<n>_ch  d s  i = v(ecr_<n>_gx) * vds * (1 + c3 vds^2)          ; channel
 ///   recr_<n>_rs  g ecr_<n>_gs  2 rs                                      ; gate, source end
+///                (with Cell::gate_floats: hecr_<n>_rs + vecr_<n>_rs, the same 2 rs as a branch)
 ///   becr_<n>_fs  ecr_<n>_gs s  i = 0.5 i0 sinh((v(ecr_<n>_gs) - v(s) - v(ecr_<n>_uoc)) / v0)
 ///   recr_<n>_rd  g ecr_<n>_gd  2 rs                                      ; gate, drain end
 ///   becr_<n>_fd  ecr_<n>_gd d  i = 0.5 i0 sinh((v(ecr_<n>_gd) - v(d) - v(ecr_<n>_uoc)) / v0)
@@ -39,6 +40,10 @@ struct Cell {
   std::string model;   ///< lower-case model name (for the record)
   CellParams params{};  ///< after device-to-device variation
   double x0 = 0.0;     ///< 1, initial state
+  /// The gate's line has no driver: the gate is held only through the cell branches. The two
+  /// 2 rs resistors are then written in branch form (`hecr_<n>_r{s,d}` in series with
+  /// `vecr_<n>_r{s,d}` through `mecr_<n>_r{s,d}`, see netlist/crossbar.hpp on floating lines).
+  bool gate_floats = false;
   SourceLocation origin;  ///< the instance line
 };
 

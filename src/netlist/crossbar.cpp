@@ -70,11 +70,20 @@ void validate(const CrossbarSpec& s) {
   }
 }
 
-/// A line segment: a resistor, or a 0 V source for an ideal wire.
-std::string segment(const std::string& name, const std::string& from, const std::string& to,
-                    double ohm) {
-  if (ohm == 0.0) return "V" + name + " " + from + " " + to + " DC 0";
-  return name + " " + from + " " + to + " " + num(ohm);
+/// A line segment from `from` to `to`: a resistor; a 0 V source (`V` + name) for 0 ohm; on a
+/// line without driver (`held` false) the same Ohm's law in branch form, `H<name>` in series
+/// with its sensing source `V<name>` through node `<name>_m` (see the header).
+void segment(std::vector<std::string>& out, const std::string& name, const std::string& from,
+             const std::string& to, double ohm, bool held) {
+  if (ohm == 0.0) {
+    out.push_back("V" + name + " " + from + " " + to + " DC 0");
+  } else if (held) {
+    out.push_back(name + " " + from + " " + to + " " + num(ohm));
+  } else {
+    const std::string mid = toLower(name) + "_m";
+    out.push_back("H" + name + " " + from + " " + mid + " V" + name + " " + num(ohm));
+    out.push_back("V" + name + " " + mid + " " + to + " DC 0");
+  }
 }
 
 /// A programming waveform at `level` volts.
@@ -106,6 +115,33 @@ void driver(std::vector<std::string>& out, const std::string& tag, int i, const 
   } else {
     out.push_back("V" + tag + n + " " + node + " 0 " + value);
   }
+}
+
+/// Per line, whether it has a driver or sense; a line without one floats.
+struct HeldLines {
+  std::vector<bool> gate, source, drain;  ///< gate line k, source line r, drain line c
+};
+
+template <typename T>
+std::vector<bool> present(const std::vector<std::optional<T>>& v) {
+  std::vector<bool> out;
+  for (const auto& e : v) out.push_back(e.has_value());
+  return out;
+}
+
+HeldLines heldLines(const CrossbarSpec& spec) {
+  if (spec.program) {
+    const BiasLevels l = biasLevels(spec);
+    return {present(l.gate_V), present(l.source_V), present(l.drain_V)};
+  }
+  if (spec.drives) {
+    const LineDrives& d = *spec.drives;
+    return {present(d.gate), present(d.source), present(d.drain)};
+  }
+  const int nGate = spec.gates == GateDirection::AlongRows ? spec.rows : spec.cols;
+  return {std::vector<bool>(static_cast<std::size_t>(nGate), true),
+          std::vector<bool>(static_cast<std::size_t>(spec.rows), true),
+          std::vector<bool>(static_cast<std::size_t>(spec.cols), true)};
 }
 
 }  // namespace
@@ -207,18 +243,21 @@ std::vector<std::string> crossbarLines(const CrossbarSpec& spec) {
       }
     }
   }
+  const HeldLines held = heldLines(spec);
   // Source lines (rows): s_r_0 .. s_r_{C-1} (legacy: from sl_r).
   for (int r = 0; r < R; ++r) {
     for (int c = legacy ? 0 : 1; c < C; ++c) {
       const std::string from = c == 0 ? "sl_" + std::to_string(r) : "s_" + idx(r, c - 1);
-      out.push_back(segment("RS" + idx(r, c), from, "s_" + idx(r, c), spec.sourceSegment_ohm));
+      segment(out, "RS" + idx(r, c), from, "s_" + idx(r, c), spec.sourceSegment_ohm,
+              held.source[static_cast<std::size_t>(r)]);
     }
   }
   // Drain lines (columns): d_0_c .. d_{R-1}_c (legacy: on to dl_c).
   for (int c = 0; c < C; ++c) {
     for (int r = 0; r < (legacy ? R : R - 1); ++r) {
       const std::string to = r == R - 1 ? "dl_" + std::to_string(c) : "d_" + idx(r + 1, c);
-      out.push_back(segment("RD" + idx(r, c), "d_" + idx(r, c), to, spec.drainSegment_ohm));
+      segment(out, "RD" + idx(r, c), "d_" + idx(r, c), to, spec.drainSegment_ohm,
+              held.drain[static_cast<std::size_t>(c)]);
     }
   }
   // Gate lines.
@@ -232,7 +271,9 @@ std::vector<std::string> crossbarLines(const CrossbarSpec& spec) {
         } else {
           from = r == 0 ? "gl_" + std::to_string(c) : "g_" + idx(r - 1, c);
         }
-        out.push_back(segment("RG" + idx(r, c), from, "g_" + idx(r, c), spec.gateSegment_ohm));
+        const int k = spec.gates == GateDirection::AlongRows ? r : c;
+        segment(out, "RG" + idx(r, c), from, "g_" + idx(r, c), spec.gateSegment_ohm,
+                held.gate[static_cast<std::size_t>(k)]);
       }
     }
   }

@@ -20,6 +20,13 @@
 ///   d_<R-1>_<c> -> `dl_<c>` (RD<R-1>_<c>), `gl_<k>` -> first gate node (RG..). Only this topology
 ///   allows GateDirection::AlongColumns (gate line k = c from `gl_<k>` at the top).
 /// - A segment of 0 ohm is emitted as a 0 V source (`V` + the segment name) so node names stay.
+/// - On a line without driver (floating) a segment R is written in branch form: `H<name> a
+///   <name>_m V<name> R` and `V<name> <name>_m b DC 0` (name lower case in the node), the same
+///   Ohm's law with the segment current as an unknown. A floating gate line is held only by the
+///   cells' leakage (1 TOhm): stamped as conductances, its 3 Ohm segments and 1 pS leakage meet on
+///   one matrix diagonal and ngspice's LU keeps only ~1e-5 of the leakage, so the line's
+///   potential came out 2e-5 relative off (and V/3 operating points did not converge). In branch
+///   form the diagonal carries the leakage alone.
 /// - Drivers: an ideal source `V<X><i>` at node `v<x>_<i>` behind an output resistor `RO<X><i>`
 ///   to the line end (X = S for source lines, G for gate lines, D for drain lines when they are
 ///   driven for programming). With a driver resistance of 0 the source sits on the line end.

@@ -90,31 +90,41 @@ long rssKiB() {
 }  // namespace
 
 TEST_CASE("stub: the two gate halves and the leakage pair carry physics' gate current") {
-  // .op with the gate at 3 V and the channel ends at 0.4 V and 0 V: the gate source delivers
-  // ionicCurrent + leakageCurrent; the drain source delivers the channel current.
-  cosim::Cell cell;
-  cell.name = "n1";
-  cell.gate = "g";
-  cell.drain = "d";
-  cell.source = "0";
-  cell.model = "m";
-  cell.params = defaultCell();
-  cell.params.r_leak = 1e9;  // make leakage visible next to the ionic current
-  cell.x0 = 0.25;
-  const auto r = cosim::simulate(
-      circuitOf({"stub op", "Vg g 0 DC 3", "Vd d 0 DC 0.4", ".op", ".end"}, {cell}));
-  const CellParams& p = cell.params;
-  const double ion = physics::ionicCurrent(p, 3.0, 0.4, 0.0, 0.25);
-  const double leak = physics::leakageCurrent(p, 3.0, 0.4, 0.0);
-  const double ig = -r.vector("i(vg)").back();
-  CHECK(relErr(ig, ion + leak) <= 1e-9);
-  CHECK(relErr(r.i_ion_a.back(), ion) <= 1e-12);
-  // drain source delivers the channel current minus the drain-end gate branches' current
-  const double ichan = physics::channelCurrent(p, 0.25, 0.4);
-  const double gateToDrain =
-      0.5 * physics::faradaicCurrent(p, 2.6, 0.25) + (3.0 - 0.4) / (2.0 * p.r_leak);
-  CHECK(relErr(-r.vector("i(vd)").back(), ichan - gateToDrain) <= 1e-9);
-  CHECK(r.x.back() == 0.25);  // .op: no time passes
+  for (bool floats : {false, true}) {
+    // .op with the gate at 3 V and the channel ends at 0.4 V and 0 V: the gate source delivers
+    // ionicCurrent + leakageCurrent; the drain source delivers the channel current.
+    cosim::Cell cell;
+    cell.name = "n1";
+    cell.gate = "g";
+    cell.drain = "d";
+    cell.source = "0";
+    cell.model = "m";
+    cell.params = defaultCell();
+    cell.params.r_leak = 1e9;  // make leakage visible next to the ionic current
+    cell.x0 = 0.25;
+    // gate_floats writes the 2 rs resistors in branch form (H source): the same currents.
+    cell.gate_floats = floats;
+    CAPTURE(cell.gate_floats);
+    const auto lines = cosim::stubLines(cell);
+    const auto branchForm = std::count_if(lines.begin(), lines.end(), [](const std::string& l) {
+      return l.rfind("hecr_n1_r", 0) == 0;
+    });
+    CHECK(branchForm == (cell.gate_floats ? 2 : 0));
+    const auto r = cosim::simulate(
+        circuitOf({"stub op", "Vg g 0 DC 3", "Vd d 0 DC 0.4", ".op", ".end"}, {cell}));
+    const CellParams& p = cell.params;
+    const double ion = physics::ionicCurrent(p, 3.0, 0.4, 0.0, 0.25);
+    const double leak = physics::leakageCurrent(p, 3.0, 0.4, 0.0);
+    const double ig = -r.vector("i(vg)").back();
+    CHECK(relErr(ig, ion + leak) <= 1e-9);
+    CHECK(relErr(r.i_ion_a.back(), ion) <= 1e-12);
+    // drain source delivers the channel current minus the drain-end gate branches' current
+    const double ichan = physics::channelCurrent(p, 0.25, 0.4);
+    const double gateToDrain =
+        0.5 * physics::faradaicCurrent(p, 2.6, 0.25) + (3.0 - 0.4) / (2.0 * p.r_leak);
+    CHECK(relErr(-r.vector("i(vd)").back(), ichan - gateToDrain) <= 1e-9);
+    CHECK(r.x.back() == 0.25);  // .op: no time passes
+  }
 }
 
 TEST_CASE("stub: rs = 0 leaves out the series resistor; reserved names are refused") {

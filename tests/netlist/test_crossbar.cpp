@@ -133,6 +133,8 @@ TEST_CASE("floating unselected lines get no driver; driven lines keep their leve
   p.unselected = Unselected::Floating;
   spec.program = p;
   spec.driverResistance_ohm = 50;
+  spec.gateSegment_ohm = 3;
+  spec.drainSegment_ohm = 5;
   const auto lines = crossbarLines(spec);
   auto has = [&](const std::string& prefix) {
     return std::any_of(lines.begin(), lines.end(),
@@ -152,6 +154,13 @@ TEST_CASE("floating unselected lines get no driver; driven lines keep their leve
   };
   CHECK(hasLine("ROG1 vg_1 g_1_0 50"));  // nodal topology: the driver sits on the first cell
   CHECK(hasLine("ROD2 vd_2 d_2_2 50"));  // drain lines are driven at r = R-1
+  // Segments of floating lines in branch form (a CCVS and its 0 V sense), driven ones resistors.
+  CHECK(hasLine("HRG0_1 g_0_0 rg0_1_m VRG0_1 3"));
+  CHECK(hasLine("VRG0_1 rg0_1_m g_0_1 DC 0"));
+  CHECK(!has("RG0_1"));
+  CHECK(hasLine("RG1_1 g_1_0 g_1_1 3"));
+  CHECK(hasLine("HRD0_0 d_0_0 rd0_0_m VRD0_0 5"));
+  CHECK(hasLine("RD0_2 d_0_2 d_1_2 5"));
   const auto levels = biasLevels(spec);
   CHECK(!levels.gate_V[0].has_value());
   CHECK(*levels.gate_V[1] == doctest::Approx(2.5));

@@ -117,9 +117,12 @@ TEST_CASE("acceptance A: write operating points through ngspice equal WriteSolve
   const EcramParams p = card(true);
   for (Index n : {Index(4), Index(10), Index(32)}) {
     for (auto frac : {BiasFraction::Half, BiasFraction::Third}) {
-      // Floating lines are not covered: their potential is set by the 1 TOhm leakage balance
-      // and ngspice's answer differs by ~2e-5 relative (4x4); see the report of issue 4.
-      for (auto unsel : {UnselectedLines::Grounded}) {
+      // Floating lines: an unselected gate line is held only by its cells' 1 TOhm leakage and
+      // the Faradaic branches. The generated netlist writes floating lines' segments (and the
+      // cells' electrolyte resistance) in branch form; with plain resistors ngspice's LU lost
+      // the leakage against the 3 Ohm segments and differed by 2.3e-5 (4x4), and V/3 did not
+      // converge (netlist/crossbar.hpp).
+      for (auto unsel : {UnselectedLines::Grounded, UnselectedLines::Floating}) {
         CAPTURE(n);
         CAPTURE(static_cast<int>(frac));
         CAPTURE(static_cast<int>(unsel));
@@ -150,6 +153,10 @@ TEST_CASE("acceptance A: write operating points through ngspice equal WriteSolve
                   << ": max rel " << worst << ", max abs " << absWorst << " V, .op " << tSpice
                   << " s");
         CHECK(worst <= 1e-9);
+        if (unsel == UnselectedLines::Floating) {
+          // Not vacuous: the floating gate lines settle well away from their 0 V level.
+          CHECK(std::abs(so.vg(0, 0)) > 0.1);
+        }
         // The selected cell sees about V at its drain end.
         CHECK(std::abs(gdS(n / 2, n - 2) - v) < 0.05 * v);
       }
