@@ -154,8 +154,9 @@ TEST_CASE("acceptance A: write operating points through ngspice equal WriteSolve
                   << " s");
         CHECK(worst <= 1e-9);
         if (unsel == UnselectedLines::Floating) {
-          // Not vacuous: the floating gate lines settle well away from their 0 V level.
-          CHECK(std::abs(so.vg(0, 0)) > 0.1);
+          // Not vacuous: the floating gate lines settle tens of mV or more (0.05 V at 32x32
+          // V/2) away from their 0 V level, which grounded lines would hold.
+          CHECK(std::abs(so.vg(0, 0)) > 0.02);
         }
         // The selected cell sees about V at its drain end.
         CHECK(std::abs(gdS(n / 2, n - 2) - v) < 0.05 * v);
