@@ -3,9 +3,8 @@
 #include <cmath>
 #include <memory>
 
+#include "app/array_engine.hpp"
 #include "app/cards.hpp"
-#include "array/nodal_backend.hpp"
-#include "cosim/spice_backend.hpp"
 #include "core/error.hpp"
 #include "core/stats.hpp"
 #include "io/targets.hpp"
@@ -86,20 +85,13 @@ ResultTree runProgramJob(const ProgramJob& job, Progress& progress) {
   if (!(lo >= p.gmin && hi <= p.gmax && hi > lo)) {
     throw InputError({}, "--window", "must satisfy gmin <= low < high <= gmax of the card");
   }
-  if (job.engine != "nodal" && job.engine != "spice") {
-    throw InputError({}, "--engine", "'" + job.engine + "' is not an engine; use nodal or spice");
-  }
+  checkEngine(job.engine);
   Eigen::MatrixXd target(geo.rows, geo.cols);
   for (Eigen::Index r = 0; r < geo.rows; ++r) {
     for (Eigen::Index c = 0; c < geo.cols; ++c) target(r, c) = tm.at(std::size_t(r), std::size_t(c));
   }
   Rng rng(job.seed);
-  std::unique_ptr<ArrayBackend> array;
-  if (job.engine == "spice") {
-    array = std::make_unique<SpiceBackend>(p, geo, rng);
-  } else {
-    array = std::make_unique<NodalBackend>(p, geo, rng);
-  }
+  const std::unique_ptr<ArrayBackend> array = makeBackend(job.engine, p, geo, rng);
   const ProgramResult r = programArray(*array, p, target, lo, hi, job.config, progress);
 
   ResultTree out;

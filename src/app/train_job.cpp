@@ -4,9 +4,9 @@
 #include <cmath>
 #include <memory>
 
+#include "app/array_engine.hpp"
 #include "app/cards.hpp"
 #include "app/program_job.hpp"
-#include "array/nodal_backend.hpp"
 #include "core/error.hpp"
 #include "io/tabular.hpp"
 
@@ -142,11 +142,12 @@ FoldOutcome runFold(const TrainJob& job, const train::Samples& tr, const train::
   FoldOutcome f;
   const EcramParams params = job.card.params;
   const CrossbarGeometry geo = job.geometry;
-  const train::BackendFactory make = [params, geo](Index rows, Index cols, Rng& rng) {
+  const train::BackendFactory make = [params, geo, engine = job.engine](Index rows, Index cols,
+                                                                        Rng& rng) {
     CrossbarGeometry g = geo;
     g.rows = rows;
     g.cols = cols;
-    return std::unique_ptr<ArrayBackend>(std::make_unique<NodalBackend>(params, g, rng));
+    return makeBackend(engine, params, g, rng);
   };
   Rng rngDevice = start;
   f.device = train::trainInSitu(tr, te, job.config, cellParams(params), make, rngDevice, progress);
@@ -324,9 +325,7 @@ ResultTree runTrainJob(const TrainJob& jobIn, Progress& progress) {
   if (job.dataset != "mushroom") {
     throw InputError({}, "DATASET", "unknown data set '" + job.dataset + "' (mushroom)");
   }
-  if (job.engine != "nodal") {
-    throw InputError({}, "--engine", "unknown engine '" + job.engine + "' (nodal)");
-  }
+  checkEngine(job.engine);
   if (job.data.empty()) job.data = projectRoot() / "data" / "mushroom.csv";
   if (job.folds == 1 || job.folds < 0) throw InputError({}, "--folds", "need 0 (a split) or >= 2");
   if (!(job.test_fraction > 0.0 && job.test_fraction < 1.0)) {

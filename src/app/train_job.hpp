@@ -33,7 +33,7 @@ struct TrainJob {
   std::filesystem::path data;  ///< empty: data/mushroom.csv under projectRoot()
   ModelCard card;
   CrossbarGeometry geometry;     ///< line and driver resistances; rows/cols come from the tiles
-  std::string engine = "nodal";  ///< the array engine ("nodal")
+  std::string engine = "nodal";  ///< "nodal" or "spice" (app/array_engine.hpp)
   train::TrainConfig config;
   double test_fraction = 0.2;  ///< of a stratified split
   int folds = 0;               ///< >= 2: stratified k-fold cross-validation instead

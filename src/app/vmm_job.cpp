@@ -10,9 +10,8 @@
 #include <sstream>
 #include <vector>
 
+#include "app/array_engine.hpp"
 #include "app/cards.hpp"
-#include "array/nodal_backend.hpp"
-#include "cosim/spice_backend.hpp"
 #include "core/error.hpp"
 #include "core/rng.hpp"
 #include "core/stats.hpp"
@@ -224,9 +223,7 @@ ResultTree runVmmJob(const VmmJob& job, Progress& progress) {
   if (job.map_states < 1 || job.map_voltages < 2 || job.hist_bins < 1) {
     throw InputError({}, "map", "needs >= 1 state, >= 2 voltages and >= 1 histogram bin");
   }
-  if (job.engine != "nodal" && job.engine != "spice") {
-    throw InputError({}, "--engine", "'" + job.engine + "' is unknown; use nodal or spice");
-  }
+  checkEngine(job.engine);
   const Eigen::Index R = geo.rows, C = geo.cols;
 
   // Data files first: bad input fails before any simulation.
@@ -248,12 +245,7 @@ ResultTree runVmmJob(const VmmJob& job, Progress& progress) {
 
   Rng rng(job.seed);
   // Either backend draws every cell's variation, row-major, from rng: same seed, same devices.
-  std::unique_ptr<ArrayBackend> backend;
-  if (job.engine == "spice") {
-    backend = std::make_unique<SpiceBackend>(p, geo, rng);
-  } else {
-    backend = std::make_unique<NodalBackend>(p, geo, rng);
-  }
+  const std::unique_ptr<ArrayBackend> backend = makeBackend(job.engine, p, geo, rng);
   ArrayBackend& array = *backend;
   ResultTree out;
 

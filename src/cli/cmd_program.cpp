@@ -7,12 +7,12 @@ namespace ecramsim::cli {
 
 void addProgramCommand(CLI::App& app) {
   struct Options {
-    std::string target, model, scheme = "pwm", bias = "v2", unselected = "grounded", order = "serial";
+    std::string target, model, scheme = "pwm", order = "serial";
     std::string start = "reset", out;
     app::CardOverrides overrides;
     app::ProgramJob job;
     std::vector<double> window;
-    bool idealLines = false;
+    ArrayOptions array;
     CommonFlags flags;
   };
   auto o = std::make_shared<Options>();
@@ -30,27 +30,16 @@ void addProgramCommand(CLI::App& app) {
                   "count: pulses of fixed width, count from the nominal device; pwm: one pulse per "
                   "cell, width from the nominal device; verify: pulse-read-repeat (closed loop)")
       ->check(CLI::IsMember({"count", "pwm", "verify"}))->default_str("pwm");
-  cmd->add_option("--bias", o->bias, "Bias scheme: v2 (V/2) or v3 (V/3)")
-      ->check(CLI::IsMember({"v2", "v3"}))->default_str("v2");
-  cmd->add_option("--unselected", o->unselected, "Unselected lines: grounded or floating")
-      ->check(CLI::IsMember({"grounded", "floating"}))->default_str("grounded");
   cmd->add_option("--order", o->order, "serial (cell by cell, row-major) or row (row-parallel)")
       ->check(CLI::IsMember({"serial", "row"}))->default_str("serial");
   cmd->add_option("--start", o->start, "reset (all states 0 first) or keep (the states as they are)")
       ->check(CLI::IsMember({"reset", "keep"}))->default_str("reset");
-  cmd->add_option("--engine", o->job.engine,
-                  "Array engine: nodal (Eigen nodal solver) or spice (ngspice co-simulation of "
-                  "the generated crossbar netlist; slow, arrays up to ~32x32)")
-      ->check(CLI::IsMember({"nodal", "spice"}))->default_str("nodal");
+  addArrayOptions(*cmd, o->array, o->job.geometry, true);
   addQuantity(*cmd, "--amplitude", o->job.config.amplitude_v, "V", "Write amplitude");
   addQuantity(*cmd, "--width", o->job.config.count_width_s, "s", "Pulse width of the count scheme");
   addQuantity(*cmd, "--max-width", o->job.config.max_width_s, "s", "Longest PWM pulse");
   addQuantity(*cmd, "--tol", o->job.config.verify_tol, "1", "verify: tolerance, fraction of the window");
   addQuantityList(*cmd, "--window", o->window, "S", "Target window low,high (default: gmin,gmax)");
-  addQuantity(*cmd, "--r-seg", o->job.geometry.r_row_seg, "Ohm",
-              "Line resistance per cell segment, all lines (default: the shipped array's)");
-  addQuantity(*cmd, "--r-drv", o->job.geometry.r_drv, "Ohm", "Driver output resistance");
-  cmd->add_flag("--ideal-lines", o->idealLines, "Zero line, driver and sense resistance");
   cmd->add_option("--seed", o->job.seed, "Seed of the random number generator")->default_val(1);
   cmd->add_option("-o,--out", o->out, "HDF5 file to write (default: program.h5)");
   addCommonFlags(*cmd, o->flags);
@@ -61,12 +50,11 @@ void addProgramCommand(CLI::App& app) {
     job.card = app::resolveCard(o->model.empty() ? app::defaultCardPath().string() : o->model, o->overrides);
     job.config.scheme = o->scheme == "count" ? ProgramScheme::Count
                         : o->scheme == "pwm" ? ProgramScheme::Pwm : ProgramScheme::Verify;
-    job.config.bias.fraction = o->bias == "v2" ? BiasFraction::Half : BiasFraction::Third;
-    job.config.bias.unselected = o->unselected == "grounded" ? UnselectedLines::Grounded : UnselectedLines::Floating;
+    job.config.bias = biasScheme(o->array);
+    job.engine = o->array.engine;
+    applyArrayOptions(o->array, job.geometry);
     job.config.order = o->order == "serial" ? PulseOrder::Serial : PulseOrder::RowParallel;
     job.config.reset = o->start == "reset";
-    job.geometry.r_gate_seg = job.geometry.r_col_seg = job.geometry.r_row_seg;
-    if (o->idealLines) job.geometry.r_gate_seg = job.geometry.r_row_seg = job.geometry.r_col_seg = job.geometry.r_drv = 0.0;
     if (!o->window.empty()) {
       if (o->window.size() != 2) throw InputError({}, "--window", "needs two values: low,high");
       job.g_low = o->window[0];
@@ -78,7 +66,7 @@ void addProgramCommand(CLI::App& app) {
     if (o->flags.json) {
       printJsonSummary(path, tree);
     } else {
-      std::printf("program %s (%s, %s) on %s:\n", o->target.c_str(), o->scheme.c_str(), o->bias.c_str(),
+      std::printf("program %s (%s, %s) on %s:\n", o->target.c_str(), o->scheme.c_str(), o->array.bias.c_str(),
                   job.card.name.c_str());
       printMetrics(tree);
       std::printf("wrote %s\n", path.string().c_str());

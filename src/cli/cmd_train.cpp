@@ -34,16 +34,14 @@ void parseTile(const std::string& text, Eigen::Index& rows, Eigen::Index& cols) 
 
 void addTrainCommand(CLI::App& app) {
   struct Options {
-    std::string model, out, data, tile = "16x16", activation = "tanh", bias = "v2";
-    std::string unselected = "grounded";
+    std::string model, out, data, tile = "16x16", activation = "tanh";
     app::CardOverrides overrides;
     app::TrainJob job = app::defaultTrainJob();
-    double rSeg = 0.0;
-    bool idealLines = false, noPlot = false, linearController = false;
+    ArrayOptions array;
+    bool noPlot = false, linearController = false;
     CommonFlags flags;
   };
   auto o = std::make_shared<Options>();
-  o->rSeg = o->job.geometry.r_row_seg;
   auto* train = app.add_subcommand(
       "train",
       "Train a network in situ on simulated ECRAM arrays (forward VMMs through the "
@@ -61,7 +59,6 @@ void addTrainCommand(CLI::App& app) {
   cmd->add_option("--set", o->overrides.sets, "Override a card parameter, key=value (repeatable)")
       ->type_name("KEY=VALUE");
   cmd->add_flag("--no-variation", o->overrides.noVariation, "Switch off c2c and d2d variation");
-  cmd->add_option("--engine", j.engine, "Array engine: nodal")->default_str("nodal");
   cmd->add_option("--epochs", c.epochs, "Passes over the training set")->default_val(c.epochs);
   addQuantity(*cmd, "--lr", c.learning_rate, "1", "Learning rate of SGD");
   cmd->add_option("--batch", c.batch, "Samples per update")->default_val(c.batch);
@@ -84,15 +81,7 @@ void addTrainCommand(CLI::App& app) {
   cmd->add_flag("--linear-controller", o->linearController,
                 "Pulse counts from the nominal step at x = 0.5 for every cell (the device assumed "
                 "linear) instead of the step at the believed state");
-  cmd->add_option("--bias", o->bias, "Bias scheme: v2 (V/2) or v3 (V/3)")
-      ->check(CLI::IsMember({"v2", "v3"}))
-      ->default_str("v2");
-  cmd->add_option("--unselected", o->unselected, "Unselected lines: grounded or floating")
-      ->check(CLI::IsMember({"grounded", "floating"}))
-      ->default_str("grounded");
-  addQuantity(*cmd, "--r-seg", o->rSeg, "Ohm", "Line resistance per cell segment, all lines");
-  addQuantity(*cmd, "--r-drv", j.geometry.r_drv, "Ohm", "Driver output resistance");
-  cmd->add_flag("--ideal-lines", o->idealLines, "Zero line, driver and sense resistance");
+  addArrayOptions(*cmd, o->array, j.geometry, true);
   addQuantity(*cmd, "--test-fraction", j.test_fraction, "1", "Test share of the stratified split");
   cmd->add_option("--folds", j.folds, "k-fold cross-validation (k >= 2) instead of one split")
       ->default_val(0);
@@ -110,15 +99,10 @@ void addTrainCommand(CLI::App& app) {
                                 o->overrides);
     parseTile(o->tile, job.config.tile_rows, job.config.tile_cols);
     job.config.activation = train::parseActivation(o->activation);
-    job.config.pulses.scheme.fraction = o->bias == "v2" ? BiasFraction::Half : BiasFraction::Third;
-    job.config.pulses.scheme.unselected =
-        o->unselected == "grounded" ? UnselectedLines::Grounded : UnselectedLines::Floating;
+    job.config.pulses.scheme = biasScheme(o->array);
     job.config.pulses.state_aware = !o->linearController;
-    job.geometry.r_gate_seg = job.geometry.r_row_seg = job.geometry.r_col_seg = o->rSeg;
-    if (o->idealLines) {
-      job.geometry.r_gate_seg = job.geometry.r_row_seg = job.geometry.r_col_seg = 0.0;
-      job.geometry.r_drv = job.geometry.r_sense = 0.0;
-    }
+    job.engine = o->array.engine;
+    applyArrayOptions(o->array, job.geometry);
     const ResultTree tree = app::runTrainJob(job, progress);
     const std::filesystem::path path = o->out.empty() ? "train_mushroom.h5" : o->out;
     writeResult(tree, path, job.seed);

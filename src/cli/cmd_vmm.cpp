@@ -12,7 +12,7 @@ void addVmmCommand(CLI::App& app) {
     app::CardOverrides overrides;
     app::VmmJob job;
     Eigen::Index rows = 10, cols = 10;
-    bool idealLines = false;
+    ArrayOptions array;
     CommonFlags flags;
   };
   auto o = std::make_shared<Options>();
@@ -34,12 +34,7 @@ void addVmmCommand(CLI::App& app) {
   cmd->add_option("-m,--model", o->model, "Model card FILE or FILE:NAME (default: models/wox_ysz.model)");
   cmd->add_option("--set", o->overrides.sets, "Override a card parameter, key=value (repeatable)");
   cmd->add_flag("--no-variation", o->overrides.noVariation, "Switch off c2c and d2d variation");
-  addQuantity(*cmd, "--r-seg,--r-line", o->job.geometry.r_row_seg, "Ohm",
-              "Line resistance per cell segment, all lines (default: the shipped array's)");
-  addQuantity(*cmd, "--r-drv", o->job.geometry.r_drv, "Ohm", "Driver output resistance");
-  cmd->add_flag("--ideal-lines", o->idealLines, "Zero line, driver and sense resistance");
-  cmd->add_option("--engine", o->job.engine, "Array engine: nodal (sparse nodal solve) or spice (ngspice .op on the generated netlist)")
-      ->default_str("nodal");
+  addArrayOptions(*cmd, o->array, o->job.geometry, false);
   cmd->add_option("--seed", o->job.seed, "Seed of the random number generator")->default_val(1);
   cmd->add_option("-o,--out", o->out, "HDF5 file to write (default: vmm.h5)");
   addCommonFlags(*cmd, o->flags);
@@ -48,15 +43,8 @@ void addVmmCommand(CLI::App& app) {
     auto& job = o->job;
     job.geometry.rows = o->rows;
     job.geometry.cols = o->cols;
-    job.geometry.r_gate_seg = job.geometry.r_col_seg = job.geometry.r_row_seg;
-    if (!(job.geometry.r_row_seg >= 0.0)) {
-      throw InputError({}, "--r-seg", "line resistance must be >= 0 Ohm");
-    }
-    if (!(job.geometry.r_drv >= 0.0)) throw InputError({}, "--r-drv", "driver resistance must be >= 0 Ohm");
-    if (o->idealLines) {
-      job.geometry.r_gate_seg = job.geometry.r_row_seg = job.geometry.r_col_seg = 0.0;
-      job.geometry.r_drv = job.geometry.r_sense = 0.0;
-    }
+    applyArrayOptions(o->array, job.geometry);
+    job.engine = o->array.engine;
     job.weights = o->weights;
     job.inputs = o->inputs;
     job.card = app::resolveCard(o->model.empty() ? app::defaultCardPath().string() : o->model,

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "core/error.hpp"
 #include "core/units.hpp"
 
 namespace ecramsim::cli {
@@ -56,6 +57,41 @@ CLI::Option* addQuantityList(CLI::App& cmd, const std::string& name, std::vector
   for (double v : target) def += (def.empty() ? "" : ",") + formatExact(v);
   opt->default_str(def);
   return opt;
+}
+
+void addArrayOptions(CLI::App& cmd, ArrayOptions& o, const CrossbarGeometry& defaults,
+                     bool bias) {
+  o.r_seg = defaults.r_row_seg;
+  o.r_drv = defaults.r_drv;
+  cmd.add_option("--engine", o.engine,
+                 "Array engine: nodal (Eigen nodal solver) or spice (ngspice co-simulation of the "
+                 "generated crossbar netlist; slow, meant for cross-checks on arrays up to ~32x32)")
+      ->check(CLI::IsMember({"nodal", "spice"}))
+      ->default_str("nodal");
+  addQuantity(cmd, "--r-seg,--r-line", o.r_seg, "Ohm", "Line resistance per cell segment, all lines");
+  addQuantity(cmd, "--r-drv", o.r_drv, "Ohm", "Driver output resistance");
+  cmd.add_flag("--ideal-lines", o.ideal_lines, "Zero line, driver and sense resistance");
+  if (bias) {
+    cmd.add_option("--bias", o.bias, "Bias scheme: v2 (V/2) or v3 (V/3)")
+        ->check(CLI::IsMember({"v2", "v3"}))
+        ->default_str("v2");
+    cmd.add_option("--unselected", o.unselected, "Unselected lines: grounded or floating")
+        ->check(CLI::IsMember({"grounded", "floating"}))
+        ->default_str("grounded");
+  }
+}
+
+void applyArrayOptions(const ArrayOptions& o, CrossbarGeometry& geo) {
+  if (!(o.r_seg >= 0.0)) throw InputError({}, "--r-seg", "line resistance must be >= 0 Ohm");
+  if (!(o.r_drv >= 0.0)) throw InputError({}, "--r-drv", "driver resistance must be >= 0 Ohm");
+  geo.r_gate_seg = geo.r_row_seg = geo.r_col_seg = o.r_seg;
+  geo.r_drv = o.r_drv;
+  if (o.ideal_lines) geo.r_gate_seg = geo.r_row_seg = geo.r_col_seg = geo.r_drv = geo.r_sense = 0.0;
+}
+
+BiasScheme biasScheme(const ArrayOptions& o) {
+  return {o.bias == "v3" ? BiasFraction::Third : BiasFraction::Half,
+          o.unselected == "floating" ? UnselectedLines::Floating : UnselectedLines::Grounded};
 }
 
 void StderrProgress::update(std::string_view stage, std::size_t done, std::size_t total) {

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "array/geometry.hpp"
+#include "control/backend.hpp"
 #include "core/progress.hpp"
 #include "core/result.hpp"
 #include "io/hdf5.hpp"
@@ -35,6 +37,26 @@ CLI::Option* addQuantity(CLI::App& cmd, const std::string& name, double& target,
 /// The same for a comma-separated list of quantities.
 CLI::Option* addQuantityList(CLI::App& cmd, const std::string& name, std::vector<double>& target,
                              const std::string& unit, const std::string& help);
+
+/// The options of every subcommand that runs an array (program, vmm, train).
+struct ArrayOptions {
+  std::string engine = "nodal";
+  double r_seg = 0.0;        ///< Ohm, segment of every line
+  double r_drv = 0.0;        ///< Ohm, driver output resistance
+  bool ideal_lines = false;  ///< zero line, driver and sense resistance
+  std::string bias = "v2", unselected = "grounded";
+};
+
+/// Adds --engine, --r-seg (alias --r-line), --r-drv and --ideal-lines, defaults from `defaults`
+/// (its row segment and driver); with `bias` also --bias and --unselected.
+void addArrayOptions(CLI::App& cmd, ArrayOptions& o, const CrossbarGeometry& defaults, bool bias);
+
+/// Puts the options into `geo` (every line's segment r_seg, driver r_drv; --ideal-lines zeroes
+/// lines, drivers and sense). Throws InputError for a negative resistance.
+void applyArrayOptions(const ArrayOptions& o, CrossbarGeometry& geo);
+
+/// The write bias scheme of --bias and --unselected.
+[[nodiscard]] BiasScheme biasScheme(const ArrayOptions& o);
 
 /// Progress on stderr: a line per update, at most a few per second; nothing when quiet.
 class StderrProgress final : public Progress {

@@ -113,4 +113,7 @@ TEST_CASE("bad settings are input errors naming the option") {
   const Run r2 = run("train mushroom -q --no-plot --hidden 0 -o /nonexistent/x.h5");
   CHECK(r2.status == 2);
   CHECK(r2.output.find("--hidden") != std::string::npos);
+  const Run r3 = run("train mushroom -q --no-plot --engine ngspice -o /nonexistent/x.h5");
+  CHECK(r3.status == 2);
+  CHECK(r3.output.find("--engine") != std::string::npos);
 }

@@ -4,6 +4,14 @@
 /// what the schema promises.
 
 #include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <string>
 
 #include "app/cards.hpp"
 #include "app/train_job.hpp"
@@ -67,4 +75,44 @@ TEST_CASE("acceptance B: a strongly nonlinear card trains measurably worse (devi
                                          << ", strong nonlinearity " << bad.metricValue("test_accuracy"));
   CHECK(good.metricValue("test_accuracy") >= 0.99);
   CHECK(bad.metricValue("test_accuracy") <= good.metricValue("test_accuracy") - 0.01);
+}
+
+TEST_CASE("--engine spice trains the same network as nodal (100 rows, one epoch)") {
+  // The first 100 samples, so the ngspice co-simulation of every write phase stays short.
+  const std::filesystem::path data =
+      std::filesystem::temp_directory_path() / ("ecramsim_m100_" + std::to_string(::getpid()) + ".csv");
+  {
+    std::ifstream in(std::string(ECRAMSIM_SOURCE_DIR) + "/data/mushroom.csv");
+    std::ofstream out(data);
+    std::string line;
+    for (int k = 0; k <= 100 && std::getline(in, line); ++k) out << line << "\n";
+  }
+  NullProgress quiet;
+  app::TrainJob job = shortJob("wox_ysz.model");  // variation and line resistance on
+  job.ideal = false;
+  job.data = data;
+  job.config.hidden = 2;
+  job.config.batch = 20;
+  job.engine = "nodal";
+  const ResultTree nodal = app::runTrainJob(job, quiet);
+  job.engine = "spice";
+  const auto t0 = std::chrono::steady_clock::now();
+  const ResultTree spice = app::runTrainJob(job, quiet);
+  const double tSpice = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::filesystem::remove(data);
+  const double range = job.card.params.gmax - job.card.params.gmin;
+  double worst = 0.0;
+  for (const char* layer : {"/devices/layer1/g_after_s", "/devices/layer2/g_after_s"}) {
+    const auto& a = nodal.values(layer);
+    const auto& b = spice.values(layer);
+    REQUIRE(a.size() == b.size());
+    for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(a[i] - b[i]) / range);
+  }
+  MESSAGE("train on spice vs nodal: max |dG| " << worst << " of the range, "
+          << spice.metricValue("pulses_total") << " pulses, spice run " << tSpice << " s");
+  CHECK(spice.metricValue("pulses_total") > 100);  // the network was really written
+  CHECK(spice.metricValue("pulses_total") == nodal.metricValue("pulses_total"));
+  CHECK(worst <= 1e-3);  // issue 4 acceptance D's bound
+  CHECK(spice.metricValue("test_accuracy") == nodal.metricValue("test_accuracy"));
+  CHECK(spice.metricValue("final_loss") == doctest::Approx(nodal.metricValue("final_loss")).epsilon(1e-4));
 }

@@ -1,0 +1,25 @@
+#pragma once
+/// The array engines behind `--engine`: one name check and one factory for every job.
+
+#include <memory>
+#include <string>
+
+#include "array/geometry.hpp"
+#include "control/backend.hpp"
+#include "core/rng.hpp"
+#include "device/params.hpp"
+
+namespace ecramsim::app {
+
+/// Throws InputError naming --engine unless `engine` is "nodal" or "spice".
+void checkEngine(const std::string& engine);
+
+/// The backend of `engine`: "nodal" (array/NodalBackend) or "spice" (cosim/SpiceBackend, the
+/// ngspice co-simulation of the generated netlist) for card `p` on `geo`. Both draw every
+/// cell's device-to-device variation, row-major, from `rng`: the same seed gives the same
+/// devices on either engine. Throws InputError for an unknown engine.
+[[nodiscard]] std::unique_ptr<ArrayBackend> makeBackend(const std::string& engine,
+                                                        const EcramParams& p,
+                                                        const CrossbarGeometry& geo, Rng& rng);
+
+}  // namespace ecramsim::app
