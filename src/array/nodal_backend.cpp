@@ -19,28 +19,10 @@ using Index = Eigen::Index;
 
 NodalBackend::NodalBackend(const EcramParams& p, const CrossbarGeometry& geo, Rng& rng,
                            const NodalOptions& options)
-    : geo_(checkedForLinearRead(geo, p, "nodal engine")),
-      c2c_(p.dg_c2c),
-      rng_(rng),
+    : CellArrayBackend(p, checkedForLinearRead(geo, p, "nodal engine"), rng),
       options_(options),
-      x_(Eigen::MatrixXd::Constant(geo.rows, geo.cols, p.x0)),
       engine_(geo),
-      writer_(geo) {
-  cells_.reserve(static_cast<std::size_t>(geo_.cells()));
-  for (Index k = 0; k < geo_.cells(); ++k) cells_.push_back(cellParams(p, drawVariation(p, rng_)));
-}
-
-const CellParams& NodalBackend::cell(Index r, Index c) const {
-  return cells_[static_cast<std::size_t>(r * geo_.cols + c)];
-}
-
-Eigen::MatrixXd NodalBackend::probeConductances() const {
-  Eigen::MatrixXd g(geo_.rows, geo_.cols);
-  for (Index r = 0; r < geo_.rows; ++r) {
-    for (Index c = 0; c < geo_.cols; ++c) g(r, c) = physics::conductance(cell(r, c), x_(r, c));
-  }
-  return g;
-}
+      writer_(geo) {}
 
 ReadResult NodalBackend::read(const Eigen::MatrixXd& inputs_v) {
   if (engineStale_) {
@@ -67,29 +49,17 @@ Eigen::MatrixXd NodalBackend::readConductances(double read_v) {
   return read(inputs).column_currents_a / read_v;
 }
 
-void NodalBackend::setStates(const Eigen::MatrixXd& x) {
-  validateStates(x, geo_.rows, geo_.cols);
-  x_ = x;
-  engineStale_ = true;
-}
-
 PulseBatchResult NodalBackend::applyPulses(std::span<const PulseRequest> pulses,
                                            const BiasScheme& scheme, PulseOrder order) {
   const Index R = geo_.rows, C = geo_.cols;
-  validatePulses(pulses, R, C);
-
-  PulseBatchResult out;
+  PulseBatchResult out = beginBatch(pulses);
   const Eigen::MatrixXd xStart = x_;
-  out.cell_energy_j = Eigen::MatrixXd::Zero(R, C);
   const bool floating = scheme.unselected == UnselectedLines::Floating;
 
   for (const WritePhase& ph : groupIntoPhases(pulses, order)) {
     const BiasLevels lv = biasLevels(scheme, ph.amplitude_v);
     const Eigen::MatrixXd x0 = x_;
-    std::vector<double> bounds;
-    for (std::size_t k : ph.pulses) bounds.push_back(pulses[k].width_s);
-    std::sort(bounds.begin(), bounds.end());
-    bounds.erase(std::unique(bounds.begin(), bounds.end()), bounds.end());
+    const std::vector<double> bounds = phaseWidths(pulses, ph);
 
     LineDrive drive;
     drive.gate_v = Eigen::VectorXd::Constant(R, lv.gate_unselected_v);
@@ -101,13 +71,7 @@ PulseBatchResult NodalBackend::applyPulses(std::span<const PulseRequest> pulses,
     drive.drain_driven.resize(std::size_t(C));
 
     Eigen::MatrixXd uPrev = Eigen::MatrixXd::Zero(R, C);
-    std::vector<PulseLog> logs;
-    for (std::size_t k : ph.pulses) {
-      const PulseRequest& p = pulses[k];
-      // energy_j holds the cell's energy before the phase until the phase is complete.
-      logs.push_back({p.row, p.col, p.amplitude_v, p.width_s, counters_.elapsed_s,
-                      x0(p.row, p.col), 0.0, 0.0, 0.0, out.cell_energy_j(p.row, p.col)});
-    }
+    std::vector<PulseLog> logs = openPhase(pulses, ph, out);
     double t = 0.0;
     for (double end : bounds) {
       const double dt = end - t;
@@ -144,21 +108,9 @@ PulseBatchResult NodalBackend::applyPulses(std::span<const PulseRequest> pulses,
       }
       t = end;
     }
-    for (PulseLog& log : logs) {
-      const Index r = log.row, c = log.col;
-      x_(r, c) = std::clamp(x0(r, c) + cycleNoise(x_(r, c) - x0(r, c), c2c_, rng_), 0.0, 1.0);
-      log.x_after = x_(r, c);
-    }
-    for (PulseLog& log : logs) log.energy_j = out.cell_energy_j(log.row, log.col) - log.energy_j;
-    const double duration = bounds.back();
-    counters_.elapsed_s += duration;
-    out.duration_s += duration;
-    out.pulses.insert(out.pulses.end(), logs.begin(), logs.end());
+    closePhase(logs, x0, bounds.back(), out);
   }
-  counters_.pulses += static_cast<long long>(pulses.size());
-  counters_.energy_j += out.energy_j;
-  out.delta_x = x_ - xStart;
-  if (!pulses.empty()) engineStale_ = true;
+  closeBatch(pulses.size(), xStart, out);
   return out;
 }
 

@@ -8,10 +8,8 @@
 /// parallel; a cell at most once per phase, further pulses open a new phase). Within a phase
 /// every column is released at the end of its own width, so the phase is split at each width
 /// into segments; each segment is one DC operating point (quasi-static, see write_solver.hpp)
-/// held while every cell advances with advanceHeld. At the end of the phase the state change of
-/// each pulsed cell is multiplied by (1 + dg_c2c N(0,1)) and clamped to [0, 1], one normal draw
-/// per pulsed cell in request order and none when dg_c2c = 0, as device/bench.cpp does for a
-/// single cell. Unselected cells get no cycle-to-cycle noise: their change is the disturb.
+/// held while every cell advances with advanceHeld. Cycle-to-cycle noise closes the phase
+/// (array/cell_array.hpp).
 ///
 /// Energy: per cell, branch power at the operating point times the segment duration plus the
 /// double-layer charging c_dl (u - u_prev) u when positive (u = gate minus mean channel
@@ -23,6 +21,7 @@
 #include <Eigen/Core>
 #include <vector>
 
+#include "array/cell_array.hpp"
 #include "array/crossbar_engine.hpp"
 #include "array/geometry.hpp"
 #include "array/write_solver.hpp"
@@ -38,46 +37,30 @@ struct NodalOptions {
   double read_time_s = 1e-6;  ///< s, array time per read input vector (an assumption)
 };
 
-class NodalBackend final : public ArrayBackend {
+class NodalBackend final : public CellArrayBackend {
  public:
-  /// Every cell draws its device-to-device variation from `rng` (drawVariation, row-major
-  /// order) here; `rng` then supplies the cycle-to-cycle noise and must outlive the backend.
-  /// States start at p.x0. Throws InputError for a bad geometry or when p.c3 != 0 (the read
-  /// network is linear).
+  /// Cells and variation as array/cell_array.hpp says. Throws InputError for a bad geometry or
+  /// when p.c3 != 0 (the read network is linear).
   NodalBackend(const EcramParams& p, const CrossbarGeometry& geo, Rng& rng,
                const NodalOptions& options = {});
 
-  [[nodiscard]] Eigen::Index rows() const override { return geo_.rows; }
-  [[nodiscard]] Eigen::Index cols() const override { return geo_.cols; }
   [[nodiscard]] Eigen::MatrixXd readConductances(double read_v) override;
-  [[nodiscard]] Eigen::MatrixXd probeConductances() const override;
   [[nodiscard]] Eigen::MatrixXd vmm(const Eigen::MatrixXd& inputs_v) override;
   PulseBatchResult applyPulses(std::span<const PulseRequest> pulses, const BiasScheme& scheme,
                                PulseOrder order) override;
-  [[nodiscard]] Eigen::MatrixXd states() const override { return x_; }
-  void setStates(const Eigen::MatrixXd& x) override;
-  [[nodiscard]] BackendCounters counters() const override { return counters_; }
 
-  /// The parameters of cell (r, c) after its variation.
-  [[nodiscard]] const CellParams& cell(Eigen::Index r, Eigen::Index c) const;
-  [[nodiscard]] const CrossbarGeometry& geometry() const { return geo_; }
   /// The last write operating point solved (empty before the first pulse), for diagnostics.
   [[nodiscard]] const WriteOperatingPoint& lastOperatingPoint() const { return lastOp_; }
 
  private:
   /// Reads K vectors through the array, charging time and energy.
   ReadResult read(const Eigen::MatrixXd& inputs_v);
+  void statesChanged() override { engineStale_ = true; }
 
-  CrossbarGeometry geo_;
-  double c2c_;
-  Rng& rng_;
   NodalOptions options_;
-  std::vector<CellParams> cells_;  ///< row-major
-  Eigen::MatrixXd x_;
   CrossbarEngine engine_;
   WriteSolver writer_;
   bool engineStale_ = true;
-  BackendCounters counters_;
   WriteOperatingPoint lastOp_;
 };
 

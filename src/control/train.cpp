@@ -205,12 +205,15 @@ Eigen::MatrixXd DifferentialLayer::readWeights() {
   return w;
 }
 
+Eigen::MatrixXd DifferentialLayer::gather(
+    const std::function<Eigen::MatrixXd(const Tile&)>& part) const {
+  Eigen::MatrixXd m(rows_, 2 * outputs_);
+  for (const auto& t : tiles_) m.block(t->row0, 2 * t->pair0, t->rows, 2 * t->pairs) = part(*t);
+  return m;
+}
+
 Eigen::MatrixXd DifferentialLayer::conductances() const {
-  Eigen::MatrixXd g(rows_, 2 * outputs_);
-  for (const auto& t : tiles_) {
-    g.block(t->row0, 2 * t->pair0, t->rows, 2 * t->pairs) = t->backend->probeConductances();
-  }
-  return g;
+  return gather([](const Tile& t) { return t.backend->probeConductances(); });
 }
 
 Eigen::MatrixXd DifferentialLayer::exactWeights() const {
@@ -223,23 +226,15 @@ Eigen::MatrixXd DifferentialLayer::exactWeights() const {
 }
 
 Eigen::MatrixXd DifferentialLayer::states() const {
-  Eigen::MatrixXd x(rows_, 2 * outputs_);
-  for (const auto& t : tiles_) {
-    x.block(t->row0, 2 * t->pair0, t->rows, 2 * t->pairs) = t->backend->states();
-  }
-  return x;
+  return gather([](const Tile& t) { return t.backend->states(); });
 }
 
 Eigen::MatrixXd DifferentialLayer::belief() const {
-  Eigen::MatrixXd x(rows_, 2 * outputs_);
-  for (const auto& t : tiles_) x.block(t->row0, 2 * t->pair0, t->rows, 2 * t->pairs) = t->belief;
-  return x;
+  return gather([](const Tile& t) { return t.belief; });
 }
 
 Eigen::MatrixXd DifferentialLayer::pulsesPerCell() const {
-  Eigen::MatrixXd n(rows_, 2 * outputs_);
-  for (const auto& t : tiles_) n.block(t->row0, 2 * t->pair0, t->rows, 2 * t->pairs) = t->pulses;
-  return n;
+  return gather([](const Tile& t) { return t.pulses; });
 }
 
 double DifferentialLayer::energy() const {

@@ -162,6 +162,9 @@ class DifferentialLayer {
 
  private:
   struct Tile;
+  /// The layer's rows x 2 outputs map assembled from each tile's block `part(tile)`.
+  [[nodiscard]] Eigen::MatrixXd gather(const std::function<Eigen::MatrixXd(const Tile&)>& part) const;
+
   Eigen::Index rows_, outputs_;
   PairMapping map_;
   std::vector<std::unique_ptr<Tile>> tiles_;

@@ -75,28 +75,10 @@ double trapezoid(const std::vector<double>& t, const std::vector<double>& f) {
 
 SpiceBackend::SpiceBackend(const EcramParams& p, const CrossbarGeometry& geo, Rng& rng,
                            const SpiceOptions& options)
-    : geo_(checkedForLinearRead(geo, p, "spice backend")),
-      c2c_(p.dg_c2c),
-      rng_(rng),
-      options_(options),
-      x_(Eigen::MatrixXd::Constant(geo.rows, geo.cols, p.x0)) {
+    : CellArrayBackend(p, checkedForLinearRead(geo, p, "spice backend"), rng), options_(options) {
   if (!(options_.edge_s > 0.0) || !std::isfinite(options_.edge_s)) {
     throw InputError({}, "edge_s", "must be finite and > 0 s");
   }
-  cells_.reserve(static_cast<std::size_t>(geo_.cells()));
-  for (Index k = 0; k < geo_.cells(); ++k) cells_.push_back(cellParams(p, drawVariation(p, rng_)));
-}
-
-const CellParams& SpiceBackend::cell(Index r, Index c) const {
-  return cells_[static_cast<std::size_t>(r * geo_.cols + c)];
-}
-
-Eigen::MatrixXd SpiceBackend::probeConductances() const {
-  Eigen::MatrixXd g(geo_.rows, geo_.cols);
-  for (Index r = 0; r < geo_.rows; ++r) {
-    for (Index c = 0; c < geo_.cols; ++c) g(r, c) = physics::conductance(cell(r, c), x_(r, c));
-  }
-  return g;
 }
 
 void SpiceBackend::refreshTransfer() {
@@ -152,12 +134,6 @@ Eigen::MatrixXd SpiceBackend::readConductances(double read_v) {
   return vmm(inputs) / read_v;
 }
 
-void SpiceBackend::setStates(const Eigen::MatrixXd& x) {
-  validateStates(x, geo_.rows, geo_.cols);
-  x_ = x;
-  transferValid_ = false;
-}
-
 SpiceOperatingPoint SpiceBackend::writeOperatingPoint(const LineDrive& drive) const {
   const Index R = geo_.rows, C = geo_.cols;
   if (drive.gate_v.size() != R || drive.source_v.size() != R || drive.drain_v.size() != C ||
@@ -208,20 +184,15 @@ SpiceOperatingPoint SpiceBackend::writeOperatingPoint(const LineDrive& drive) co
 PulseBatchResult SpiceBackend::applyPulses(std::span<const PulseRequest> pulses,
                                            const BiasScheme& scheme, PulseOrder order) {
   const Index R = geo_.rows, C = geo_.cols;
-  validatePulses(pulses, R, C);
-
-  PulseBatchResult out;
+  PulseBatchResult out = beginBatch(pulses);
   const Eigen::MatrixXd xStart = x_;
-  out.cell_energy_j = Eigen::MatrixXd::Zero(R, C);
   const bool floating = scheme.unselected == UnselectedLines::Floating;
   const double e = options_.edge_s;
 
   for (const WritePhase& ph : groupIntoPhases(pulses, order)) {
     const BiasLevels lv = biasLevels(scheme, ph.amplitude_v);
     const Eigen::MatrixXd x0 = x_;
-    std::vector<double> bounds;
-    for (std::size_t k : ph.pulses) bounds.push_back(pulses[k].width_s);
-    std::sort(bounds.begin(), bounds.end());
+    std::vector<double> bounds = phaseWidths(pulses, ph);
     // Releases closer than a few edges are merged (the PWL corners must increase).
     std::vector<double> b;
     for (double w : bounds) {
@@ -255,12 +226,7 @@ PulseBatchResult SpiceBackend::applyPulses(std::span<const PulseRequest> pulses,
       else runs.push_back({s, s});
     }
 
-    std::vector<PulseLog> logs;
-    for (std::size_t k : ph.pulses) {
-      const PulseRequest& p = pulses[k];
-      logs.push_back({p.row, p.col, p.amplitude_v, p.width_s, counters_.elapsed_s,
-                      x0(p.row, p.col), 0.0, 0.0, 0.0, out.cell_energy_j(p.row, p.col)});
-    }
+    std::vector<PulseLog> logs = openPhase(pulses, ph, out);
     for (std::size_t ri = 0; ri < runs.size(); ++ri) {
       const auto [s0, s1] = runs[ri];
       const double tStart = s0 == 0 ? 0.0 : bounds[s0 - 1];
@@ -355,21 +321,9 @@ PulseBatchResult SpiceBackend::applyPulses(std::span<const PulseRequest> pulses,
         }
       }
     }
-    for (PulseLog& log : logs) {
-      const Index r = log.row, c = log.col;
-      x_(r, c) = std::clamp(x0(r, c) + cycleNoise(x_(r, c) - x0(r, c), c2c_, rng_), 0.0, 1.0);
-      log.x_after = x_(r, c);
-    }
-    for (PulseLog& log : logs) log.energy_j = out.cell_energy_j(log.row, log.col) - log.energy_j;
-    const double duration = *std::max_element(bounds.begin(), bounds.end());
-    counters_.elapsed_s += duration;
-    out.duration_s += duration;
-    out.pulses.insert(out.pulses.end(), logs.begin(), logs.end());
+    closePhase(logs, x0, *std::max_element(bounds.begin(), bounds.end()), out);
   }
-  counters_.pulses += static_cast<long long>(pulses.size());
-  counters_.energy_j += out.energy_j;
-  out.delta_x = x_ - xStart;
-  if (!pulses.empty()) transferValid_ = false;
+  closeBatch(pulses.size(), xStart, out);
   return out;
 }
 

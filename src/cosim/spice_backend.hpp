@@ -17,11 +17,9 @@
 ///   the longest width. When unselected lines float and columns are released at different
 ///   widths, the set of driven lines changes inside the phase; the phase is then split at each
 ///   release into runs (one per driven-line pattern), the states carried from run to run.
-///   States are carried across runs. At the end of a phase each pulsed cell's state change is
-///   multiplied by (1 + dg_c2c N(0,1)) and clamped to [0, 1], one draw per pulsed cell in
-///   request order, as NodalBackend does.
-/// - Device-to-device variation: drawn per cell in row-major order from the Rng in the
-///   constructor, exactly as NodalBackend does, so the same seed gives the same devices.
+///   Cycle-to-cycle noise closes the phase as in NodalBackend (array/cell_array.hpp).
+/// - Device-to-device variation: drawn as in NodalBackend (array/cell_array.hpp), so the same
+///   seed gives the same devices.
 /// - Energy: the batch energy is the integral (trapezoid over the accepted points) of the power
 ///   delivered by every line driver (double-layer charging included, as the stubs carry c_dl);
 ///   cell energies integrate the channel and gate-branch power of each cell.
@@ -32,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "array/cell_array.hpp"
 #include "array/geometry.hpp"
 #include "array/write_solver.hpp"
 #include "control/backend.hpp"
@@ -53,28 +52,16 @@ struct [[nodiscard]] SpiceOperatingPoint {
 };
 
 /// Not copyable (holds a reference to the Rng); uses the process-wide ngspice engine.
-class SpiceBackend final : public ArrayBackend {
+class SpiceBackend final : public CellArrayBackend {
  public:
-  /// Same contract as NodalBackend's constructor (variation from `rng` row-major, states at
-  /// p.x0, InputError for a bad geometry or c3 != 0).
+  /// Same contract as NodalBackend's constructor (InputError for a bad geometry or c3 != 0).
   SpiceBackend(const EcramParams& p, const CrossbarGeometry& geo, Rng& rng,
                const SpiceOptions& options = {});
 
-  [[nodiscard]] Eigen::Index rows() const override { return geo_.rows; }
-  [[nodiscard]] Eigen::Index cols() const override { return geo_.cols; }
   [[nodiscard]] Eigen::MatrixXd readConductances(double read_v) override;
-  [[nodiscard]] Eigen::MatrixXd probeConductances() const override;
   [[nodiscard]] Eigen::MatrixXd vmm(const Eigen::MatrixXd& inputs_v) override;
   PulseBatchResult applyPulses(std::span<const PulseRequest> pulses, const BiasScheme& scheme,
                                PulseOrder order) override;
-  [[nodiscard]] Eigen::MatrixXd states() const override { return x_; }
-  void setStates(const Eigen::MatrixXd& x) override;
-  [[nodiscard]] BackendCounters counters() const override { return counters_; }
-
-  [[nodiscard]] const CellParams& cell(Eigen::Index r, Eigen::Index c) const;
-  [[nodiscard]] const CrossbarGeometry& geometry() const { return geo_; }
-  /// The cells' parameters, row-major.
-  [[nodiscard]] const std::vector<CellParams>& cellParameters() const { return cells_; }
 
   /// The DC operating point of the write network under `drive` at the current states (ngspice
   /// `.op` of the generated netlist with the ECRAM stubs), for checks against WriteSolver.
@@ -87,17 +74,12 @@ class SpiceBackend final : public ArrayBackend {
 
  private:
   void refreshTransfer();
+  void statesChanged() override { transferValid_ = false; }
 
-  CrossbarGeometry geo_;
-  double c2c_;
-  Rng& rng_;
   SpiceOptions options_;
-  std::vector<CellParams> cells_;  ///< row-major
-  Eigen::MatrixXd x_;
   bool transferValid_ = false;
   Eigen::MatrixXd transferCol_;  ///< C x R
   Eigen::MatrixXd transferRow_;  ///< R x R, current delivered by driver r' per volt on row r
-  BackendCounters counters_;
   mutable long long runs_ = 0;
 };
 
