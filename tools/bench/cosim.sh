@@ -12,17 +12,8 @@ repeats="${REPEATS:-3}"
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 
-best() {  # best wall time of "$@" over $repeats runs, in seconds
-  local best_s=""
-  for _ in $(seq "$repeats"); do
-    local t0 t1
-    t0=$(date +%s.%N)
-    "$@" > /dev/null 2>&1
-    t1=$(date +%s.%N)
-    best_s=$(echo "$t0 $t1 ${best_s:-1e9}" | awk '{d=$2-$1; print (d<$3)?d:$3}')
-  done
-  echo "$best_s"
-}
+# shellcheck source=lib.sh
+source "$repo/tools/bench/lib.sh"
 
 for net in cell_bench xbar10_read xbar10_program_v2 xbar10_program_v3; do
   s=$(best "$bin" run -q "$repo/netlists/$net.cir" -o "$scratch/$net.h5")

@@ -10,17 +10,8 @@ repeats="${REPEATS:-5}"
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 
-best() {  # best wall time of "$@" over $repeats runs, in seconds
-  local best_s=""
-  for _ in $(seq "$repeats"); do
-    local t0 t1
-    t0=$(date +%s.%N)
-    "$@" > /dev/null 2>&1
-    t1=$(date +%s.%N)
-    best_s=$(echo "$t0 $t1 ${best_s:-1e9}" | awk '{d=$2-$1; print (d<$3)?d:$3}')
-  done
-  echo "$best_s"
-}
+# shellcheck source=lib.sh
+source "$repo/tools/bench/lib.sh"
 
 w=$(best taskset -c 0 "$bin" device windows -q -o "$scratch/w.h5")
 echo "device windows (6 cards x 200 pulses, one core): ${w} s  (target < 5 s)"
