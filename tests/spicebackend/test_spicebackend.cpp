@@ -168,33 +168,36 @@ TEST_CASE("acceptance A: write operating points through ngspice equal WriteSolve
 TEST_CASE("acceptance D (issue 4): 10x10, 10 pulses per cell, spice and nodal maps within 1e-3") {
   const EcramParams p = card(true);
   const CrossbarGeometry geo = app::defaultGeometry(10, 10);
-  Rng rngA(7), rngB(7);
-  NodalBackend nodal(p, geo, rngA);
-  SpiceBackend spice(p, geo, rngB);
-  std::vector<PulseRequest> req;
-  for (int k = 0; k < 10; ++k) {
-    for (Index r = 0; r < 10; ++r) {
-      for (Index c = 0; c < 10; ++c) req.push_back({r, c, 5.0, 100e-3});
+  for (auto unsel : {UnselectedLines::Grounded, UnselectedLines::Floating}) {
+    CAPTURE(static_cast<int>(unsel));
+    Rng rngA(7), rngB(7);
+    NodalBackend nodal(p, geo, rngA);
+    SpiceBackend spice(p, geo, rngB);
+    std::vector<PulseRequest> req;
+    for (int k = 0; k < 10; ++k) {
+      for (Index r = 0; r < 10; ++r) {
+        for (Index c = 0; c < 10; ++c) req.push_back({r, c, 5.0, 100e-3});
+      }
     }
+    const BiasScheme scheme{BiasFraction::Half, unsel};
+    const auto t0 = std::chrono::steady_clock::now();
+    const PulseBatchResult bs = spice.applyPulses(req, scheme, PulseOrder::RowParallel);
+    const double tSpice = seconds(t0);
+    const PulseBatchResult bn = nodal.applyPulses(req, scheme, PulseOrder::RowParallel);
+    const Eigen::MatrixXd gs = spice.probeConductances(), gn = nodal.probeConductances();
+    const double range = p.gmax - p.gmin;
+    const double diff = (gs - gn).cwiseAbs().maxCoeff() / range;
+    const double moved = (gn.array() - p.gmin).minCoeff() / range;
+    MESSAGE("10x10 row-parallel, " << (unsel == UnselectedLines::Grounded ? "grounded" : "floating")
+            << ", 10 pulses/cell (" << bs.pulses.size() << " pulses, " << spice.spiceRuns()
+            << " runs): max |dG| " << diff << " of the range, min movement " << moved << ", spice "
+            << tSpice << " s; energy spice " << bs.energy_j << " J nodal " << bn.energy_j << " J");
+    CHECK(moved > 0.02);  // every cell moved by >= 2% of the range
+    CHECK(diff <= 1e-3);
+    CHECK(spice.counters().pulses == 1000);
+    CHECK(spice.counters().elapsed_s == doctest::Approx(nodal.counters().elapsed_s));
+    CHECK(bs.energy_j == doctest::Approx(bn.energy_j).epsilon(0.05));
   }
-  const BiasScheme scheme{BiasFraction::Half, UnselectedLines::Grounded};
-  const auto t0 = std::chrono::steady_clock::now();
-  const PulseBatchResult bs = spice.applyPulses(req, scheme, PulseOrder::RowParallel);
-  const double tSpice = seconds(t0);
-  const PulseBatchResult bn = nodal.applyPulses(req, scheme, PulseOrder::RowParallel);
-  const Eigen::MatrixXd gs = spice.probeConductances(), gn = nodal.probeConductances();
-  const double range = p.gmax - p.gmin;
-  const double diff = (gs - gn).cwiseAbs().maxCoeff() / range;
-  const double moved = (gn.array() - p.gmin).minCoeff() / range;
-  MESSAGE("10x10 row-parallel, 10 pulses/cell (" << bs.pulses.size() << " pulses, "
-          << spice.spiceRuns() << " runs): max |dG| " << diff << " of the range, min movement "
-          << moved << ", spice " << tSpice << " s; energy spice " << bs.energy_j << " J nodal "
-          << bn.energy_j << " J");
-  CHECK(moved > 0.02);  // every cell moved by >= 2% of the range
-  CHECK(diff <= 1e-3);
-  CHECK(spice.counters().pulses == 1000);
-  CHECK(spice.counters().elapsed_s == doctest::Approx(nodal.counters().elapsed_s));
-  CHECK(bs.energy_j == doctest::Approx(bn.energy_j).epsilon(0.05));
 }
 
 TEST_CASE("acceptance D (issue 5): program letter_e (pwm, serial) with spice and nodal within 1%") {
