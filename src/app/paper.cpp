@@ -3,6 +3,7 @@
 #include <fstream>
 #include <functional>
 
+#include "app/array_engine.hpp"
 #include "app/array_experiment.hpp"
 #include "app/cards.hpp"
 #include "app/device_job.hpp"
@@ -56,7 +57,7 @@ struct Experiment {
 
 /// Issue 5 / Fig. 1d-e: the five shipped patterns written open loop (pwm serial, count
 /// row-parallel) and closed loop (verify), with variation and line resistance, in one file.
-ResultTree programPatterns(std::uint64_t seed) {
+ResultTree programPatterns(std::uint64_t seed, const std::string& engine) {
   ResultTree out;
   const ModelCard card = resolveCard(defaultCardPath().string(), {});
   const std::vector<std::string> patterns{"letter_e", "letter_c", "letter_r", "letter_a", "letter_m"};
@@ -78,6 +79,7 @@ ResultTree programPatterns(std::uint64_t seed) {
       job.config.scheme = s.scheme;
       job.config.order = s.order;
       job.seed = seed;
+      job.engine = engine;
       NullProgress quiet;
       const ResultTree one = runProgramJob(job, quiet);
       const std::string group = "/" + pattern + "/" + s.name;
@@ -97,6 +99,7 @@ ResultTree programPatterns(std::uint64_t seed) {
 }  // namespace
 
 PaperResult runPaper(const PaperConfig& cfg, Progress& progress) {
+  checkEngine(cfg.engine);
   std::error_code ec;
   std::filesystem::create_directories(cfg.outDir, ec);
   if (ec) throw IoError(cfg.outDir.string() + ": cannot create the results folder: " + ec.message());
@@ -107,7 +110,7 @@ PaperResult runPaper(const PaperConfig& cfg, Progress& progress) {
                              return runDeviceJob(job, quiet);
                            }});
   }
-  experiments.push_back({"program_patterns", [&] { return programPatterns(cfg.seed); }});
+  experiments.push_back({"program_patterns", [&] { return programPatterns(cfg.seed, cfg.engine); }});
   // Issue 3, part 7: one pulse on cell (5,5) of the 10x10 array under V/2 and V/3, co-simulated.
   experiments.push_back({"array_program", [&] {
                            ArrayExperimentConfig array;
@@ -122,6 +125,7 @@ PaperResult runPaper(const PaperConfig& cfg, Progress& progress) {
                            job.card = resolveCard(defaultCardPath().string(), {});
                            job.ideal = true;
                            job.seed = cfg.seed;
+                           job.engine = cfg.engine;
                            NullProgress quiet;
                            return runTrainJob(job, quiet);
                          }});
@@ -133,6 +137,7 @@ PaperResult runPaper(const PaperConfig& cfg, Progress& progress) {
                            job.card = resolveCard(defaultCardPath().string(), {});
                            job.geometry = defaultGeometry(10, 10);
                            job.seed = cfg.seed;
+                           job.engine = cfg.engine;
                            NullProgress quiet;
                            return runVmmJob(job, quiet);
                          }});

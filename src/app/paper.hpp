@@ -16,6 +16,9 @@ struct PaperConfig {
   std::filesystem::path outDir;  ///< created if missing
   std::uint64_t seed = 1;
   std::string commandLine;       ///< recorded in every file
+  /// Array engine of the programming, VMM and training experiments ("nodal" or "spice");
+  /// array_program is a co-simulation of the shipped netlists either way.
+  std::string engine = "nodal";
 };
 
 struct PaperResult {

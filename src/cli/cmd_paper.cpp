@@ -11,6 +11,7 @@ void addPaperCommand(CLI::App& app) {
   struct Options {
     std::string out = "results/paper";
     std::uint64_t seed = 1;
+    std::string engine = "nodal";
     bool noPlots = false;
     CommonFlags flags;
   };
@@ -22,11 +23,16 @@ void addPaperCommand(CLI::App& app) {
   cmd->add_option("-o,--out", o->out, "Results folder")->default_str("results/paper");
   cmd->add_option("--seed", o->seed, "Seed of the random number generator")->default_val(1);
   cmd->add_flag("--no-plots", o->noPlots, "Skip the PNG figures (tools/plot/paper.py)");
+  cmd->add_option("--engine", o->engine,
+                  "Array engine of the programming, VMM and training experiments: nodal, or spice "
+                  "(ngspice co-simulation; the training alone then takes hours)")
+      ->check(CLI::IsMember({"nodal", "spice"}))
+      ->default_str("nodal");
   addCommonFlags(*cmd, o->flags);
   cmd->callback([o] {
     StderrProgress progress(o->flags.quiet);
     const app::PaperResult r =
-        app::runPaper({o->out, o->seed, context().commandLine}, progress);
+        app::runPaper({o->out, o->seed, context().commandLine, o->engine}, progress);
     if (!o->noPlots) {
       const int rc = runPlotScript("paper.py", {o->out}, o->flags.quiet);
       if (rc != 0) {

@@ -124,3 +124,21 @@ TEST_CASE("device --json prints one JSON object with the file and metrics") {
   CHECK(insp.output.find("/gate_iv/i_ion_a  (241) float64 [A]") != std::string::npos);
   fs::remove_all(dir);
 }
+
+TEST_CASE("every array subcommand takes --engine nodal|spice and refuses any other") {
+  const fs::path dir = scratchDir();
+  const std::vector<std::string> commands{"paper -o " + (dir / "paper").string(),
+                                          "program -t x.pgm -o " + (dir / "p.h5").string(),
+                                          "vmm -o " + (dir / "v.h5").string(),
+                                          "train mushroom --no-plot -o " + (dir / "t.h5").string()};
+  for (const std::string& cmd : commands) {
+    CAPTURE(cmd);
+    const Run help = run(cmd.substr(0, cmd.find(" -")) + " --help");
+    CHECK(help.output.find("--engine TEXT:{nodal,spice}") != std::string::npos);
+    const Run r = run(cmd + " -q --engine ngspice");
+    CHECK(r.status == 2);
+    CHECK(r.output.find("--engine: ngspice not in {nodal,spice}") != std::string::npos);
+  }
+  CHECK(fs::is_empty(dir));
+  fs::remove_all(dir);
+}
