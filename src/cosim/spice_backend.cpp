@@ -35,12 +35,12 @@ netlist::CrossbarSpec baseSpec(const CrossbarGeometry& g) {
 }
 
 /// The co-simulation circuit of a generated ECRAM netlist: instance lines become cells (params
-/// and states from the caller, row-major), every other line stays. `floatingGate` (one entry
-/// per row, or empty when all are driven): rows whose gate line has no driver
+/// and states from the caller, row-major), every other line stays. `gateDrives` (the
+/// generator's, one per row, or empty when all are driven): a row without a driver floats
 /// (cosim::Cell::gate_floats).
 cosim::Circuit toCircuit(const std::vector<std::string>& lines,
                          const std::vector<CellParams>& cells, const Eigen::MatrixXd& x,
-                         const std::vector<bool>& floatingGate = {}) {
+                         const std::vector<std::optional<std::string>>& gateDrives = {}) {
   cosim::Circuit circ;
   const Index C = x.cols();
   for (const auto& l : lines) {
@@ -55,7 +55,7 @@ cosim::Circuit toCircuit(const std::vector<std::string>& lines,
       cell.model = "ecram";
       cell.params = cells[static_cast<std::size_t>(r * C + c)];
       cell.x0 = x(r, c);
-      cell.gate_floats = !floatingGate.empty() && floatingGate[std::size_t(r)];
+      cell.gate_floats = !gateDrives.empty() && !gateDrives[std::size_t(r)];
       circ.cells.push_back(std::move(cell));
     } else {
       circ.lines.push_back(l);
@@ -161,9 +161,7 @@ SpiceOperatingPoint SpiceBackend::writeOperatingPoint(const LineDrive& drive) co
   // never accepts (ngspice then gives up through gmin stepping).
   spec.preamble = {".options reltol=1e-12 vntol=1e-15 abstol=1e-15"};
   spec.analysis = ".op";
-  std::vector<bool> floatingGate(static_cast<std::size_t>(R));
-  for (Index r = 0; r < R; ++r) floatingGate[std::size_t(r)] = !drive.gate_driven[std::size_t(r)];
-  const cosim::Circuit circ = toCircuit(netlist::crossbarLines(spec), cells_, x_, floatingGate);
+  const cosim::Circuit circ = toCircuit(netlist::crossbarLines(spec), cells_, x_, d.gate);
   const cosim::Result res = cosim::simulate(circ, options_.cosim);
   ++runs_;
   SpiceOperatingPoint op;
@@ -258,9 +256,7 @@ PulseBatchResult SpiceBackend::applyPulses(std::span<const PulseRequest> pulses,
       spec.drives = d;
       spec.analysis = ".tran " + num(tStop / 50.0) + " " + num(tStop);
       const std::vector<std::string> lines = netlist::crossbarLines(spec);
-      std::vector<bool> floatingGate(static_cast<std::size_t>(R));
-      for (Index r = 0; r < R; ++r) floatingGate[std::size_t(r)] = !d.gate[std::size_t(r)];
-      const cosim::Circuit circ = toCircuit(lines, cells_, x_, floatingGate);
+      const cosim::Circuit circ = toCircuit(lines, cells_, x_, d.gate);
       const cosim::Result res = cosim::simulate(circ, options_.cosim);
       ++runs_;
       const std::size_t P = res.points();
