@@ -49,6 +49,52 @@ Eigen::MatrixXd NodalBackend::readConductances(double read_v) {
   return read(inputs).column_currents_a / read_v;
 }
 
+void NodalBackend::logVoltages(const WriteOperatingPoint& op, std::vector<PulseLog>& logs) {
+  for (PulseLog& log : logs) {
+    log.v_gs_v = op.vg(log.row, log.col) - op.vs(log.row, log.col);
+    log.v_gd_v = op.vg(log.row, log.col) - op.vd(log.row, log.col);
+  }
+}
+
+void NodalBackend::floatingSegment(const LineDrive& drive, double duration_s, bool first,
+                                   std::vector<PulseLog>& logs, PulseBatchResult& out) {
+  const Index R = geo_.rows, C = geo_.cols;
+  // At rest: every driver at 0 V, the same lines floating (the DC state a segment starts from).
+  LineDrive rest = drive;
+  rest.gate_v.setZero();
+  rest.source_v.setZero();
+  rest.drain_v.setZero();
+  WriteOperatingPoint op = writer_.solve(cells_, x_, rest);
+  DoubleLayerStep step;
+  // The edge (states frozen), then steps growing by kGrowth from kFirstStep to the segment's end.
+  double h = options_.edge_s;
+  double t = -options_.edge_s;
+  bool logged = !first;
+  while (t < duration_s * (1.0 - 1e-12)) {
+    step.h_s = h;
+    step.vgs_prev = op.vg - op.vs;
+    step.vgd_prev = op.vg - op.vd;
+    op = writer_.solve(cells_, x_, drive, &step);
+    out.energy_j += op.driver_power_w * h;
+    if (t >= 0.0) {
+      for (Index r = 0; r < R; ++r) {
+        for (Index c = 0; c < C; ++c) {
+          const Terminals term{op.vg(r, c), op.vd(r, c), op.vs(r, c)};
+          x_(r, c) = advanceHeld(cell(r, c), x_(r, c), term, h, options_.tol).x;
+          out.cell_energy_j(r, c) += op.cell_power_w(r, c) * h;
+        }
+      }
+      if (!logged) {
+        logVoltages(op, logs);
+        logged = true;
+      }
+    }
+    t += h;
+    h = std::min(t <= 0.0 ? kFirstStep : h * kGrowth, duration_s - t);
+  }
+  lastOp_ = op;
+}
+
 PulseBatchResult NodalBackend::applyPulses(std::span<const PulseRequest> pulses,
                                            const BiasScheme& scheme, PulseOrder order) {
   const Index R = geo_.rows, C = geo_.cols;
@@ -84,27 +130,26 @@ PulseBatchResult NodalBackend::applyPulses(std::span<const PulseRequest> pulses,
         drive.drain_v(c) = a ? lv.drain_selected_v : lv.drain_unselected_v;
         drive.drain_driven[std::size_t(c)] = a || !floating;
       }
-      lastOp_ = writer_.solve(cells_, x_, drive);
-      const WriteOperatingPoint& op = lastOp_;
-      double charging = 0.0;
-      for (Index r = 0; r < R; ++r) {
-        for (Index c = 0; c < C; ++c) {
-          const CellParams& cp = cell(r, c);
-          const Terminals term{op.vg(r, c), op.vd(r, c), op.vs(r, c)};
-          x_(r, c) = advanceHeld(cp, x_(r, c), term, dt, options_.tol).x;
-          const double u = term.vg - 0.5 * (term.vd + term.vs);
-          const double q = std::max(cp.c_dl * (u - uPrev(r, c)) * u, 0.0);
-          uPrev(r, c) = u;
-          charging += q;
-          out.cell_energy_j(r, c) += op.cell_power_w(r, c) * dt + q;
+      if (floating) {
+        floatingSegment(drive, dt, t == 0.0, logs, out);
+      } else {
+        lastOp_ = writer_.solve(cells_, x_, drive);
+        const WriteOperatingPoint& op = lastOp_;
+        double charging = 0.0;
+        for (Index r = 0; r < R; ++r) {
+          for (Index c = 0; c < C; ++c) {
+            const CellParams& cp = cell(r, c);
+            const Terminals term{op.vg(r, c), op.vd(r, c), op.vs(r, c)};
+            x_(r, c) = advanceHeld(cp, x_(r, c), term, dt, options_.tol).x;
+            const double u = term.vg - 0.5 * (term.vd + term.vs);
+            const double q = std::max(cp.c_dl * (u - uPrev(r, c)) * u, 0.0);
+            uPrev(r, c) = u;
+            charging += q;
+            out.cell_energy_j(r, c) += op.cell_power_w(r, c) * dt + q;
+          }
         }
-      }
-      out.energy_j += op.driver_power_w * dt + charging;
-      if (t == 0.0) {
-        for (PulseLog& log : logs) {
-          log.v_gs_v = op.vg(log.row, log.col) - op.vs(log.row, log.col);
-          log.v_gd_v = op.vg(log.row, log.col) - op.vd(log.row, log.col);
-        }
+        out.energy_j += op.driver_power_w * dt + charging;
+        if (t == 0.0) logVoltages(op, logs);
       }
       t = end;
     }

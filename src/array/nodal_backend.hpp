@@ -11,6 +11,16 @@
 /// held while every cell advances with advanceHeld. Cycle-to-cycle noise closes the phase
 /// (array/cell_array.hpp).
 ///
+/// With floating lines a segment is not one operating point: a floating gate line holds its
+/// charge through the double layers (c_dl r_leak = 2.5 s on the default card, against 100 ms
+/// pulses), so each segment starts from rest (every driver at 0 V), passes the driver edge
+/// (NodalOptions::edge_s, states frozen) and then runs backward-Euler steps of the double
+/// layers (write_solver.hpp DoubleLayerStep) from kFirstStep, growing by kGrowth, to its end;
+/// the cells advance over each step at its voltages. This is what the ngspice transient of
+/// SpiceBackend does (every run starts from its operating point at 0 V), and the two agree
+/// (tests/spicebackend, tools/bench/floating_transient.sh). The energy of such a segment is the
+/// drivers' power over the steps (the double layers' charging included).
+///
 /// Energy: per cell, branch power at the operating point times the segment duration plus the
 /// double-layer charging c_dl (u - u_prev) u when positive (u = gate minus mean channel
 /// potential, starting from 0 at each phase), as in device/bench.cpp; the batch total is the
@@ -35,6 +45,7 @@ namespace ecramsim {
 struct NodalOptions {
   Tolerances tol;             ///< state integration tolerances (advanceHeld)
   double read_time_s = 1e-6;  ///< s, array time per read input vector (an assumption)
+  double edge_s = 1e-6;       ///< s, driver edge of a write with floating lines (as SpiceOptions)
 };
 
 class NodalBackend final : public CellArrayBackend {
@@ -56,6 +67,15 @@ class NodalBackend final : public CellArrayBackend {
   /// Reads K vectors through the array, charging time and energy.
   ReadResult read(const Eigen::MatrixXd& inputs_v);
   void statesChanged() override { engineStale_ = true; }
+  /// One write segment with floating lines, `duration_s` long: from rest through the edge and
+  /// backward-Euler steps of the double layers, so a floating gate line keeps its charge (see
+  /// the file comment). `first`: log the selected cells' voltages after the first step.
+  void floatingSegment(const LineDrive& drive, double duration_s, bool first,
+                       std::vector<PulseLog>& logs, PulseBatchResult& out);
+  static void logVoltages(const WriteOperatingPoint& op, std::vector<PulseLog>& logs);
+
+  static constexpr double kFirstStep = 1e-5;  ///< s, first step after the edge
+  static constexpr double kGrowth = 3.0;      ///< step growth factor
 
   NodalOptions options_;
   CrossbarEngine engine_;

@@ -20,7 +20,9 @@ using nodal::NodeRef;
 namespace ad = boost::math::differentiation;
 using Dual = ad::autodiff_fvar<double, 1>;
 
-enum class BranchKind { Line, Channel, GateHalf };
+/// Double-layer halves (DoubleLayerSource: gate to source end, DoubleLayerDrain: gate to drain
+/// end) carry current only within a DoubleLayerStep.
+enum class BranchKind { Line, Channel, GateHalf, DoubleLayerSource, DoubleLayerDrain };
 
 /// A branch from node a to node b: current a -> b is a function of v_a - v_b.
 struct Branch {
@@ -40,13 +42,20 @@ struct Eval {
 /// physics then runs on dual numbers) and 0 in its place otherwise.
 Eval evalBranch(const Branch& br, double dv, std::span<const CellParams> cells,
                 const Eigen::MatrixXd& xRowMajor, const std::vector<bool>& driven,
-                bool derivative) {
+                bool derivative, const DoubleLayerStep* step) {
   if (br.kind == BranchKind::Line) {
     const double g = br.terminal >= 0 && !driven[std::size_t(br.terminal)] ? 0.0 : br.g;
     return {g * dv, g};
   }
   const CellParams& p = cells[static_cast<std::size_t>(br.cell)];
   const Index C = xRowMajor.cols();
+  if (br.kind == BranchKind::DoubleLayerSource || br.kind == BranchKind::DoubleLayerDrain) {
+    if (step == nullptr) return {0.0, 0.0};
+    const double g = 0.5 * p.c_dl / step->h_s;
+    const Eigen::MatrixXd& prev =
+        br.kind == BranchKind::DoubleLayerSource ? step->vgs_prev : step->vgd_prev;
+    return {g * (dv - prev(br.cell / C, br.cell % C)), g};
+  }
   if (!derivative) {
     const double x = xRowMajor(br.cell / C, br.cell % C);
     return {br.kind == BranchKind::Channel ? physics::channelCurrent(p, x, dv)
@@ -97,6 +106,8 @@ struct WriteSolver::Prepared {
         branches.push_back({dr, s, BranchKind::Channel, cell, 0.0, -1});
         branches.push_back({g, s, BranchKind::GateHalf, cell, 0.0, -1});
         branches.push_back({g, dr, BranchKind::GateHalf, cell, 0.0, -1});
+        branches.push_back({g, s, BranchKind::DoubleLayerSource, cell, 0.0, -1});
+        branches.push_back({g, dr, BranchKind::DoubleLayerDrain, cell, 0.0, -1});
       }
     }
     for (const Branch& b : branches) handles.push_back(jac.addBranch(b.a, b.b));
@@ -110,7 +121,7 @@ WriteSolver::WriteSolver(WriteSolver&&) noexcept = default;
 WriteSolver& WriteSolver::operator=(WriteSolver&&) noexcept = default;
 
 WriteOperatingPoint WriteSolver::solve(std::span<const CellParams> cells, const Eigen::MatrixXd& x,
-                                       const LineDrive& drive) {
+                                       const LineDrive& drive, const DoubleLayerStep* step) {
   const Index R = geo_.rows, C = geo_.cols;
   if (static_cast<Index>(cells.size()) != R * C || x.rows() != R || x.cols() != C ||
       drive.gate_v.size() != R || drive.source_v.size() != R || drive.drain_v.size() != C ||
@@ -118,6 +129,11 @@ WriteOperatingPoint WriteSolver::solve(std::span<const CellParams> cells, const 
       static_cast<Index>(drive.drain_driven.size()) != C) {
     throw InputError({}, "write drive", "sizes do not match the " + std::to_string(R) + " x " +
                                             std::to_string(C) + " array");
+  }
+  if (step != nullptr && (!(step->h_s > 0.0) || step->vgs_prev.rows() != R ||
+                          step->vgs_prev.cols() != C || step->vgd_prev.rows() != R ||
+                          step->vgd_prev.cols() != C)) {
+    throw InputError({}, "double-layer step", "needs h > 0 and R x C previous voltages");
   }
   std::vector<bool> key;
   LineDrive topology = drive;
@@ -173,7 +189,7 @@ WriteOperatingPoint WriteSolver::solve(std::span<const CellParams> cells, const 
       if (fresh) pr.jac.setZero();
       for (std::size_t k = 0; k < pr.branches.size(); ++k) {
         const Branch& br = pr.branches[k];
-        const Eval e = evalBranch(br, pot(br.a) - pot(br.b), cells, x, driven, fresh);
+        const Eval e = evalBranch(br, pot(br.a) - pot(br.b), cells, x, driven, fresh, step);
         if (!br.a.known) f(br.a.index) += e.i;
         if (!br.b.known) f(br.b.index) -= e.i;
         if (fresh) pr.jac.stamp(pr.handles[k], e.didv);
@@ -184,17 +200,17 @@ WriteOperatingPoint WriteSolver::solve(std::span<const CellParams> cells, const 
       }
       Eigen::VectorXd dv = -pr.jac.solve(f);
       if (!dv.allFinite()) throw SimulationError("write network: Newton step is not finite");
-      const double step = dv.cwiseAbs().maxCoeff();
-      if (!fresh && step > 0.5 * lastStep) {
+      const double stepV = dv.cwiseAbs().maxCoeff();
+      if (!fresh && stepV > 0.5 * lastStep) {
         fresh = true;  // slow or diverging chord step: refresh the Jacobian here
         continue;
       }
       fresh = false;
-      lastStep = step;
-      if (it > 0 && step > kMaxStepV) dv *= kMaxStepV / step;
+      lastStep = stepV;
+      if (it > 0 && stepV > kMaxStepV) dv *= kMaxStepV / stepV;
       v += dv;
       const double scale = 1.0 + v.cwiseAbs().maxCoeff();
-      if (step <= 1e-13 * scale) break;
+      if (stepV <= 1e-13 * scale) break;
     }
   }
 
@@ -215,8 +231,10 @@ WriteOperatingPoint WriteSolver::solve(std::span<const CellParams> cells, const 
   Eigen::VectorXd terminalCurrent = Eigen::VectorXd::Zero(pr.net.terminals());
   for (const Branch& br : pr.branches) {
     const double dv = pot(br.a) - pot(br.b);
-    const double i = evalBranch(br, dv, cells, x, driven, false).i;
-    if (br.cell >= 0) op.cell_power_w(br.cell / C, br.cell % C) += i * dv;
+    const double i = evalBranch(br, dv, cells, x, driven, false, step).i;
+    const bool doubleLayer =
+        br.kind == BranchKind::DoubleLayerSource || br.kind == BranchKind::DoubleLayerDrain;
+    if (br.cell >= 0 && !doubleLayer) op.cell_power_w(br.cell / C, br.cell % C) += i * dv;
     if (br.a.known) terminalCurrent(br.a.index) += i;
     if (br.b.known) terminalCurrent(br.b.index) -= i;
   }

@@ -21,10 +21,10 @@
 /// after the pulse edge for identical cells (ionic currents aside). Not aside when the
 /// Faradaic currents are comparable to the leakage and c_dl r_leak is much longer than a pulse
 /// (the default card: 2.5 s against 100 ms): the line then stays near its capacitive-divider
-/// potential through the pulse, and this DC balance misplaces it. tools/bench/
-/// floating_transient.sh measures the effect against the ngspice transient: V/3, floating
-/// lines, 4x4 map, largest disturb 0.0052 % (nodal) against 0.0121 % (ngspice), equal at
-/// r_leak = 1 GOhm.
+/// potential through the pulse, and the DC balance misplaces it. A DoubleLayerStep therefore
+/// turns the double layers into backward-Euler companions, and NodalBackend steps floating
+/// writes through time with it (nodal_backend.hpp); tools/bench/floating_transient.sh compares
+/// both engines.
 
 #include <Eigen/Core>
 #include <memory>
@@ -47,10 +47,21 @@ struct LineDrive {
   std::vector<bool> drain_driven;  ///< C
 };
 
+/// One backward-Euler step of the double layers: each cell's two halves c_dl/2 (gate to source
+/// end, gate to drain end) become a conductance c_dl/(2 h) with the history of the previous
+/// step's voltages. With it, solve() gives the network h seconds after that step instead of
+/// its DC operating point; a floating gate line then holds its charge (see the header).
+struct DoubleLayerStep {
+  double h_s = 0.0;          ///< s, step length (> 0)
+  Eigen::MatrixXd vgs_prev;  ///< R x C, V, gate minus source of every cell at the previous step
+  Eigen::MatrixXd vgd_prev;  ///< R x C, V, gate minus drain
+};
+
 /// The DC operating point of the write network.
 struct [[nodiscard]] WriteOperatingPoint {
   Eigen::MatrixXd vg, vd, vs;      ///< R x C, V: every cell's terminal potentials
-  Eigen::MatrixXd cell_power_w;    ///< R x C, W: dissipated in each cell's branches
+  Eigen::MatrixXd cell_power_w;    ///< R x C, W: dissipated in each cell's branches (the
+                                   ///< double layers of a DoubleLayerStep not counted)
   double driver_power_w = 0.0;     ///< W, delivered by all drivers (lines included)
   int newton_iterations = 0;        ///< residual evaluations
   int jacobian_factorizations = 0;  ///< of which with a fresh Jacobian
@@ -73,10 +84,12 @@ class WriteSolver {
   WriteSolver(const WriteSolver&) = delete;
   WriteSolver& operator=(const WriteSolver&) = delete;
 
-  /// Operating point for cells `cells` (R C, row-major) at states `x` (R x C) under `drive`.
+  /// Operating point for cells `cells` (R C, row-major) at states `x` (R x C) under `drive`;
+  /// with `step`, the network at the end of that backward-Euler step of the double layers.
   /// Throws SimulationError if Newton does not converge.
   [[nodiscard]] WriteOperatingPoint solve(std::span<const CellParams> cells,
-                                          const Eigen::MatrixXd& x, const LineDrive& drive);
+                                          const Eigen::MatrixXd& x, const LineDrive& drive,
+                                          const DoubleLayerStep* step = nullptr);
 
  private:
   struct Prepared;

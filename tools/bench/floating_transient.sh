@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The quasi-static floating gate of the nodal engine against the ngspice transient. A 4x4 map
+# Floating gates in the nodal engine (backward-Euler double layers) against the ngspice transient. A 4x4 map
 # is written open loop (count, row-parallel) under V/3 with unselected lines floating, by both
 # engines, with the default card (r_leak = 1 TOhm: a floating gate line relaxes with
 # c_dl r_leak = 2.5 s, far longer than a 100 ms pulse) and with r_leak = 1 GOhm (2.5 ms, so DC
