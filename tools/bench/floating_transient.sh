@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Floating gates in the nodal engine (backward-Euler double layers) against the ngspice transient. A 4x4 map
-# is written open loop (count, row-parallel) under V/3 with unselected lines floating, by both
-# engines, with the default card (r_leak = 1 TOhm: a floating gate line relaxes with
-# c_dl r_leak = 2.5 s, far longer than a 100 ms pulse) and with r_leak = 1 GOhm (2.5 ms, so DC
-# is reached within the pulse). Prints the largest disturb of each engine and the largest
-# difference of the written maps, in % of the window.
+# Floating gates in the nodal engine (backward-Euler double layers) against the ngspice
+# transient. A 4x4 map is written open loop (count, row-parallel) under V/3 with unselected
+# lines floating, by both engines, with the default card (r_leak = 1 TOhm: a floating gate line
+# relaxes with c_dl r_leak = 2.5 s, far longer than a 100 ms pulse) and with r_leak = 1 GOhm
+# (2.5 ms, so DC is reached within the pulse). Prints the largest disturb of each engine and
+# the largest difference of the written maps, in % of the window.
 # Usage: tools/bench/floating_transient.sh [BUILD_DIR]      (about 30 s)
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
