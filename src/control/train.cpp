@@ -363,9 +363,16 @@ std::vector<std::size_t> permutation(std::size_t n, Rng& rng) {
   return idx;
 }
 
-Eigen::MatrixXd gatherRows(const Eigen::MatrixXd& x, std::span<const std::size_t> idx) {
-  Eigen::MatrixXd out(static_cast<Index>(idx.size()), x.cols());
-  for (std::size_t i = 0; i < idx.size(); ++i) out.row(Index(i)) = x.row(Index(idx[i]));
+/// Mini-batch `b` of `size` samples in the order `order` (the last batch may be shorter).
+Samples miniBatch(const Samples& all, const std::vector<std::size_t>& order, std::size_t b,
+                  int size) {
+  const std::size_t lo = b * std::size_t(size), hi = std::min(order.size(), lo + std::size_t(size));
+  Samples out;
+  out.x.resize(static_cast<Index>(hi - lo), all.x.cols());
+  for (std::size_t i = lo; i < hi; ++i) {
+    out.x.row(Index(i - lo)) = all.x.row(Index(order[i]));
+    out.y.push_back(all.y[order[i]]);
+  }
   return out;
 }
 
@@ -456,12 +463,9 @@ TrainResult trainInSitu(const Samples& train, const Samples& test, const TrainCo
     UpdateStats epochStats;
     for (std::size_t b = 0; b < batches; ++b) {
       globalCancelToken().throwIfCancelled();
-      const std::size_t lo = b * std::size_t(cfg.batch),
-                        hi = std::min(n, lo + std::size_t(cfg.batch));
-      const std::span<const std::size_t> idx(order.data() + lo, hi - lo);
-      const Eigen::MatrixXd xb = gatherRows(train.x, idx);
-      std::vector<int> yb(idx.size());
-      for (std::size_t i = 0; i < idx.size(); ++i) yb[i] = train.y[idx[i]];
+      const Samples batch = miniBatch(train, order, b, cfg.batch);
+      const Eigen::MatrixXd& xb = batch.x;
+      const std::vector<int>& yb = batch.y;
       Eigen::MatrixXd z1, logits;
       {
         Stopwatch sw(res.profile.forward_s);
@@ -523,12 +527,9 @@ TrainResult trainIdeal(const Samples& train, const Samples& test, const TrainCon
     const auto order = permutation(n, streams.shuffle);
     for (std::size_t b = 0; b < batches; ++b) {
       globalCancelToken().throwIfCancelled();
-      const std::size_t lo = b * std::size_t(cfg.batch),
-                        hi = std::min(n, lo + std::size_t(cfg.batch));
-      const std::span<const std::size_t> idx(order.data() + lo, hi - lo);
-      const Eigen::MatrixXd xb = gatherRows(train.x, idx);
-      std::vector<int> yb(idx.size());
-      for (std::size_t i = 0; i < idx.size(); ++i) yb[i] = train.y[idx[i]];
+      const Samples batch = miniBatch(train, order, b, cfg.batch);
+      const Eigen::MatrixXd& xb = batch.x;
+      const std::vector<int>& yb = batch.y;
       const SoftwareForward f = forwardSoftware(xb, w1, w2, cfg.activation);
       const Gradients g = backprop(xb, f.z1, f.logits, yb, w2, cfg.activation);
       w1 -= cfg.learning_rate * g.w1;
