@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include "../support/cli.hpp"
+#include "../support/mushroom.hpp"
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,26 +20,13 @@ namespace fs = std::filesystem;
 namespace {
 
 using ecramsim::test::Run;
+using ecramsim::test::mushroomCopy;
 using ecramsim::test::run;
 
 fs::path scratchDir() {
   const fs::path dir = fs::temp_directory_path() / ("ecramsim_train_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   return dir;
-}
-
-/// The first `rows` data lines of data/mushroom.csv with its header, edited by `edit`.
-fs::path mushroomCopy(const fs::path& dir, const std::string& name, int rows,
-                      const std::function<void(std::vector<std::string>&)>& edit) {
-  std::ifstream in(std::string(ECRAMSIM_SOURCE_DIR) + "/data/mushroom.csv");
-  std::vector<std::string> lines;
-  std::string line;
-  while (static_cast<int>(lines.size()) <= rows && std::getline(in, line)) lines.push_back(line);
-  edit(lines);
-  const fs::path p = dir / name;
-  std::ofstream out(p);
-  for (const auto& l : lines) out << l << "\n";
-  return p;
 }
 
 std::string dropField(const std::string& line, int field) {

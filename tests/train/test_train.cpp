@@ -10,11 +10,11 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <string>
 
 #include "app/cards.hpp"
 #include "app/train_job.hpp"
+#include "../support/mushroom.hpp"
 
 using namespace ecramsim;
 
@@ -79,14 +79,9 @@ TEST_CASE("acceptance B: a strongly nonlinear card trains measurably worse (devi
 
 TEST_CASE("--engine spice trains the same network as nodal (100 rows, one epoch)") {
   // The first 100 samples, so the ngspice co-simulation of every write phase stays short.
-  const std::filesystem::path data =
-      std::filesystem::temp_directory_path() / ("ecramsim_m100_" + std::to_string(::getpid()) + ".csv");
-  {
-    std::ifstream in(std::string(ECRAMSIM_SOURCE_DIR) + "/data/mushroom.csv");
-    std::ofstream out(data);
-    std::string line;
-    for (int k = 0; k <= 100 && std::getline(in, line); ++k) out << line << "\n";
-  }
+  const std::filesystem::path data = test::mushroomCopy(
+      std::filesystem::temp_directory_path(), "ecramsim_m100_" + std::to_string(::getpid()) + ".csv",
+      100);
   NullProgress quiet;
   app::TrainJob job = shortJob("wox_ysz.model");  // variation and line resistance on
   job.ideal = false;
