@@ -168,7 +168,7 @@ TEST_CASE("write: at DC a floating line draws no net current from its cells") {
   }
 }
 
-TEST_CASE("write: a double-layer step keeps a floating gate's charge; a long one reaches DC") {
+TEST_CASE("write: a double-layer step keeps a floating gate's charge, a long one reaches DC") {
   const CrossbarGeometry geo = smallLines(5);
   const CellParams cp = cellParams(noVariation(), DeviceVariation{});
   const std::vector<CellParams> cells(25, cp);

@@ -127,7 +127,7 @@ TEST_CASE("stub: the two gate halves and the leakage pair carry physics' gate cu
   }
 }
 
-TEST_CASE("stub: rs = 0 leaves out the series resistor; reserved names are refused") {
+TEST_CASE("stub: rs = 0 leaves out the series resistor, reserved names are refused") {
   cosim::Cell cell;
   cell.name = "n1";
   cell.gate = "g";
@@ -483,7 +483,7 @@ TEST_CASE("acceptance G: two ecramsim run processes at once equal two in sequenc
   fs::remove_all(dir);
 }
 
-TEST_CASE("cli: run --emit-netlist prints the expanded netlist; netlist crossbar writes one") {
+TEST_CASE("cli: run --emit-netlist prints the expanded netlist, netlist crossbar writes one") {
   const CliRun e = cli("run " + (kNetlists / "cell_bench.cir").string() + " --emit-netlist");
   CHECK(e.status == 0);
   CHECK(e.output.find("vecr_n1_gx ecr_n1_gx 0 external") != std::string::npos);

@@ -19,7 +19,7 @@ EcramParams noVariation(EcramParams p) {
 }
 }  // namespace
 
-TEST_CASE("acceptance B: ideal card, n pulses = n x one pulse; delta-G proportional to width") {
+TEST_CASE("acceptance B: ideal card, n pulses = n x one pulse, delta-G proportional to width") {
   const EcramParams p = card("ideal");
   Rng rng(1);
   CellBench one(p, {}, rng);
@@ -145,7 +145,7 @@ TEST_CASE("pwm: delta-G linear in width, and device-to-device spread shows in un
   CHECK(flat.metricValue("c2c_sigma_rel") < 1e-3);
 }
 
-TEST_CASE("retention: grounded gate holds; a leaky card drifts more when floating") {
+TEST_CASE("retention: grounded gate holds, a leaky card drifts more when floating") {
   RetentionConfig cfg;
   cfg.states = 4;
   cfg.hold_s = 1e4;

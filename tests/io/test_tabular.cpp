@@ -65,7 +65,7 @@ TEST_CASE("stratified split and folds keep class shares and are seeded") {
   CHECK(std::all_of(seen.begin(), seen.end(), [](int n) { return n == 1; }));
 }
 
-TEST_CASE("numeric columns are standardized; quoted fields parse") {
+TEST_CASE("numeric columns are standardized, quoted fields parse") {
   const auto p = writeFile("num.csv", "label,x,\"a,b\"\nyes,1,\"q\"\"x\"\nno,3,r\n");
   const auto d = io::encode(io::readCsv(p), {"label", {}, true});
   CHECK(d.features == 3);  // x, "a,b"=q"x, "a,b"=r

@@ -123,7 +123,7 @@ TEST_CASE("V/2 and V/3 schemes: selected cell sees V, all others at most V/2 (V/
   }
 }
 
-TEST_CASE("floating unselected lines get no driver; driven lines keep their level") {
+TEST_CASE("floating unselected lines get no driver, driven lines keep their level") {
   CrossbarSpec spec;
   spec.rows = 3;
   spec.cols = 3;
@@ -168,7 +168,7 @@ TEST_CASE("floating unselected lines get no driver; driven lines keep their leve
   CHECK(*levels.source_V[0] == 0.0);
 }
 
-TEST_CASE("V/3 puts every source line at +V/3; floating leaves unselected lines at any level") {
+TEST_CASE("V/3 puts every source line at +V/3, floating leaves unselected lines at any level") {
   CrossbarSpec spec;
   spec.rows = 3;
   spec.cols = 4;

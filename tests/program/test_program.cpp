@@ -89,7 +89,7 @@ TEST_CASE("acceptance C: V/2 serial half-select drift, default against weak-thre
   CHECK(weak.metricValue("disturb_max_pct") > 10.0 * def.metricValue("disturb_max_pct"));
 }
 
-TEST_CASE("targets: PGM P2 and P5 and CSV read alike; bad targets are clear errors") {
+TEST_CASE("targets: PGM P2 and P5 and CSV read alike, bad targets are clear errors") {
   const fs::path dir = fs::temp_directory_path() / ("ecramsim_tg_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   std::ofstream(dir / "a.pgm") << "P2\n# c\n3 2\n10\n0 5 10\n10 5 0\n";

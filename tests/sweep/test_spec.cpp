@@ -140,7 +140,7 @@ TEST_CASE("acceptance F: every bad spec is an error naming its line") {
             "spec.toml: [sweep]: missing") != std::string::npos);
 }
 
-TEST_CASE("grid: first axis slowest; a group advances together") {
+TEST_CASE("grid: first axis slowest, a group advances together") {
   const Spec s = parseSpecText(std::string(kHeader) +
                                    "[[axis]]\nname = \"model.v0\"\nvalues = [0.1, 0.2, 0.3]\n"
                                    "[[axis]]\nname = \"option.points\"\nvalues = [11, 21]\n",
@@ -235,7 +235,7 @@ TEST_CASE("spec hash: formatting and metrics do not count, values do") {
   CHECK(specHash(a, generatePoints(a)).size() == 16);
 }
 
-TEST_CASE("shards are disjoint and cover the sweep; names are stable") {
+TEST_CASE("shards are disjoint and cover the sweep, names are stable") {
   const Shard s = parseShard("2/3");
   CHECK(s.k == 2);
   CHECK(s.n == 3);
@@ -310,7 +310,7 @@ TEST_CASE("index table: HDF5 round trip with external links, and CSV") {
   fs::remove_all(dir);
 }
 
-TEST_CASE("point records: complete only with status and matching arguments; stray temporaries") {
+TEST_CASE("point records: complete only with status and matching arguments, stray temporaries") {
   const fs::path dir = scratch("records");
   const Spec s = parseSpecText(std::string(kHeader) + "[[axis]]\nname = \"model.v0\"\nvalues = [0.1, 0.2]\n",
                                "spec.toml");

@@ -151,7 +151,7 @@ const sweep::IndexTable& reference() {
 
 }  // namespace
 
-TEST_CASE("acceptance E: a failing point is recorded with its message; the others complete") {
+TEST_CASE("acceptance E: a failing point is recorded with its message, the others complete") {
   const fs::path dir = scratch("fail");
   const fs::path spec = writeSpec(dir, kSpec);
   const fs::path out = dir / "out";
@@ -297,7 +297,7 @@ TEST_CASE("acceptance B: killed (SIGKILL) and rerun, no point runs twice and eve
   fs::remove_all(dir);
 }
 
-TEST_CASE("SIGINT stops a sweep with status 130 and a readable index; a rerun completes it") {
+TEST_CASE("SIGINT stops a sweep with status 130 and a readable index, a rerun completes it") {
   const fs::path dir = scratch("sigint");
   const fs::path spec = writeSpec(dir,
                                   "[sweep]\ncommand = \"device gate-iv --points 41\"\n"

@@ -36,7 +36,7 @@ Eigen::MatrixXd randomStates(Index rows, Index cols, Rng& rng) {
 
 }  // namespace
 
-TEST_CASE("mapping: w = w_scale (G+ - G-) / (gmax - gmin); forward equals the software product") {
+TEST_CASE("mapping: w = w_scale (G+ - G-) / (gmax - gmin), forward equals the software product") {
   const EcramParams p = idealCard();
   PairMapping map{p.gmin, p.gmax, 2.0, 0.2};
   CHECK(map.weight(p.gmax, p.gmin) == doctest::Approx(2.0));

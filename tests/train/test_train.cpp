@@ -20,18 +20,34 @@ using namespace ecramsim;
 
 namespace {
 
-app::TrainJob shortJob(const std::string& card) {
+/// The default job on `card` (a file in models/), seed 1.
+app::TrainJob cardJob(const std::string& card) {
   app::TrainJob job = app::defaultTrainJob();
   job.card = app::resolveCard(std::string(ECRAMSIM_SOURCE_DIR) + "/models/" + card, {});
+  job.seed = 1;
+  return job;
+}
+
+/// One epoch with the software baseline beside it.
+app::TrainJob shortJob(const std::string& card) {
+  app::TrainJob job = cardJob(card);
   job.config.epochs = 1;
   job.ideal = true;
-  job.seed = 1;
+  return job;
+}
+
+/// Acceptance B's job: the linear-device update rule most in-situ training uses (one nominal step
+/// everywhere) and a weight range (w_scale 0.5) that drives cells towards their bounds.
+app::TrainJob linearRuleJob(const std::string& card) {
+  app::TrainJob job = cardJob(card);
+  job.config.map.w_scale = 0.5;
+  job.config.pulses.state_aware = false;
   return job;
 }
 
 }  // namespace
 
-TEST_CASE("mushroom, one epoch in situ on the default card: >= 98%; software baseline >= 99%") {
+TEST_CASE("mushroom, one epoch in situ on the default card: >= 98%, software baseline >= 99%") {
   NullProgress quiet;
   const ResultTree t = app::runTrainJob(shortJob("wox_ysz.model"), quiet);
   const double acc = t.metricValue("test_accuracy");
@@ -55,26 +71,26 @@ TEST_CASE("mushroom, one epoch in situ on the default card: >= 98%; software bas
   CHECK(t.metricValue("belief_error_rms") < 0.05);
 }
 
-TEST_CASE("acceptance B: a strongly nonlinear card trains measurably worse (device-agnostic updates)") {
-  // The state-aware controller (the default) compensates the soft bound from the card, and
-  // mushroom absorbs the rest: there the p = 3 card pays only in pulses and energy. With the
-  // linear-device update rule most in-situ training uses (one nominal step everywhere) and a
-  // weight range (w_scale 0.5) that drives cells towards their bounds, the soft bound shows.
+// Acceptance B: a strongly nonlinear card trains measurably worse (device-agnostic updates). The
+// state-aware controller (the default) compensates the soft bound from the card, and mushroom
+// absorbs the rest: there the p = 3 card pays only in pulses and energy. With the linear rule of
+// linearRuleJob the soft bound shows. The two runs are two test cases (about 40 s each), held to
+// one margin: the default card reaches 99.5% (99.8% on this seed), the p = 3 card stays at or
+// under 98.5% (98.0%), so the drop is at least one point.
+
+TEST_CASE("acceptance B: with the linear update rule the default card reaches 99.5%") {
   NullProgress quiet;
-  auto job = [](const std::string& card) {
-    app::TrainJob j = app::defaultTrainJob();
-    j.card = app::resolveCard(std::string(ECRAMSIM_SOURCE_DIR) + "/models/" + card, {});
-    j.config.map.w_scale = 0.5;
-    j.config.pulses.state_aware = false;
-    j.seed = 1;
-    return j;
-  };
-  const ResultTree good = app::runTrainJob(job("wox_ysz.model"), quiet);
-  const ResultTree bad = app::runTrainJob(job("strong_nonlinear.model"), quiet);
-  MESSAGE("test accuracy: default card " << good.metricValue("test_accuracy")
-                                         << ", strong nonlinearity " << bad.metricValue("test_accuracy"));
-  CHECK(good.metricValue("test_accuracy") >= 0.99);
-  CHECK(bad.metricValue("test_accuracy") <= good.metricValue("test_accuracy") - 0.01);
+  const ResultTree good = app::runTrainJob(linearRuleJob("wox_ysz.model"), quiet);
+  MESSAGE("test accuracy, default card: " << good.metricValue("test_accuracy"));
+  CHECK(good.metricValue("test_accuracy") >= 0.995);
+}
+
+TEST_CASE("acceptance B: with the linear update rule a strongly nonlinear card stays at or under 98.5%") {
+  NullProgress quiet;
+  const ResultTree bad = app::runTrainJob(linearRuleJob("strong_nonlinear.model"), quiet);
+  MESSAGE("test accuracy, strong nonlinearity: " << bad.metricValue("test_accuracy"));
+  CHECK(bad.metricValue("test_accuracy") <= 0.985);
+  CHECK(bad.metricValue("test_accuracy") >= 0.5);  // it still learns, only worse
 }
 
 TEST_CASE("--engine spice trains the same network as nodal (100 rows, one epoch)") {

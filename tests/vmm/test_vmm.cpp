@@ -86,7 +86,7 @@ TEST_CASE("(a) with ideal lines the multiplication map is G V to 1e-12 of full s
   CHECK(g.back() == doctest::Approx(4e-6).epsilon(0.05));
 }
 
-TEST_CASE("(b) error statistics match a direct computation; ideal lines give no error") {
+TEST_CASE("(b) error statistics match a direct computation, ideal lines give no error") {
   NullProgress quiet;
   SUBCASE("line resistance of the shipped array") {
     const app::VmmJob job = smallJob(false, true);
@@ -162,7 +162,7 @@ TEST_CASE("(b) error statistics match a direct computation; ideal lines give no 
   }
 }
 
-TEST_CASE("(c) the dense grounded read is the nodal engine's; floating lines read sneak paths") {
+TEST_CASE("(c) the dense grounded read is the nodal engine's, floating lines read sneak paths") {
   const CrossbarGeometry geo = app::defaultGeometry(10, 10);
   Eigen::MatrixXd g = Eigen::MatrixXd::Constant(10, 10, 4e-6);
   g(0, 9) = 2e-6;
@@ -246,7 +246,7 @@ TEST_CASE("E: bad input through the CLI exits 2 with a clear message") {
   fs::remove_all(dir);
 }
 
-TEST_CASE("acceptance B: --json prints the error statistics; the file holds every vector") {
+TEST_CASE("acceptance B: --json prints the error statistics, the file holds every vector") {
   const fs::path dir = scratchDir();
   const fs::path out = dir / "vmm.h5";
   const Run r = run("vmm --json -q --vectors 40 --seed 5 -o " + out.string());
