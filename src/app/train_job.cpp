@@ -323,7 +323,7 @@ TrainJob defaultTrainJob() {
 ResultTree runTrainJob(const TrainJob& jobIn, Progress& progress) {
   TrainJob job = jobIn;
   if (job.dataset != "mushroom") {
-    throw InputError({}, "DATASET", "unknown data set '" + job.dataset + "' (mushroom)");
+    throw InputError({}, "DATASET", "unknown data set '" + echoToken(job.dataset) + "' (mushroom)");
   }
   checkEngine(job.engine);
   if (job.data.empty()) job.data = projectRoot() / "data" / "mushroom.csv";

@@ -158,7 +158,8 @@ class Reader {
           std::size_t j = i + 1;
           while (j < lines.size() && keyword(lines[j].text) != ".endl") ++j;
           if (j == lines.size()) {
-            throw InputError(line.origin, ".lib", "section " + fields[1] + " has no .endl");
+            throw InputError(line.origin, ".lib",
+                             "section " + echoToken(fields[1]) + " has no .endl");
           }
           i = j;
           continue;
@@ -194,8 +195,9 @@ class Reader {
     if (p.is_relative()) p = including.parent_path() / p;
     std::error_code ec;
     if (!std::filesystem::is_regular_file(p, ec)) {
-      throw InputError(where, card, "cannot find file '" + name + "' (looked for " + p.string() +
-                                        ")");
+      throw InputError(
+          where, card,
+          "cannot find file '" + echoToken(name) + "' (looked for " + p.string() + ")");
     }
     return p;
   }
@@ -226,13 +228,15 @@ class Reader {
           if (keyword(lines[j].text) == ".endl") return body;
           body.push_back(lines[j]);
         }
-        throw InputError(lines[i].origin, ".lib", "section " + section + " has no .endl");
+        throw InputError(lines[i].origin, ".lib",
+                         "section " + echoToken(section) + " has no .endl");
       }
     }
-    throw InputError(where, ".lib", "no section '" + section + "' in " + path.string());
+    throw InputError(where, ".lib", "no section '" + echoToken(section) + "' in " + path.string());
   }
 
   const ReadOptions& options_;
+  std::size_t expansions_ = 0;
 };
 
 std::vector<Assignment> parseAssignments(const std::vector<std::string>& fields,
@@ -242,7 +246,7 @@ std::vector<Assignment> parseAssignments(const std::vector<std::string>& fields,
   for (std::size_t i = from; i < fields.size(); ++i) {
     const auto eq = fields[i].find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == fields[i].size()) {
-      throw InputError(where, card, "expected name=value, found '" + fields[i] + "'");
+      throw InputError(where, card, "expected name=value, found '" + echoToken(fields[i]) + "'");
     }
     out.push_back({toLower(fields[i].substr(0, eq)), fields[i].substr(eq + 1)});
   }
@@ -283,7 +287,8 @@ ModelCard parseModelCard(const Line& line) {
   std::string params = trim(std::string_view(body).substr(t));
   if (!params.empty() && params.front() == '(') {
     if (params.back() != ')') {
-      throw InputError(line.origin, ".model", "unbalanced parentheses in model " + card.name);
+      throw InputError(line.origin, ".model",
+                       "unbalanced parentheses in model " + echoToken(card.name));
     }
     params = params.substr(1, params.size() - 2);
   }
@@ -362,7 +367,7 @@ void analyse(Netlist& net) {
     const ModelCard* card = net.findModel(model);
     if (card == nullptr) {
       throw InputError(line.origin, el.bare[0],
-                       "model '" + el.bare.back() + "' is not defined (no .model card)");
+                       "model '" + echoToken(el.bare.back()) + "' is not defined (no .model card)");
     }
     if (card->type == "ecram" && el.bare.size() != 5) {
       throw InputError(line.origin, el.bare[0],

@@ -341,3 +341,16 @@ TEST_CASE("point records: complete only with status and matching arguments; stra
   CHECK(fs::exists(dir / "points/p00002.h5.tmp-5"));  // another shard's point
   fs::remove_all(dir);
 }
+
+TEST_CASE("a 100,000-character axis name or value is echoed shortened, with its length") {
+  const std::string z(100000, 'z');
+  for (const std::string& body :
+       {"[[axis]]\nname = \"model." + z + "\"\nvalues = [1]\n",
+        "[[axis]]\nname = \"model.v0\"\nvalues = [\"" + z + "\"]\n",
+        "[[axis]]\nname = \"model.v0\"\nvalues = [0.1]\n" + z + " = 1\n"}) {
+    const std::string msg = errorOf(std::string(kHeader) + body);
+    CAPTURE(msg.substr(0, 400));
+    CHECK(msg.size() < 400);
+    CHECK(msg.find("zzz... (100") != std::string::npos);
+  }
+}
