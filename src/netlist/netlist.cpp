@@ -13,6 +13,13 @@ namespace ecramsim::netlist {
 namespace {
 
 constexpr int kMaxIncludeDepth = 32;
+/// Bounds on what a netlist may expand to: `.include`/`.lib` cards inlined and logical lines
+/// after inlining.
+constexpr std::size_t kMaxExpansions = 10000;
+constexpr std::size_t kMaxLines = 2000000;
+/// Fields on an XSPICE `A` line: libngspice 39.3 crashes on 50,000 (20,000 it rejects cleanly).
+/// Other lines are not bounded: a PWL source of 100,000 fields runs.
+constexpr std::size_t kMaxCodeModelFields = 10000;
 
 bool isSpace(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }
 
@@ -67,7 +74,14 @@ PhysicalFile toLogicalLines(std::string_view text, const std::string& fileName, 
   int number = 0;
   while (std::getline(in, raw)) {
     ++number;
-    if (!raw.empty() && raw.back() == '\r') raw.pop_back();
+    if (!raw.empty() && raw.back() == '\r') raw.pop_back();  // CRLF line end
+    if (raw.find('\0') != std::string::npos) {
+      throw InputError({fileName, number}, {}, "NUL byte in the line (a binary file?)");
+    }
+    if (raw.find('\r') != std::string::npos) {
+      throw InputError({fileName, number}, {},
+                       "carriage return inside the line (only CRLF or LF line ends are read)");
+    }
     if (hasTitle && number == 1) {
       out.title = raw;
       out.titleOrigin = {fileName, 1};
@@ -136,6 +150,7 @@ class Reader {
         return true;
       }
       if (key == ".include" || key == ".inc") {
+        countExpansion(line);
         const auto fields = splitFields(line.text);
         if (fields.size() != 2) {
           throw InputError(line.origin, ".include", "expected `.include FILE`");
@@ -148,6 +163,7 @@ class Reader {
       if (key == ".lib") {
         const auto fields = splitFields(line.text);
         if (fields.size() == 3) {
+          countExpansion(line);
           const auto path = resolve(fileName, unquote(fields[1]), line.origin, ".lib");
           const PhysicalFile lib = load(path, line.origin, ".lib", depth);
           const std::vector<Line> section = findSection(lib.lines, fields[2], path, line.origin);
@@ -183,9 +199,24 @@ class Reader {
       if (key == "shell" && !options_.allowControl) {
         throw InputError(line.origin, "shell", "shell commands are refused in netlists");
       }
+      if (out.size() >= kMaxLines) {
+        throw InputError(line.origin, {},
+                         "the netlist expands to more than " + std::to_string(kMaxLines) +
+                             " lines (includes or .lib sections pulled in repeatedly?)");
+      }
       out.push_back(line);
     }
     return false;
+  }
+
+  /// Counts one `.include` or `.lib` expansion; throws past kMaxExpansions (sections that pull
+  /// in others several times grow exponentially with nesting).
+  void countExpansion(const Line& line) {
+    if (++expansions_ > kMaxExpansions) {
+      throw InputError(line.origin, keyword(line.text),
+                       "more than " + std::to_string(kMaxExpansions) +
+                           " .include/.lib expansions (sections pulled in repeatedly?)");
+    }
   }
 
   std::filesystem::path resolve(const std::filesystem::path& including, const std::string& name,
@@ -316,6 +347,37 @@ bool isElement(const std::string& text) {
   return !text.empty() && std::isalpha(static_cast<unsigned char>(text[0]));
 }
 
+/// Refuses an `A` line of more than kMaxCodeModelFields whitespace-separated fields.
+void checkFieldCount(const Line& line) {
+  if (std::tolower(static_cast<unsigned char>(line.text[0])) != 'a') return;
+  std::size_t fields = 0;
+  bool inWord = false;
+  for (char c : line.text) {
+    const bool space = isSpace(c);
+    if (!space && !inWord) ++fields;
+    inWord = !space;
+  }
+  if (fields > kMaxCodeModelFields) {
+    throw InputError(line.origin, keyword(line.text),
+                     "code-model instance of " + std::to_string(fields) + " fields; at most " +
+                         std::to_string(kMaxCodeModelFields) + " are accepted");
+  }
+}
+
+/// Refuses a netlist without any element line: ngspice (39.3) crashes on one.
+void checkHasElement(const Netlist& net, const std::filesystem::path& fileName) {
+  bool inControl = false;
+  for (const auto& line : net.body) {
+    const std::string key = keyword(line.text);
+    if (key == ".control") inControl = true;
+    if (key == ".endc") inControl = false;
+    if (!inControl && isElement(line.text)) return;
+  }
+  const int last = net.body.empty() ? 0 : net.body.back().origin.line;
+  throw InputError({fileName.string(), last}, {},
+                   "the netlist has no element (a device line such as `R1 a 0 1k`)");
+}
+
 /// Fills params/models and checks names, models and ECRAM node counts.
 void analyse(Netlist& net) {
   net.params.clear();
@@ -352,6 +414,7 @@ void analyse(Netlist& net) {
       continue;
     }
     if (!isElement(line.text)) continue;
+    checkFieldCount(line);
     const std::string name = toLower(keyword(line.text));
     const auto [it, fresh] = scopes.back().emplace(name, line.origin);
     if (!fresh) {
@@ -361,7 +424,8 @@ void analyse(Netlist& net) {
     if (name[0] != 'n') continue;
     const ElementFields el = splitElement(line);
     if (el.bare.size() < 2) {
-      throw InputError(line.origin, el.bare[0], "instance has no nodes and no model");
+      throw InputError(line.origin, el.bare.empty() ? splitFields(line.text).front() : el.bare[0],
+                       "instance has no nodes and no model");
     }
     const std::string model = toLower(el.bare.back());
     const ModelCard* card = net.findModel(model);
@@ -489,6 +553,7 @@ Netlist parseNetlist(std::string_view text, const std::filesystem::path& fileNam
   Reader reader(options);
   Netlist net = reader.readTop(text, fileName);
   analyse(net);
+  checkHasElement(net, fileName);
   return net;
 }
 
