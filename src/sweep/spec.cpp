@@ -273,6 +273,13 @@ struct Parser {
       if (axis.a != std::floor(axis.a) || axis.b != std::floor(axis.b) || axis.b < axis.a) {
         fail(axis.valuesLine, what, "integers needs whole numbers [lo, hi] with hi >= lo");
       }
+      // Draws are doubles printed as int64: bounds beyond 2^53 are neither exact nor safe.
+      constexpr double kExact = 9007199254740992.0;  // 2^53
+      if (std::fabs(axis.a) > kExact || std::fabs(axis.b) > kExact) {
+        fail(axis.valuesLine, what,
+             "integers needs bounds within -9007199254740992 and 9007199254740992 (2^53), got [" +
+                 formatShortest(axis.a) + ", " + formatShortest(axis.b) + "]");
+      }
       if (axis.kind == AxisKind::Model) {
         checkModelValue(axis, {formatShortest(axis.a), axis.a, false}, axis.valuesLine);
         checkModelValue(axis, {formatShortest(axis.b), axis.b, false}, axis.valuesLine);

@@ -342,6 +342,24 @@ TEST_CASE("point records: complete only with status and matching arguments; stra
   fs::remove_all(dir);
 }
 
+TEST_CASE("random integers outside the exactly representable range are refused, naming the line") {
+  const std::string head = "[sweep]\ncommand = \"device gate-iv\"\nmode = \"random\"\nsamples = 2\n"
+                           "[[axis]]\nname = \"option.seed\"\n";  // lines 1-6
+  for (const char* bounds : {"[1e300, 1e300]", "[-1e300, 1]", "[1, 9.3e18]", "[0, 1e19]"}) {
+    CAPTURE(bounds);
+    const std::string msg = errorOf(head + "integers = " + bounds + "\n");
+    CHECK(msg.find("spec.toml:7: axis 'option.seed': integers") != std::string::npos);
+    CHECK(msg.find("9007199254740992") != std::string::npos);
+  }
+  // The widest allowed range draws whole numbers in range, with no wrap-around.
+  const Spec s = parseSpecText(head + "integers = [-9007199254740992, 9007199254740992]\n",
+                               "spec.toml");
+  for (const auto& p : generatePoints(s)) {
+    CHECK(p.values[0].text.find('e') == std::string::npos);
+    CHECK(std::fabs(*p.values[0].number) <= 9007199254740992.0);
+  }
+}
+
 TEST_CASE("a 100,000-character axis name or value is echoed shortened, with its length") {
   const std::string z(100000, 'z');
   for (const std::string& body :

@@ -388,6 +388,14 @@ TEST_CASE("acceptance D: mpirun -n 2 gives the same index as --jobs 2") {
 }
 #endif
 
+TEST_CASE("--jobs 0 says that --jobs must be at least 1, not a range up to 1.79e308") {
+  const Run r = run("sweep nothing.toml --jobs 0");
+  CAPTURE(r.output);
+  CHECK(r.status == 2);
+  CHECK(r.output.find("--jobs: must be at least 1 (got 0)") != std::string::npos);
+  CHECK(r.output.find("1.79") == std::string::npos);
+}
+
 /// The sweep's dry parse (ECRAMSIM_SWEEP_DRY_PARSE=1) parses a point's command line in full and
 /// runs nothing: every shipped example spec must pass it.
 namespace {
