@@ -8,7 +8,8 @@ namespace ecramsim::app {
 
 void checkEngine(const std::string& engine) {
   if (engine != "nodal" && engine != "spice") {
-    throw InputError({}, "--engine", "'" + engine + "' is not an engine; use nodal or spice");
+    throw InputError({}, "--engine",
+                     "'" + echoToken(engine) + "' is not an engine; use nodal or spice");
   }
 }
 

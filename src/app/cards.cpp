@@ -41,7 +41,7 @@ ModelCard resolveCard(const std::string& spec, const CardOverrides& overrides) {
     if (eq == std::string::npos || eq == 0) {
       throw InputError({"--set", 0}, s, "expected key=value");
     }
-    setCardParam(card, s.substr(0, eq), s.substr(eq + 1), {"--set " + s, 0});
+    setCardParam(card, s.substr(0, eq), s.substr(eq + 1), {"--set " + echoToken(s), 0});
   }
   if (overrides.noVariation) {
     for (const char* key : {"dg_c2c", "gmin_d2d", "gmax_d2d", "i0_d2d", "qc_d2d"}) {

@@ -56,7 +56,7 @@ ResultTree runDeviceJob(const DeviceJob& job, Progress& progress) {
     requirePositive(job.gateIv.v_max, "--v-max");
     runGateIv(p, job.gateIv, out);
   } else {
-    throw InputError({}, "protocol", "unknown protocol '" + job.protocol + "'");
+    throw InputError({}, "protocol", "unknown protocol '" + echoToken(job.protocol) + "'");
   }
   if (job.cards.size() == 1) {
     recordCard(job.cards.front(), "/config/model", out);

@@ -106,7 +106,7 @@ PreparedRun prepareRun(const RunJob& job) {
     if (isParam) {
       net.setParam(name, value);
     } else if (findParam(name) != nullptr) {
-      build.cardSets.push_back({name, value, {"--set " + s, 0}});
+      build.cardSets.push_back({name, value, {"--set " + echoToken(s), 0}});
     } else {
       throw InputError({"--set", 0}, name,
                        "neither a .param of the netlist nor an ecram model parameter");
@@ -127,7 +127,7 @@ ResultTree runPrepared(const RunJob& job, const PreparedRun& prepared, Progress&
     r = cosim::simulate(circuit, job.options);
   } catch (const spice::SpiceError& e) {
     if (e.kind() == spice::FailureKind::ParseError) {
-      throw InputError(e.where(), "", "ngspice rejected the netlist: " + e.detail());
+      throw InputError(e.where(), "", "ngspice rejected the netlist: " + echoWords(e.detail()));
     }
     throw;
   }

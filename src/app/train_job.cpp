@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <memory>
 
 #include "app/array_engine.hpp"
@@ -222,6 +223,35 @@ double stddev(const std::vector<double>& v) {
   return std::sqrt(s / double(v.size() - 1));
 }
 
+/// Refuses data too small for its split: every split needs a training row and a test row.
+void checkSplits(const std::vector<io::Split>& splits, std::size_t rows, const TrainJob& job) {
+  bool empty = false;
+  for (const auto& s : splits) empty = empty || s.train.empty() || s.test.empty();
+  if (!empty) return;
+  // Rows of one class that the split needs: k folds need k; a split with test fraction f puts
+  // round(f n) rows of a class of n rows into the test set and needs 1 <= round(f n) < n.
+  std::string need;
+  if (job.folds >= 2) {
+    need = std::to_string(job.folds) + " rows of one class for " + std::to_string(job.folds) +
+           " folds";
+  } else {
+    const double f = job.test_fraction;
+    auto works = [f](double n) {
+      const double t = std::round(f * n);
+      return t >= 1.0 && t < n;
+    };
+    double n = std::max(1.0, std::floor(std::max(0.5 / f, 0.5 / (1.0 - f))) - 1.0);
+    while (!works(n)) n += 1.0;
+    char fraction[32];
+    std::snprintf(fraction, sizeof fraction, "%g", f);
+    need = std::to_string(static_cast<long long>(n)) +
+           " rows of one class for a test fraction of " + fraction;
+  }
+  throw InputError({job.data.string(), 0}, "--data",
+                   std::to_string(rows) + (rows == 1 ? " row is" : " rows are") +
+                       " too few to train and test: the split needs at least " + need);
+}
+
 }  // namespace
 
 const std::vector<std::string>& mushroomColumns() {
@@ -323,7 +353,7 @@ TrainJob defaultTrainJob() {
 ResultTree runTrainJob(const TrainJob& jobIn, Progress& progress) {
   TrainJob job = jobIn;
   if (job.dataset != "mushroom") {
-    throw InputError({}, "DATASET", "unknown data set '" + job.dataset + "' (mushroom)");
+    throw InputError({}, "DATASET", "unknown data set '" + echoToken(job.dataset) + "' (mushroom)");
   }
   checkEngine(job.engine);
   if (job.data.empty()) job.data = projectRoot() / "data" / "mushroom.csv";
@@ -350,6 +380,7 @@ ResultTree runTrainJob(const TrainJob& jobIn, Progress& progress) {
   } else {
     splits.push_back(io::stratifiedSplit(data.all.y, job.test_fraction, splitRng));
   }
+  checkSplits(splits, data.all.y.size(), job);
 
   ResultTree out;
   std::vector<double> testAcc, trainAcc, idealTest, idealTrain;

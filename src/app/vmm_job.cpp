@@ -61,10 +61,12 @@ Eigen::MatrixXd readInputs(const std::filesystem::path& file, Eigen::Index rows)
       const double x = std::strtod(b, &end);
       const bool blankRest = std::string(end).find_first_not_of(" \t\r") == std::string::npos;
       if (end == b || !blankRest) {
-        throw InputError({file.string(), lineNo}, "--inputs", "'" + cell + "' is not a number");
+        throw InputError({file.string(), lineNo}, "--inputs",
+                         "'" + echoToken(cell) + "' is not a number");
       }
       if (!std::isfinite(x)) {
-        throw InputError({file.string(), lineNo}, "--inputs", "'" + cell + "' is not finite");
+        throw InputError({file.string(), lineNo}, "--inputs",
+                         "'" + echoToken(cell) + "' is not finite");
       }
       v.push_back(x);
     }

@@ -113,8 +113,9 @@ Target resolveTarget(CLI::App& root, const sweep::Spec& spec) {
     }
     if (next == nullptr) {
       if (t.pathLength == 0) {
-        throw InputError(at, "command", "unknown subcommand '" + token + "' (one of: " +
-                                            namesOf(subcommandsOf(root)) + ")");
+        throw InputError(at, "command",
+                         "unknown subcommand '" + echoToken(token) +
+                             "' (one of: " + namesOf(subcommandsOf(root)) + ")");
       }
       break;  // an argument of the subcommand (a netlist, ...)
     }
@@ -156,7 +157,7 @@ void checkAxes(const Target& t, const sweep::Spec& spec) {
       {spec.command.begin(), spec.command.begin() + static_cast<long>(t.pathLength)});
   for (const auto& a : spec.axes) {
     const SourceLocation at{spec.file, a.line};
-    const std::string what = "axis '" + a.name + "'";
+    const std::string what = "axis '" + echoToken(a.name) + "'";
     switch (a.kind) {
       case sweep::AxisKind::Model:
         if (t.leaf->get_option_no_throw("--set") == nullptr) {
@@ -219,12 +220,14 @@ void dryParseFirstPoint(const std::string& exe, const sweep::Spec& spec,
     without.axes.erase(without.axes.begin() + static_cast<long>(a));
     p.values.erase(p.values.begin() + static_cast<long>(a));
     if (accepted(without, p, nullptr)) {
-      throw InputError({spec.file, spec.axes[a].valuesLine}, "axis '" + spec.axes[a].name + "'",
-                       "value '" + first.values[a].text + "' is refused: " + why);
+      throw InputError({spec.file, spec.axes[a].valuesLine},
+                       "axis '" + echoToken(spec.axes[a].name) + "'",
+                       "value '" + echoToken(first.values[a].text) + "' is refused: " + why);
     }
   }
   throw InputError({spec.file, spec.argsLine}, "command",
-                   "'ecramsim " + sweep::joinArguments(sweep::pointArguments(spec, first)) +
+                   "'ecramsim " +
+                       echoWords(sweep::joinArguments(sweep::pointArguments(spec, first))) +
                        "' is refused: " + why);
 }
 
@@ -688,7 +691,15 @@ void addSweepCommand(CLI::App& app) {
   cmd->add_option("-j,--jobs", o->jobs,
                   "Points run at once, each in its own process (default: the core count; 1 per "
                   "rank under MPI)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            long long n = 0;
+            if (!CLI::detail::lexical_cast(text, n)) {
+              return "expected a whole number, got '" + echoToken(text) + "'";
+            }
+            return n >= 1 ? std::string{} : "must be at least 1 (got " + text + ")";
+          },
+          "INT>=1"));
   cmd->add_option("--shard", o->shard,
                   "Run only the K-th of N disjoint parts (K/N; point i is in part i mod N + 1)")
       ->default_str("1/1");

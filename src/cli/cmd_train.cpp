@@ -25,7 +25,7 @@ void parseTile(const std::string& text, Eigen::Index& rows, Eigen::Index& cols) 
     rows = r;
     cols = c;
   } catch (const std::exception&) {
-    throw InputError({}, "--tile", "expected ROWSxCOLS, e.g. 16x16, got '" + text + "'");
+    throw InputError({}, "--tile", "expected ROWSxCOLS, e.g. 16x16, got '" + echoToken(text) + "'");
   }
   if (rows < 1 || cols < 2) throw InputError({}, "--tile", "need at least 1 row and 2 columns");
 }

@@ -25,8 +25,8 @@ namespace {
 double parseQuantity(const std::string& name, const std::string& text) {
   const auto v = parseSpiceNumber(text);
   if (!v) {
-    throw CLI::ValidationError(name, "malformed number '" + text +
-                                         "' (SPICE syntax: 5, 2.5u, 100ms, 1e-3)");
+    throw CLI::ValidationError(
+        name, "malformed number '" + echoToken(text) + "' (SPICE syntax: 5, 2.5u, 100ms, 1e-3)");
   }
   return *v;
 }

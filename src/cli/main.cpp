@@ -27,6 +27,10 @@ int main(int argc, char** argv) {
       "ecramsim"};
   app.set_version_flag("--version", std::string("ecramsim ") + kToolVersion);
   app.require_subcommand(1);
+  // CLI11's messages quote the offending value in full: shorten long ones.
+  app.failure_message([](const CLI::App* a, const CLI::Error& e) {
+    return echoWords(CLI::FailureMessage::simple(a, e));
+  });
   cli::addDeviceCommand(app);
   cli::addModelCommand(app);
   cli::addInspectCommand(app);

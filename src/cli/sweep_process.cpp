@@ -9,7 +9,6 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
-#include <functional>
 
 #include "cli/common.hpp"
 #include "core/error.hpp"
@@ -140,27 +139,16 @@ int exitCodeOf(int waitStatus) {
   return 255;
 }
 
-namespace {
-
-void dropCallbacks(CLI::App& app) {
-  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
-    sub->final_callback(std::function<void()>{});
-    sub->parse_complete_callback(std::function<void()>{});
-    dropCallbacks(*sub);
-  }
-}
-
-}  // namespace
-
 void setUpSweepChild(CLI::App& app) {
   if (const char* parent = std::getenv(kSweepParentEnv); parent != nullptr && *parent != '\0') {
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (::getppid() != static_cast<pid_t>(std::atol(parent))) std::raise(SIGTERM);  // already gone
   }
   if (const char* dry = std::getenv(kSweepDryParseEnv); dry != nullptr && dry[0] == '1') {
-    // Callbacks are set at registration; drop them once every subcommand is registered.
-    CLI::App* root = &app;
-    app.preparse_callback([root](std::size_t) { dropCallbacks(*root); });
+    // The root's parse-complete callback runs after every option has been parsed, converted and
+    // checked and before any subcommand callback (CLI11 2.x run_callback order). Ending there
+    // leaves the callbacks, and the option storage they own, alive: CLI::Success exits 0.
+    app.parse_complete_callback([] { throw CLI::Success(); });
   }
 }
 

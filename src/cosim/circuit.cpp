@@ -39,7 +39,8 @@ BuiltCircuit buildCircuit(const netlist::Netlist& net, Rng& rng, const BuildOpti
       if (c.name == inst.model) card = &c;
     }
     if (card == nullptr) {
-      throw InputError(inst.origin, inst.name, "model '" + inst.model + "' is not an ecram card");
+      throw InputError(inst.origin, inst.name,
+                       "model '" + echoToken(inst.model) + "' is not an ecram card");
     }
     ModelCard own = *card;
     for (const auto& a : inst.params) setCardParam(own, a.name, a.value, inst.origin);

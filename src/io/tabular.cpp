@@ -103,8 +103,9 @@ LabeledData encode(const CsvTable& t, const EncodeOptions& options) {
     if (it == d.classNames.end()) {
       std::string known;
       for (const auto& c : d.classNames) known += (known.empty() ? "" : ", ") + c;
-      throw InputError({t.file, t.lines[i]}, options.labelColumn,
-                       "unknown class label '" + label + "' (expected one of: " + known + ")");
+      throw InputError(
+          {t.file, t.lines[i]}, options.labelColumn,
+          "unknown class label '" + echoToken(label) + "' (expected one of: " + known + ")");
     }
     d.y.push_back(static_cast<int>(it - d.classNames.begin()));
   }

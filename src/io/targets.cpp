@@ -41,7 +41,7 @@ std::size_t pgmNumber(std::istream& in, const std::string& file, const char* wha
     if (used != tok.size() || v <= 0) throw std::invalid_argument(tok);
     return static_cast<std::size_t>(v);
   } catch (const std::exception&) {
-    throw InputError({file, 0}, what, "malformed PGM header value '" + tok + "'");
+    throw InputError({file, 0}, what, "malformed PGM header value '" + echoToken(tok) + "'");
   }
 }
 
@@ -51,7 +51,8 @@ TargetMap readPgm(const std::filesystem::path& path) {
   if (!in) throw InputError({file, 0}, "", "cannot open target image");
   const std::string magic = pgmToken(in, file);
   if (magic != "P2" && magic != "P5") {
-    throw InputError({file, 0}, "", "not a PGM image (magic '" + magic + "', expected P2 or P5)");
+    throw InputError({file, 0}, "",
+                     "not a PGM image (magic '" + echoToken(magic) + "', expected P2 or P5)");
   }
   TargetMap t;
   t.cols = pgmNumber(in, file, "width");
@@ -65,7 +66,7 @@ TargetMap readPgm(const std::filesystem::path& path) {
       if (!(in >> tok)) throw InputError({file, 0}, "", "truncated PGM image: too few pixels");
       const auto num = parseSpiceNumber(tok);
       if (!num || std::floor(*num) != *num) {
-        throw InputError({file, 0}, "", "malformed pixel value '" + tok + "'");
+        throw InputError({file, 0}, "", "malformed pixel value '" + echoToken(tok) + "'");
       }
       v = *num / static_cast<double>(maxval);
     }
@@ -111,7 +112,7 @@ TargetMap readCsvMap(const std::filesystem::path& path) {
         throw InputError({file, lineNo}, "", "NaN in the target map");
       }
       const auto v = parseSpiceNumber(tok);
-      if (!v) throw InputError({file, lineNo}, "", "malformed number '" + tok + "'");
+      if (!v) throw InputError({file, lineNo}, "", "malformed number '" + echoToken(tok) + "'");
       row.push_back(*v);
     }
     if (t.rows == 0) t.cols = row.size();
@@ -143,7 +144,8 @@ TargetMap readTargetMap(const std::filesystem::path& file, std::size_t expectRow
   } else if (ext == ".csv") {
     t = readCsvMap(file);
   } else {
-    throw InputError({file.string(), 0}, "", "unknown target format '" + ext + "' (use .pgm or .csv)");
+    throw InputError({file.string(), 0}, "",
+                     "unknown target format '" + echoToken(ext) + "' (use .pgm or .csv)");
   }
   for (double v : t.values) {
     if (!std::isfinite(v)) throw InputError({file.string(), 0}, "", "NaN or infinity in the target map");

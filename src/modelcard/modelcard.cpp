@@ -74,8 +74,9 @@ std::vector<Statement> statements(const std::string& text, const std::string& fi
     }
     if (lower.rfind(".model", 0) != 0 ||
         (lower.size() > 6 && !std::isspace(static_cast<unsigned char>(lower[6])))) {
-      throw InputError({filename, line}, "",
-                       "expected '.model NAME ecram (key=value ...)', found '" + s + "'");
+      throw InputError(
+          {filename, line}, "",
+          "expected '.model NAME ecram (key=value ...)', found '" + echoToken(s) + "'");
     }
     out.push_back({{}, line});
     tokenize(s, line, out.back().tokens);
@@ -86,7 +87,7 @@ std::vector<Statement> statements(const std::string& text, const std::string& fi
 
 double parseValue(const CardEntry& e) {
   const auto value = parseSpiceNumber(e.text);
-  if (!value) throw InputError(e.where, e.key, "malformed number '" + e.text + "'");
+  if (!value) throw InputError(e.where, e.key, "malformed number '" + echoToken(e.text) + "'");
   return *value;
 }
 
@@ -149,8 +150,10 @@ std::vector<ModelCard> parseModelText(const std::string& text, const std::string
     if (tk.size() < 3) throw InputError(where, "", "'.model' needs a name and a type");
     const std::string type = toLower(tk[2].text);
     if (type != "ecram") {
-      throw InputError(where, "", "model '" + tk[1].text + "' is of type '" + tk[2].text +
-                                      "'; this file may only hold models of type ecram");
+      throw InputError(where, "",
+                       "model '" + echoToken(tk[1].text) + "' is of type '" +
+                           echoToken(tk[2].text) +
+                           "'; this file may only hold models of type ecram");
     }
     std::vector<CardEntry> entries;
     for (std::size_t i = 3; i < tk.size();) {
@@ -160,14 +163,15 @@ std::vector<ModelCard> parseModelText(const std::string& text, const std::string
         continue;
       }
       throw InputError({filename, tk[i].line}, tk[i].text,
-                       "expected key=value, found '" + tk[i].text + "'");
+                       "expected key=value, found '" + echoToken(tk[i].text) + "'");
     }
     ModelCard card = buildEcramCard(tk[1].text, where, entries);
     card.sourceText = text;
     for (const auto& other : cards) {
       if (other.name == card.name) {
-        throw InputError(where, "", "model '" + card.name + "' is defined twice (first at " +
-                                        other.where.str() + ")");
+        throw InputError(where, "",
+                         "model '" + echoToken(card.name) + "' is defined twice (first at " +
+                             other.where.str() + ")");
       }
     }
     cards.push_back(std::move(card));
@@ -192,7 +196,7 @@ ModelCard loadModelCard(const std::filesystem::path& file, const std::string& na
   for (auto& c : cards) {
     if (c.name == toLower(name)) return c;
   }
-  throw InputError({file.string(), 0}, "", "no card named '" + name + "'");
+  throw InputError({file.string(), 0}, "", "no card named '" + echoToken(name) + "'");
 }
 
 }  // namespace ecramsim

@@ -13,6 +13,13 @@ namespace ecramsim::netlist {
 namespace {
 
 constexpr int kMaxIncludeDepth = 32;
+/// Bounds on what a netlist may expand to: `.include`/`.lib` cards inlined and logical lines
+/// after inlining.
+constexpr std::size_t kMaxExpansions = 10000;
+constexpr std::size_t kMaxLines = 2000000;
+/// Fields on an XSPICE `A` line: libngspice 39.3 crashes on 50,000 (20,000 it rejects cleanly).
+/// Other lines are not bounded: a PWL source of 100,000 fields runs.
+constexpr std::size_t kMaxCodeModelFields = 10000;
 
 bool isSpace(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }
 
@@ -67,7 +74,14 @@ PhysicalFile toLogicalLines(std::string_view text, const std::string& fileName, 
   int number = 0;
   while (std::getline(in, raw)) {
     ++number;
-    if (!raw.empty() && raw.back() == '\r') raw.pop_back();
+    if (!raw.empty() && raw.back() == '\r') raw.pop_back();  // CRLF line end
+    if (raw.find('\0') != std::string::npos) {
+      throw InputError({fileName, number}, {}, "NUL byte in the line (a binary file?)");
+    }
+    if (raw.find('\r') != std::string::npos) {
+      throw InputError({fileName, number}, {},
+                       "carriage return inside the line (only CRLF or LF line ends are read)");
+    }
     if (hasTitle && number == 1) {
       out.title = raw;
       out.titleOrigin = {fileName, 1};
@@ -136,6 +150,7 @@ class Reader {
         return true;
       }
       if (key == ".include" || key == ".inc") {
+        countExpansion(line);
         const auto fields = splitFields(line.text);
         if (fields.size() != 2) {
           throw InputError(line.origin, ".include", "expected `.include FILE`");
@@ -148,6 +163,7 @@ class Reader {
       if (key == ".lib") {
         const auto fields = splitFields(line.text);
         if (fields.size() == 3) {
+          countExpansion(line);
           const auto path = resolve(fileName, unquote(fields[1]), line.origin, ".lib");
           const PhysicalFile lib = load(path, line.origin, ".lib", depth);
           const std::vector<Line> section = findSection(lib.lines, fields[2], path, line.origin);
@@ -158,7 +174,8 @@ class Reader {
           std::size_t j = i + 1;
           while (j < lines.size() && keyword(lines[j].text) != ".endl") ++j;
           if (j == lines.size()) {
-            throw InputError(line.origin, ".lib", "section " + fields[1] + " has no .endl");
+            throw InputError(line.origin, ".lib",
+                             "section " + echoToken(fields[1]) + " has no .endl");
           }
           i = j;
           continue;
@@ -182,9 +199,24 @@ class Reader {
       if (key == "shell" && !options_.allowControl) {
         throw InputError(line.origin, "shell", "shell commands are refused in netlists");
       }
+      if (out.size() >= kMaxLines) {
+        throw InputError(line.origin, {},
+                         "the netlist expands to more than " + std::to_string(kMaxLines) +
+                             " lines (includes or .lib sections pulled in repeatedly?)");
+      }
       out.push_back(line);
     }
     return false;
+  }
+
+  /// Counts one `.include` or `.lib` expansion; throws past kMaxExpansions (sections that pull
+  /// in others several times grow exponentially with nesting).
+  void countExpansion(const Line& line) {
+    if (++expansions_ > kMaxExpansions) {
+      throw InputError(line.origin, keyword(line.text),
+                       "more than " + std::to_string(kMaxExpansions) +
+                           " .include/.lib expansions (sections pulled in repeatedly?)");
+    }
   }
 
   std::filesystem::path resolve(const std::filesystem::path& including, const std::string& name,
@@ -194,8 +226,9 @@ class Reader {
     if (p.is_relative()) p = including.parent_path() / p;
     std::error_code ec;
     if (!std::filesystem::is_regular_file(p, ec)) {
-      throw InputError(where, card, "cannot find file '" + name + "' (looked for " + p.string() +
-                                        ")");
+      throw InputError(
+          where, card,
+          "cannot find file '" + echoToken(name) + "' (looked for " + p.string() + ")");
     }
     return p;
   }
@@ -226,13 +259,15 @@ class Reader {
           if (keyword(lines[j].text) == ".endl") return body;
           body.push_back(lines[j]);
         }
-        throw InputError(lines[i].origin, ".lib", "section " + section + " has no .endl");
+        throw InputError(lines[i].origin, ".lib",
+                         "section " + echoToken(section) + " has no .endl");
       }
     }
-    throw InputError(where, ".lib", "no section '" + section + "' in " + path.string());
+    throw InputError(where, ".lib", "no section '" + echoToken(section) + "' in " + path.string());
   }
 
   const ReadOptions& options_;
+  std::size_t expansions_ = 0;
 };
 
 std::vector<Assignment> parseAssignments(const std::vector<std::string>& fields,
@@ -242,7 +277,7 @@ std::vector<Assignment> parseAssignments(const std::vector<std::string>& fields,
   for (std::size_t i = from; i < fields.size(); ++i) {
     const auto eq = fields[i].find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == fields[i].size()) {
-      throw InputError(where, card, "expected name=value, found '" + fields[i] + "'");
+      throw InputError(where, card, "expected name=value, found '" + echoToken(fields[i]) + "'");
     }
     out.push_back({toLower(fields[i].substr(0, eq)), fields[i].substr(eq + 1)});
   }
@@ -283,7 +318,8 @@ ModelCard parseModelCard(const Line& line) {
   std::string params = trim(std::string_view(body).substr(t));
   if (!params.empty() && params.front() == '(') {
     if (params.back() != ')') {
-      throw InputError(line.origin, ".model", "unbalanced parentheses in model " + card.name);
+      throw InputError(line.origin, ".model",
+                       "unbalanced parentheses in model " + echoToken(card.name));
     }
     params = params.substr(1, params.size() - 2);
   }
@@ -309,6 +345,37 @@ ElementFields splitElement(const Line& line) {
 
 bool isElement(const std::string& text) {
   return !text.empty() && std::isalpha(static_cast<unsigned char>(text[0]));
+}
+
+/// Refuses an `A` line of more than kMaxCodeModelFields whitespace-separated fields.
+void checkFieldCount(const Line& line) {
+  if (std::tolower(static_cast<unsigned char>(line.text[0])) != 'a') return;
+  std::size_t fields = 0;
+  bool inWord = false;
+  for (char c : line.text) {
+    const bool space = isSpace(c);
+    if (!space && !inWord) ++fields;
+    inWord = !space;
+  }
+  if (fields > kMaxCodeModelFields) {
+    throw InputError(line.origin, keyword(line.text),
+                     "code-model instance of " + std::to_string(fields) + " fields; at most " +
+                         std::to_string(kMaxCodeModelFields) + " are accepted");
+  }
+}
+
+/// Refuses a netlist without any element line: ngspice (39.3) crashes on one.
+void checkHasElement(const Netlist& net, const std::filesystem::path& fileName) {
+  bool inControl = false;
+  for (const auto& line : net.body) {
+    const std::string key = keyword(line.text);
+    if (key == ".control") inControl = true;
+    if (key == ".endc") inControl = false;
+    if (!inControl && isElement(line.text)) return;
+  }
+  const int last = net.body.empty() ? 0 : net.body.back().origin.line;
+  throw InputError({fileName.string(), last}, {},
+                   "the netlist has no element (a device line such as `R1 a 0 1k`)");
 }
 
 /// Fills params/models and checks names, models and ECRAM node counts.
@@ -347,6 +414,7 @@ void analyse(Netlist& net) {
       continue;
     }
     if (!isElement(line.text)) continue;
+    checkFieldCount(line);
     const std::string name = toLower(keyword(line.text));
     const auto [it, fresh] = scopes.back().emplace(name, line.origin);
     if (!fresh) {
@@ -356,13 +424,14 @@ void analyse(Netlist& net) {
     if (name[0] != 'n') continue;
     const ElementFields el = splitElement(line);
     if (el.bare.size() < 2) {
-      throw InputError(line.origin, el.bare[0], "instance has no nodes and no model");
+      throw InputError(line.origin, el.bare.empty() ? splitFields(line.text).front() : el.bare[0],
+                       "instance has no nodes and no model");
     }
     const std::string model = toLower(el.bare.back());
     const ModelCard* card = net.findModel(model);
     if (card == nullptr) {
       throw InputError(line.origin, el.bare[0],
-                       "model '" + el.bare.back() + "' is not defined (no .model card)");
+                       "model '" + echoToken(el.bare.back()) + "' is not defined (no .model card)");
     }
     if (card->type == "ecram" && el.bare.size() != 5) {
       throw InputError(line.origin, el.bare[0],
@@ -484,6 +553,7 @@ Netlist parseNetlist(std::string_view text, const std::filesystem::path& fileNam
   Reader reader(options);
   Netlist net = reader.readTop(text, fileName);
   analyse(net);
+  checkHasElement(net, fileName);
   return net;
 }
 

@@ -8,13 +8,16 @@
 /// - `+` continuation lines (comment and blank lines may sit between them);
 /// - `.include FILE` / `.inc FILE` and `.lib FILE SECTION` (a `.lib SECTION` ... `.endl` block of
 ///   FILE), inlined, with paths relative to the including file; `.lib NAME` blocks that nobody
-///   asks for are dropped. Nesting is limited to 32 levels;
+///   asks for are dropped. Nesting is limited to 32 levels, and a netlist to 10,000 inlined
+///   cards and 2,000,000 logical lines (sections that pull in others twice grow exponentially);
 /// - `.param` cards (recorded, and overridable with Netlist::setParam; expressions are left to
 ///   ngspice), `.model NAME TYPE (key=value ...)` cards (recorded);
 /// - `.end` (mandatory in the top file; what follows it is ignored; in an included file it ends
 ///   that file), `.subckt` ... `.ends` scopes for the duplicate-name check.
 /// `.control` ... `.endc` blocks and `shell` commands are refused unless ReadOptions::allowControl
-/// is set: a netlist is data, not a script.
+/// is set: a netlist is data, not a script. Refused too, because ngspice misreads or crashes on
+/// them: a NUL byte or a carriage return inside a line (CRLF line ends are fine), a netlist
+/// without any element line, and an XSPICE `A` line of more than 10,000 fields.
 
 #include <filesystem>
 #include <optional>
@@ -91,10 +94,10 @@ struct ReadOptions {
 };
 
 /// Reads `file` and everything it includes. Throws InputError with file:line for: a missing
-/// include or .lib file or section, a missing `.end`, a refused `.control`/`shell`, a duplicate
-/// instance name in one scope, an `N` instance whose model is not defined, an ecram instance
-/// without exactly three nodes, malformed `.param`/`.model`/`.include`/`.lib` cards; IoError when
-/// `file` itself cannot be read.
+/// include or .lib file or section, a missing `.end`, a refused input (see above), a duplicate
+/// instance name in one scope, an `N` instance without nodes or whose model is not defined, an
+/// ecram instance without exactly three nodes, malformed `.param`/`.model`/`.include`/`.lib`
+/// cards; IoError when `file` itself cannot be read.
 [[nodiscard]] Netlist readNetlist(const std::filesystem::path& file, const ReadOptions& options = {});
 
 /// The same for text in memory; `fileName` names it in errors, and relative includes are

@@ -528,12 +528,26 @@ RunResult Engine::run(const std::vector<std::string>& netlist, const RunOptions&
     if (netlist[i].find_first_of("\r\n") != std::string::npos) {
       throw SimulationError("netlist line " + std::to_string(i + 1) + " contains a line break");
     }
+    if (netlist[i].find('\0') != std::string::npos) {
+      throw SimulationError("netlist line " + std::to_string(i + 1) + " contains a NUL byte");
+    }
     sent.push_back(netlist[i]);
     callerIndex.push_back(i);
   }
   if (sent.size() < 2 || normalizeLine(sent.back()) != ".end") {
     throw SpiceError(FailureKind::ParseError, {}, 0,
                      "a netlist needs a title line and must end with .end", {});
+  }
+  // ngspice 39.3 crashes on a netlist without an element line (title, .op, .end).
+  bool element = false, control = false;
+  for (std::size_t i = 1; i < sent.size() && !element; ++i) {
+    const std::string line = normalizeLine(sent[i]);
+    if (line.rfind(".control", 0) == 0) control = true;
+    if (line.rfind(".endc", 0) == 0) control = false;
+    element = !control && !line.empty() && std::isalpha(static_cast<unsigned char>(line[0]));
+  }
+  if (!element) {
+    throw SpiceError(FailureKind::ParseError, {}, 0, "the netlist has no element line", {});
   }
 
   s.ensureLoaded();

@@ -179,7 +179,7 @@ Shard parseShard(std::string_view text) {
   Shard s;
   if (slash == std::string_view::npos || !number(text.substr(0, slash), s.k) ||
       !number(text.substr(slash + 1), s.n) || s.n == 0 || s.k == 0 || s.k > s.n) {
-    throw InputError({}, "--shard", "expected K/N with 1 <= K <= N, got '" + std::string(text) + "'");
+    throw InputError({}, "--shard", "expected K/N with 1 <= K <= N, got '" + echoToken(text) + "'");
   }
   return s;
 }

@@ -50,7 +50,7 @@ struct Parser {
       if (std::find(known.begin(), known.end(), key.str()) != known.end()) continue;
       std::string list;
       for (auto k : known) list += (list.empty() ? "" : ", ") + std::string(k);
-      fail(lineOf(node), where, "unknown key '" + std::string(key.str()) + "' (known: " + list + ")");
+      fail(lineOf(node), where, "unknown key '" + echoToken(key.str()) + "' (known: " + list + ")");
     }
   }
 
@@ -82,7 +82,7 @@ struct Parser {
   }
 
   AxisValue valueOf(const toml::node& n, const Axis& axis) const {
-    const std::string what = "axis '" + axis.name + "'";
+    const std::string what = "axis '" + echoToken(axis.name) + "'";
     AxisValue v;
     if (n.is_integer()) {
       const auto i = n.value<std::int64_t>().value_or(0);
@@ -111,8 +111,8 @@ struct Parser {
   }
 
   void checkModelValue(const Axis& axis, const AxisValue& v, int line) const {
-    const std::string what = "axis '" + axis.name + "'";
-    if (!v.number) fail(line, what, "value '" + v.text + "' is not a number");
+    const std::string what = "axis '" + echoToken(axis.name) + "'";
+    if (!v.number) fail(line, what, "value '" + echoToken(v.text) + "' is not a number");
     const ParamSpec* p = findParam(axis.key);
     if (!inRange(*p, *v.number)) {
       fail(line, what,
@@ -139,7 +139,7 @@ struct Parser {
     const auto dot = axis.name.find('.');
     const std::string prefix = axis.name.substr(0, dot);
     axis.key = dot == std::string::npos ? std::string() : axis.name.substr(dot + 1);
-    const std::string what = "axis '" + axis.name + "'";
+    const std::string what = "axis '" + echoToken(axis.name) + "'";
     if (dot == std::string::npos || axis.key.empty() ||
         (prefix != "model" && prefix != "param" && prefix != "option")) {
       fail(lineOf(n), what, "expected model.<key>, param.<name> or option.<flag>");
@@ -158,7 +158,7 @@ struct Parser {
           }
         }
         fail(lineOf(n), what,
-             "unknown parameter '" + axis.key + "' of the ecram model" +
+             "unknown parameter '" + echoToken(axis.key) + "' of the ecram model" +
                  (best.empty() ? std::string(" (`ecramsim model show` lists them)")
                                : "; did you mean '" + best + "'?"));
       }
@@ -190,7 +190,7 @@ struct Parser {
   void parseValues(Axis& axis, const toml::table& t) const {
     static constexpr std::array<std::string_view, 7> kValueKeys{
         "values", "linspace", "logspace", "uniform", "loguniform", "normal", "integers"};
-    const std::string what = "axis '" + axis.name + "'";
+    const std::string what = "axis '" + echoToken(axis.name) + "'";
     const toml::node* node = nullptr;
     std::string key;
     for (auto k : kValueKeys) {
@@ -273,6 +273,13 @@ struct Parser {
       if (axis.a != std::floor(axis.a) || axis.b != std::floor(axis.b) || axis.b < axis.a) {
         fail(axis.valuesLine, what, "integers needs whole numbers [lo, hi] with hi >= lo");
       }
+      // Draws are doubles printed as int64: bounds beyond 2^53 are neither exact nor safe.
+      constexpr double kExact = 9007199254740992.0;  // 2^53
+      if (std::fabs(axis.a) > kExact || std::fabs(axis.b) > kExact) {
+        fail(axis.valuesLine, what,
+             "integers needs bounds within -9007199254740992 and 9007199254740992 (2^53), got [" +
+                 formatShortest(axis.a) + ", " + formatShortest(axis.b) + "]");
+      }
       if (axis.kind == AxisKind::Model) {
         checkModelValue(axis, {formatShortest(axis.a), axis.a, false}, axis.valuesLine);
         checkModelValue(axis, {formatShortest(axis.b), axis.b, false}, axis.valuesLine);
@@ -308,7 +315,7 @@ struct Parser {
       } else if (m == "random") {
         spec.mode = Mode::Random;
       } else {
-        fail(spec.modeLine, "mode", "unknown mode '" + m + "' (grid, zip or random)");
+        fail(spec.modeLine, "mode", "unknown mode '" + echoToken(m) + "' (grid, zip or random)");
       }
     }
     const toml::node* cmd = t.get("command");
@@ -398,10 +405,11 @@ struct Parser {
       auto [it, fresh] = first.emplace(group, &a);
       if (fresh || it->second->values.size() == a.values.size()) continue;
       const Axis& f = *it->second;
-      fail(a.valuesLine, "axis '" + a.name + "'",
-           std::string(spec.mode == Mode::Zip ? "zip axes" : "axes of group '" + group + "'") +
+      fail(a.valuesLine, "axis '" + echoToken(a.name) + "'",
+           std::string(spec.mode == Mode::Zip ? "zip axes"
+                                              : "axes of group '" + echoToken(group) + "'") +
                " of unequal length: " + std::to_string(a.values.size()) + " values here, " +
-               std::to_string(f.values.size()) + " in '" + f.name + "' (line " +
+               std::to_string(f.values.size()) + " in '" + echoToken(f.name) + "' (line " +
                std::to_string(f.valuesLine) + ")");
     }
   }
@@ -436,7 +444,7 @@ Spec parseSpecText(std::string_view text, const std::string& name) {
     Axis a = p.parseAxis(*n.as_table());
     for (const auto& b : spec.axes) {
       if (b.kind == a.kind && toLower(b.key) == toLower(a.key)) {
-        p.fail(a.line, "axis '" + a.name + "'",
+        p.fail(a.line, "axis '" + echoToken(a.name) + "'",
                "given twice (first at line " + std::to_string(b.line) + ")");
       }
     }

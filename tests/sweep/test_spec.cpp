@@ -341,3 +341,34 @@ TEST_CASE("point records: complete only with status and matching arguments, stra
   CHECK(fs::exists(dir / "points/p00002.h5.tmp-5"));  // another shard's point
   fs::remove_all(dir);
 }
+
+TEST_CASE("random integers outside the exactly representable range are refused, naming the line") {
+  const std::string head = "[sweep]\ncommand = \"device gate-iv\"\nmode = \"random\"\nsamples = 2\n"
+                           "[[axis]]\nname = \"option.seed\"\n";  // lines 1-6
+  for (const char* bounds : {"[1e300, 1e300]", "[-1e300, 1]", "[1, 9.3e18]", "[0, 1e19]"}) {
+    CAPTURE(bounds);
+    const std::string msg = errorOf(head + "integers = " + bounds + "\n");
+    CHECK(msg.find("spec.toml:7: axis 'option.seed': integers") != std::string::npos);
+    CHECK(msg.find("9007199254740992") != std::string::npos);
+  }
+  // The widest allowed range draws whole numbers in range, with no wrap-around.
+  const Spec s = parseSpecText(head + "integers = [-9007199254740992, 9007199254740992]\n",
+                               "spec.toml");
+  for (const auto& p : generatePoints(s)) {
+    CHECK(p.values[0].text.find('e') == std::string::npos);
+    CHECK(std::fabs(*p.values[0].number) <= 9007199254740992.0);
+  }
+}
+
+TEST_CASE("a 100,000-character axis name or value is echoed shortened, with its length") {
+  const std::string z(100000, 'z');
+  for (const std::string& body :
+       {"[[axis]]\nname = \"model." + z + "\"\nvalues = [1]\n",
+        "[[axis]]\nname = \"model.v0\"\nvalues = [\"" + z + "\"]\n",
+        "[[axis]]\nname = \"model.v0\"\nvalues = [0.1]\n" + z + " = 1\n"}) {
+    const std::string msg = errorOf(std::string(kHeader) + body);
+    CAPTURE(msg.substr(0, 400));
+    CHECK(msg.size() < 400);
+    CHECK(msg.find("zzz... (100") != std::string::npos);
+  }
+}

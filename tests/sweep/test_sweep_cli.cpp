@@ -18,13 +18,17 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "io/hdf5.hpp"
 #include "sweep/index.hpp"
+#include "sweep/points.hpp"
+#include "sweep/spec.hpp"
 
 extern char** environ;
 
@@ -383,3 +387,101 @@ TEST_CASE("acceptance D: mpirun -n 2 gives the same index as --jobs 2") {
   fs::remove_all(dir);
 }
 #endif
+
+TEST_CASE("--jobs 0 says that --jobs must be at least 1, not a range up to 1.79e308") {
+  const Run r = run("sweep nothing.toml --jobs 0");
+  CAPTURE(r.output);
+  CHECK(r.status == 2);
+  CHECK(r.output.find("--jobs: must be at least 1 (got 0)") != std::string::npos);
+  CHECK(r.output.find("1.79") == std::string::npos);
+}
+
+/// The sweep's dry parse (ECRAMSIM_SWEEP_DRY_PARSE=1) parses a point's command line in full and
+/// runs nothing: every shipped example spec must pass it.
+namespace {
+
+const fs::path kRepo = fs::path(ECRAMSIM_TEST_DATA_DIR).parent_path();
+
+std::string shellQuote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+}  // namespace
+
+TEST_CASE("dry parse: every point's command line of every shipped example spec is accepted") {
+  const fs::path dir = scratch("examples");
+  std::vector<fs::path> specs;
+  for (const auto& e : fs::directory_iterator(kRepo / "examples" / "sweeps")) {
+    if (e.path().extension() == ".toml") specs.push_back(e.path());
+  }
+  std::sort(specs.begin(), specs.end());
+  REQUIRE(specs.size() >= 6);
+  for (const auto& file : specs) {
+    CAPTURE(file.string());
+    const sweep::Spec spec = sweep::parseSpecFile(file);
+    const std::vector<sweep::Point> points = sweep::generatePoints(spec);
+    REQUIRE_FALSE(points.empty());
+    // The first points (the sweep dry-parses the first) and the last one.
+    std::vector<std::size_t> picks;
+    for (std::size_t i = 0; i < std::min<std::size_t>(points.size(), 3); ++i) picks.push_back(i);
+    picks.push_back(points.size() - 1);
+    for (std::size_t i : picks) {
+      const fs::path out = dir / ("p" + std::to_string(i) + ".h5");
+      std::string args;
+      for (const auto& a : sweep::pointArguments(spec, points[i])) args += " " + shellQuote(a);
+      const std::string cmd = "cd " + shellQuote(kRepo.string()) +
+                              " && ECRAMSIM_SWEEP_DRY_PARSE=1 " + ECRAMSIM_CLI_PATH + args +
+                              " -o " + shellQuote(out.string()) + " --quiet 2>&1";
+      CAPTURE(cmd);
+      std::string output;
+      FILE* pipe = popen(cmd.c_str(), "r");
+      REQUIRE(pipe != nullptr);
+      char buf[4096];
+      while (std::fgets(buf, sizeof buf, pipe) != nullptr) output += buf;
+      const int st = pclose(pipe);
+      CAPTURE(output);
+      CHECK(WIFEXITED(st));
+      CHECK(WEXITSTATUS(st) == 0);
+      CHECK(output.empty());
+      CHECK_FALSE(fs::exists(out));  // parsed, not run
+    }
+  }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("dry parse: a refused point still fails the parse (exit 2, the option named)") {
+  const std::string r = "ECRAMSIM_SWEEP_DRY_PARSE=1 " + std::string(ECRAMSIM_CLI_PATH) +
+                        " device pulses --counts 50 --seed x1 --quiet 2>&1; echo \"status=$?\"";
+  FILE* pipe = popen(r.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string output;
+  char buf[4096];
+  while (std::fgets(buf, sizeof buf, pipe) != nullptr) output += buf;
+  pclose(pipe);
+  CAPTURE(output);
+  CHECK(output.find("status=0") == std::string::npos);
+}
+
+TEST_CASE("a sweep of the shipped c2c_pulses spec, cut to two points, completes") {
+  const fs::path dir = scratch("c2c");
+  std::ifstream in(kRepo / "examples" / "sweeps" / "c2c_pulses.toml");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto lin = text.find("linspace = [0, 0.05, 6]");
+  const auto seeds = text.find("values = [1, 2, 3]");
+  REQUIRE(lin != std::string::npos);
+  REQUIRE(seeds != std::string::npos);
+  text.replace(seeds, 18, "values = [1]");
+  text.replace(lin, 23, "linspace = [0, 0.05, 2]");
+  {
+    std::ofstream spec(dir / "c2c_pulses.toml");
+    spec << text;
+  }
+  const test::Run r = test::run("sweep " + (dir / "c2c_pulses.toml").string() + " -o " +
+                                (dir / "out").string() + " --jobs 2 --quiet");
+  CAPTURE(r.output);
+  CHECK(r.status == 0);
+  CHECK(fs::exists(dir / "out" / "index.h5"));
+  fs::remove_all(dir);
+}
