@@ -21,6 +21,7 @@
 #include "cli/common.hpp"
 #include "cli/sweep_process.hpp"
 #include "core/error.hpp"
+#include "io/output_file.hpp"
 #include "modelcard/ecram_table.hpp"
 #include "sweep/index.hpp"
 #include "sweep/points.hpp"
@@ -706,15 +707,7 @@ void addSweepCommand(CLI::App& app) {
       std::cout << csv << std::flush;
       return;
     }
-    const fs::path tmp = *csvOut + ".tmp-" + std::to_string(::getpid());
-    {
-      std::ofstream out(tmp, std::ios::binary);
-      out << csv;
-      if (!out) throw IoError(*csvOut + ": cannot write");
-    }
-    std::error_code ec;
-    fs::rename(tmp, *csvOut, ec);
-    if (ec) throw IoError(*csvOut + ": cannot write: " + ec.message());
+    io::writeTextFile(*csvOut, csv);
   });
 
   auto* merge = cmd->add_subcommand(

@@ -13,6 +13,7 @@
 #include "core/error.hpp"
 #include "core/units.hpp"
 #include "core/version.hpp"
+#include "io/output_file.hpp"
 
 namespace ecramsim::io {
 
@@ -113,12 +114,12 @@ std::string isoTimeNow() {
 void writeResultFile(const ResultTree& tree, const std::filesystem::path& path,
                      const RunInfo& info) {
   namespace fs = std::filesystem;
-  const fs::path tmp = path.string() + ".tmp-" + std::to_string(::getpid());
   std::error_code ec;
   if (path.has_parent_path()) fs::create_directories(path.parent_path(), ec);
+  OutputFile out(path);
   try {
     H5::Exception::dontPrint();
-    H5::H5File file(tmp.string(), H5F_ACC_TRUNC);
+    H5::H5File file(out.temporary().string(), H5F_ACC_TRUNC);
     H5::Group root = file.openGroup("/");
     writeAttr(root, "tool_version", std::string(kToolVersion));
     writeAttr(root, "schema_version", static_cast<std::int64_t>(kSchemaVersion));
@@ -145,14 +146,9 @@ void writeResultFile(const ResultTree& tree, const std::filesystem::path& path,
     }
     file.close();
   } catch (const H5::Exception& e) {
-    fs::remove(tmp, ec);
     throw IoError(path.string() + ": cannot write HDF5 file: " + e.getDetailMsg());
   }
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    throw IoError(path.string() + ": cannot move the finished file into place: " + ec.message());
-  }
+  out.commit();
 }
 
 namespace {

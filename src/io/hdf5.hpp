@@ -1,7 +1,8 @@
 #pragma once
 /// HDF5 result files (DESIGN.md section 7). A ResultTree is written in one go to a temporary
 /// name beside the target and renamed into place when complete, so a reader never sees a
-/// partial file and an interrupted run leaves none behind.
+/// partial file and an interrupted run leaves none behind (io/output_file.hpp: a device or FIFO
+/// target is written into, never replaced).
 
 #include <cstdint>
 #include <filesystem>
@@ -23,7 +24,8 @@ struct RunInfo {
 /// The current UTC time as ISO 8601 ("2026-11-28T21:10:29Z").
 [[nodiscard]] std::string isoTimeNow();
 
-/// Writes `tree` to `path` atomically (temporary file + rename). Throws IoError naming the file.
+/// Writes `tree` to `path` atomically (temporary file + rename; copied into a character device
+/// or FIFO). Throws IoError naming the file.
 /// Root attributes: tool_version, schema_version, command_line, seed, start_time, status.
 /// Vectors and matrices of more than 64 values are chunked and deflate-compressed.
 /// External links of the tree are created with H5Lcreate_external.
