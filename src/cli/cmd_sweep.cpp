@@ -748,6 +748,11 @@ void addSweepCommand(CLI::App& app) {
                   t.rows(), m.copied, c.complete, c.failed, c.pending);
       std::printf("index: %s\n", (out / "index.h5").string().c_str());
     }
+    if (!m.unreadable.empty()) {  // the rest is merged; status 1 names the skipped indexes
+      std::string all;
+      for (const auto& e : m.unreadable) all += (all.empty() ? "" : "\n") + e;
+      throw IoError(all);
+    }
     if (c.failed > 0 || c.pending > 0) exitWith(kExitSomeFailed);
   });
 

@@ -180,19 +180,27 @@ MergeResult mergeInto(const std::vector<fs::path>& inputs, const fs::path& outDi
     fs::path file;
   };
   std::vector<Source> sources;
+  MergeResult r;
+  auto add = [&](const fs::path& dir, const fs::path& file) {
+    try {
+      sources.push_back({dir, readIndexFile(file), file});
+    } catch (const IoError& e) {
+      r.unreadable.emplace_back(e.what());
+    }
+  };
   for (const auto& in : inputs) {
     std::error_code ec;
     if (fs::is_directory(in, ec)) {
       const auto files = indexFilesIn(in);
       if (files.empty()) throw InputError({in.string(), 0}, "", "no index*.h5 in this folder");
-      for (const auto& f : files) sources.push_back({in, readIndexFile(f), f});
+      for (const auto& f : files) add(in, f);
     } else if (fs::exists(in, ec)) {
-      sources.push_back({in.parent_path().empty() ? fs::path(".") : in.parent_path(),
-                         readIndexFile(in), in});
+      add(in.parent_path().empty() ? fs::path(".") : in.parent_path(), in);
     } else {
       throw InputError({in.string(), 0}, "", "no such folder or index file");
     }
   }
+  if (sources.empty() && !r.unreadable.empty()) throw IoError(r.unreadable.front());
   if (sources.empty()) throw InputError("sweep merge: no inputs");
   const Source& first = sources.front();
   for (const auto& s : sources) {
@@ -203,7 +211,6 @@ MergeResult mergeInto(const std::vector<fs::path>& inputs, const fs::path& outDi
                            "); only shards of one spec can be merged");
     }
   }
-  MergeResult r;
   r.spec = parseSpecText(first.table.specText, first.table.specFile);
   r.points = generatePoints(r.spec);
   r.hash = specHash(r.spec, r.points);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <string>
 #include <vector>
@@ -151,4 +152,24 @@ TEST_CASE("item 6: sweep export -o FIFO writes into the FIFO and leaves it one")
   ::close(fd);
   CHECK(csv.rfind("index,status,exit_status,model.v0,m,file,error\n", 0) == 0);
   fs::remove_all(dir);
+}
+
+TEST_CASE("item 9: sweep merge skips an unreadable shard index, merges the rest, exits 1") {
+  const fs::path good = scratch("merge_good");
+  const fs::path bad = scratch("merge_bad");
+  const fs::path out = scratch("merge_both");
+  (void)makeFolder(good);
+  {
+    std::ofstream f(bad / "index.h5", std::ios::binary);
+    f << std::string("\x89HDF\r\n\x1a\n", 8) << std::string(4000, '\x7f');  // a corrupt index
+  }
+  const test::Run r =
+      test::run("sweep merge " + bad.string() + " " + good.string() + " -o " + out.string());
+  CAPTURE(r.output);
+  CHECK(r.status == 1);
+  CHECK(r.output.find("error: " + (bad / "index.h5").string() + ": ") != std::string::npos);
+  CHECK(r.output.find("3 complete, 0 failed, 0 pending") != std::string::npos);
+  const IndexTable merged = readIndexFile(out / "index.h5");
+  CHECK(merged.status == std::vector<std::string>{"complete", "complete", "complete"});
+  for (const auto& d : {good, bad, out}) fs::remove_all(d);
 }
