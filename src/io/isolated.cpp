@@ -86,17 +86,26 @@ std::string runIsolated(const std::string& what, const ChildLimits& limits,
   }
   ::close(fds[1]);
   std::string data;
-  char buf[1 << 16];
-  for (;;) {
-    const ssize_t n = ::read(fds[0], buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    data.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fds[0]);
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  auto reap = [&] {
+    ::close(fds[0]);
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+  };
+  try {
+    char buf[1 << 16];
+    for (;;) {
+      const ssize_t n = ::read(fds[0], buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      data.append(buf, static_cast<std::size_t>(n));
+    }
+  } catch (...) {  // no memory for the reply: stop the child, leave no zombie
+    ::kill(pid, SIGKILL);
+    reap();
+    throw IoError(what + ": not enough memory to take its contents");
   }
+  reap();
   if (WIFSIGNALED(status)) {
     const int sig = WTERMSIG(status);
     const char* name = ::strsignal(sig);
