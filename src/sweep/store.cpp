@@ -67,8 +67,8 @@ PointRecord readPointRecord(const fs::path& dir, const Spec& spec, const Point& 
         r.metrics = tree.metrics();
         return r;
       }
-    } catch (const Error&) {
-      // Unreadable: pending, run again.
+    } catch (const Error& e) {
+      r.error = e.what();  // unreadable (corrupt, crafted): pending, run again; the index says why
     }
   }
   std::ifstream err(dir / failureFileName(point.index, totalPoints));

@@ -34,7 +34,7 @@ struct PointRecord {
 };
 
 /// Reads the state of `point` from `dir`. Never throws for unreadable point files (they count
-/// as pending and are run again).
+/// as pending and are run again; `error` then holds why the file could not be read).
 [[nodiscard]] PointRecord readPointRecord(const std::filesystem::path& dir, const Spec& spec,
                                           const Point& point, std::size_t totalPoints);
 

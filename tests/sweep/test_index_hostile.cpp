@@ -103,7 +103,7 @@ TEST_CASE("item 4: an index whose columns differ in length is refused, naming th
 TEST_CASE("item 9: sweep merge reads each point file apart: a hostile one stays pending") {
   const fs::path in = scratch("merge_in");
   const fs::path out = scratch("merge_out");
-  (void)makeFolder(in);
+  const Folder f = makeFolder(in);
   // Point 1 gets a root attribute of 64 doubles: it smashed the old reader's stack.
   {
     const fs::path p1 = in / pointFileName(1, 3);
@@ -127,6 +127,10 @@ TEST_CASE("item 9: sweep merge reads each point file apart: a hostile one stays 
   CHECK(fs::exists(out / pointFileName(2, 3)));
   const IndexTable merged = readIndexFile(out / "index.h5");
   CHECK(merged.status == std::vector<std::string>{"complete", "pending", "complete"});
+  // Read in place, the pending point's record says why.
+  const PointRecord hostile = readPointRecord(in, f.spec, f.points[1], 3);
+  CHECK(hostile.status == PointStatus::Pending);
+  CHECK(hostile.error.find(pointFileName(1, 3) + ": ") != std::string::npos);
   fs::remove_all(in);
   fs::remove_all(out);
 }
