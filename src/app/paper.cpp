@@ -12,6 +12,7 @@
 #include "app/vmm_job.hpp"
 #include "core/error.hpp"
 #include "io/hdf5.hpp"
+#include "io/output_file.hpp"
 
 namespace ecramsim::app {
 
@@ -157,13 +158,7 @@ PaperResult runPaper(const PaperConfig& cfg, Progress& progress) {
     progress.note("wrote " + path.string());
   }
   const auto summaryPath = cfg.outDir / "summary.json";
-  {
-    std::ofstream out(summaryPath.string() + ".tmp");
-    out << result.summary.metricsJson() << "\n";
-    if (!out) throw IoError(summaryPath.string() + ": cannot write");
-  }
-  std::filesystem::rename(summaryPath.string() + ".tmp", summaryPath, ec);
-  if (ec) throw IoError(summaryPath.string() + ": cannot write: " + ec.message());
+  io::writeTextFile(summaryPath, result.summary.metricsJson() + "\n");
   return result;
 }
 

@@ -1,9 +1,9 @@
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 
 #include "cli/common.hpp"
 #include "core/error.hpp"
+#include "io/output_file.hpp"
 #include "netlist/crossbar.hpp"
 
 namespace ecramsim::cli {
@@ -107,15 +107,7 @@ void addNetlistCommand(CLI::App& app) {
       std::cout << text << std::flush;
       return;
     }
-    const std::string tmp = o->out + ".tmp";
-    {
-      std::ofstream f(tmp);
-      f << text;
-      if (!f) throw IoError(o->out + ": cannot write");
-    }
-    std::error_code ec;
-    std::filesystem::rename(tmp, o->out, ec);
-    if (ec) throw IoError(o->out + ": cannot write: " + ec.message());
+    io::writeTextFile(o->out, text);
   });
 }
 

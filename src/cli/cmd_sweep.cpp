@@ -21,6 +21,7 @@
 #include "cli/common.hpp"
 #include "cli/sweep_process.hpp"
 #include "core/error.hpp"
+#include "io/output_file.hpp"
 #include "modelcard/ecram_table.hpp"
 #include "sweep/index.hpp"
 #include "sweep/points.hpp"
@@ -717,15 +718,7 @@ void addSweepCommand(CLI::App& app) {
       std::cout << csv << std::flush;
       return;
     }
-    const fs::path tmp = *csvOut + ".tmp-" + std::to_string(::getpid());
-    {
-      std::ofstream out(tmp, std::ios::binary);
-      out << csv;
-      if (!out) throw IoError(*csvOut + ": cannot write");
-    }
-    std::error_code ec;
-    fs::rename(tmp, *csvOut, ec);
-    if (ec) throw IoError(*csvOut + ": cannot write: " + ec.message());
+    io::writeTextFile(*csvOut, csv);
   });
 
   auto* merge = cmd->add_subcommand(
@@ -765,6 +758,11 @@ void addSweepCommand(CLI::App& app) {
       std::printf("merged %zu points (%zu files copied): %zu complete, %zu failed, %zu pending\n",
                   t.rows(), m.copied, c.complete, c.failed, c.pending);
       std::printf("index: %s\n", (out / "index.h5").string().c_str());
+    }
+    if (!m.unreadable.empty()) {  // the rest is merged; status 1 names the skipped indexes
+      std::string all;
+      for (const auto& e : m.unreadable) all += (all.empty() ? "" : "\n") + e;
+      throw IoError(all);
     }
     if (c.failed > 0 || c.pending > 0) exitWith(kExitSomeFailed);
   });

@@ -1,18 +1,22 @@
 #include "io/hdf5.hpp"
 
 #include <H5Cpp.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <ctime>
+#include <exception>
 #include <functional>
-#include <optional>
+#include <limits>
 #include <sstream>
+#include <utility>
 
 #include "core/error.hpp"
 #include "core/units.hpp"
 #include "core/version.hpp"
+#include "io/isolated.hpp"
+#include "io/output_file.hpp"
 
 namespace ecramsim::io {
 
@@ -113,12 +117,12 @@ std::string isoTimeNow() {
 void writeResultFile(const ResultTree& tree, const std::filesystem::path& path,
                      const RunInfo& info) {
   namespace fs = std::filesystem;
-  const fs::path tmp = path.string() + ".tmp-" + std::to_string(::getpid());
   std::error_code ec;
   if (path.has_parent_path()) fs::create_directories(path.parent_path(), ec);
+  OutputFile out(path);
   try {
     H5::Exception::dontPrint();
-    H5::H5File file(tmp.string(), H5F_ACC_TRUNC);
+    H5::H5File file(out.temporary().string(), H5F_ACC_TRUNC);
     H5::Group root = file.openGroup("/");
     writeAttr(root, "tool_version", std::string(kToolVersion));
     writeAttr(root, "schema_version", static_cast<std::int64_t>(kSchemaVersion));
@@ -145,112 +149,639 @@ void writeResultFile(const ResultTree& tree, const std::filesystem::path& path,
     }
     file.close();
   } catch (const H5::Exception& e) {
-    fs::remove(tmp, ec);
     throw IoError(path.string() + ": cannot write HDF5 file: " + e.getDetailMsg());
   }
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    throw IoError(path.string() + ": cannot move the finished file into place: " + ec.message());
-  }
+  out.commit();
 }
+
+// Reading. Files are untrusted (a sweep folder may hold anything): every read goes through the
+// C API with explicit checks, walks the tree with a depth limit and cycle detection, refuses
+// datasets that declare far more data than the file holds, reads attributes in one pass, and
+// runs in a forked child (io/isolated.hpp) so that a crash inside libhdf5 on a corrupt file
+// becomes an IoError naming the file.
 
 namespace {
 
-AttrValue readAttr(const H5::Attribute& a) {
-  const H5T_class_t cls = a.getTypeClass();
-  if (cls == H5T_FLOAT) {
-    double v = 0;
-    a.read(H5::PredType::NATIVE_DOUBLE, &v);
-    return v;
+constexpr int kMaxDepth = 32;                       ///< nested groups below the root
+constexpr hsize_t kMaxAttributes = 1000;            ///< attributes read per object
+constexpr hsize_t kSlackBytes = hsize_t{16} << 20;  ///< a dataset may declare this beyond storage
+constexpr hsize_t kMaxCompression = 1100;           ///< deflate compresses at most 1032:1
+constexpr hsize_t kMaxWidening = 8;                 ///< a 1-byte integer read as int64
+constexpr std::size_t kStringBlock = 4096;          ///< variable-length strings read at once
+
+/// A failed read of one object; withFile() prefixes the file name.
+class ReadFailure : public std::runtime_error {
+ public:
+  ReadFailure(const std::string& object, const std::string& message)
+      : std::runtime_error(object + ": " + message) {}
+};
+
+/// An HDF5 identifier, released on scope exit.
+class Id {
+ public:
+  explicit Id(hid_t id) : id_(id) {}
+  ~Id() {
+    if (id_ >= 0) H5Idec_ref(id_);
   }
-  if (cls == H5T_INTEGER) {
-    std::int64_t v = 0;
-    a.read(H5::PredType::NATIVE_INT64, &v);
-    return v;
-  }
-  std::string s;
-  a.read(a.getStrType(), s);
-  return s;
+  Id(Id&& other) noexcept : id_(std::exchange(other.id_, H5I_INVALID_HID)) {}
+  Id(const Id&) = delete;
+  Id& operator=(const Id&) = delete;
+  Id& operator=(Id&&) = delete;
+  [[nodiscard]] hid_t get() const { return id_; }
+  [[nodiscard]] bool valid() const { return id_ >= 0; }
+
+ private:
+  hid_t id_;
+};
+
+/// `id`, or a ReadFailure if the call that made it failed.
+hid_t check(const Id& id, const std::string& object, const char* what) {
+  if (!id.valid()) throw ReadFailure(object, what);
+  return id.get();
 }
 
-void readAttrs(const H5::H5Object& obj, std::map<std::string, AttrValue>& out) {
-  const int n = obj.getNumAttrs();
-  for (int i = 0; i < n; ++i) {
-    H5::Attribute a = obj.openAttribute(static_cast<unsigned>(i));
-    out[a.getName()] = readAttr(a);
+hsize_t saturatingProduct(hsize_t a, hsize_t b) {
+  if (a != 0 && b > std::numeric_limits<hsize_t>::max() / a) {
+    return std::numeric_limits<hsize_t>::max();
   }
+  return a * b;
 }
 
-Dataset readDataset(const H5::DataSet& ds) {
-  Dataset d;
-  H5::DataSpace space = ds.getSpace();
-  const int rank = space.getSimpleExtentNdims();
-  std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
-  if (rank > 0) space.getSimpleExtentDims(dims.data());
+/// The dimensions of a dataspace ({} for a scalar) and its number of values (saturated).
+struct Extent {
+  std::vector<std::size_t> dims;
   hsize_t count = 1;
-  for (hsize_t n : dims) count *= n;
-  d.shape.assign(dims.begin(), dims.end());
-  const H5T_class_t cls = ds.getTypeClass();
-  if (cls == H5T_FLOAT) {
-    std::vector<double> v(count);
-    if (count > 0) ds.read(v.data(), H5::PredType::NATIVE_DOUBLE);
+};
+
+Extent extentOf(hid_t space, const std::string& object) {
+  Extent e;
+  const H5S_class_t cls = H5Sget_simple_extent_type(space);
+  if (cls == H5S_SCALAR) return e;
+  if (cls != H5S_SIMPLE) throw ReadFailure(object, "has no data (a null dataspace)");
+  const int rank = H5Sget_simple_extent_ndims(space);
+  if (rank < 0 || rank > H5S_MAX_RANK) throw ReadFailure(object, "has an invalid rank");
+  std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
+  if (rank > 0 && H5Sget_simple_extent_dims(space, dims.data(), nullptr) < 0) {
+    throw ReadFailure(object, "has unreadable dimensions");
+  }
+  for (hsize_t n : dims) {
+    e.count = saturatingProduct(e.count, n);
+    e.dims.push_back(static_cast<std::size_t>(n));
+  }
+  return e;
+}
+
+enum class Kind { Float, Integer, String };
+
+Kind kindOf(hid_t type, const std::string& object) {
+  switch (H5Tget_class(type)) {
+    case H5T_FLOAT: return Kind::Float;
+    case H5T_INTEGER: return Kind::Integer;
+    case H5T_STRING: return Kind::String;
+    default: break;
+  }
+  throw ReadFailure(object, "has a type ecramsim does not read (not a number or a string)");
+}
+
+/// The type's name as `inspect` prints it: float64, int32, uint8, string, other.
+std::string typeName(hid_t type) {
+  const std::string bits = std::to_string(8 * H5Tget_size(type));
+  switch (H5Tget_class(type)) {
+    case H5T_FLOAT: return "float" + bits;
+    case H5T_INTEGER: return (H5Tget_sign(type) == H5T_SGN_NONE ? "uint" : "int") + bits;
+    case H5T_STRING: return "string";
+    default: break;
+  }
+  return "other";
+}
+
+/// A memory type for variable-length strings of the file type's character set.
+Id variableStringType(hid_t fileType) {
+  Id t(H5Tcopy(H5T_C_S1));
+  if (t.valid()) {
+    H5Tset_size(t.get(), H5T_VARIABLE);
+    H5Tset_cset(t.get(), H5Tget_cset(fileType));
+  }
+  return t;
+}
+
+/// A fixed-length string of at most `size` bytes, ending at the first NUL.
+std::string fixedString(const char* p, std::size_t size) {
+  std::size_t n = 0;
+  while (n < size && p[n] != '\0') ++n;
+  return {p, n};
+}
+
+/// The value of a scalar (or one-element) attribute.
+AttrValue readAttrValue(hid_t attr, const std::string& object) {
+  Id space(H5Aget_space(attr));
+  const Extent e = extentOf(check(space, object, "has no dataspace"), object);
+  if (e.count != 1) {
+    throw ReadFailure(object, "has " + std::to_string(e.count) +
+                                  " values; ecramsim reads scalar attributes only");
+  }
+  Id type(H5Aget_type(attr));
+  const hid_t ft = check(type, object, "has no type");
+  switch (kindOf(ft, object)) {
+    case Kind::Float: {
+      double v = 0;
+      if (H5Aread(attr, H5T_NATIVE_DOUBLE, &v) < 0) throw ReadFailure(object, "cannot be read");
+      return v;
+    }
+    case Kind::Integer: {
+      std::int64_t v = 0;
+      if (H5Aread(attr, H5T_NATIVE_INT64, &v) < 0) throw ReadFailure(object, "cannot be read");
+      return v;
+    }
+    case Kind::String: break;
+  }
+  if (H5Tis_variable_str(ft) > 0) {
+    Id mem = variableStringType(ft);
+    char* p = nullptr;
+    if (H5Aread(attr, check(mem, object, "has a bad string type"), &p) < 0) {
+      throw ReadFailure(object, "cannot be read");
+    }
+    std::string s = p != nullptr ? p : "";
+    H5free_memory(p);
+    return s;
+  }
+  const std::size_t size = H5Tget_size(ft);
+  if (size == 0 || size > (std::size_t{1} << 20)) {
+    throw ReadFailure(object, "is a string of " + std::to_string(size) + " bytes: refused");
+  }
+  Id mem(H5Tcopy(ft));
+  std::vector<char> buf(size);
+  if (H5Aread(attr, check(mem, object, "has a bad string type"), buf.data()) < 0) {
+    throw ReadFailure(object, "cannot be read");
+  }
+  return fixedString(buf.data(), size);
+}
+
+/// The number of attributes of `obj`.
+hsize_t attrCount(hid_t obj, const std::string& object) {
+  H5O_info_t info{};
+  if (H5Oget_info2(obj, &info, H5O_INFO_NUM_ATTRS) < 0) {
+    throw ReadFailure(object, "cannot be examined");
+  }
+  return info.num_attrs;
+}
+
+/// Calls `each(name, attr)` for the first `atMost` attributes of `obj` (by name), in one pass:
+/// opening attributes by index costs a pass over all of them per attribute.
+void forEachAttr(hid_t obj, const std::string& object, hsize_t atMost,
+                 const std::function<void(const std::string&, hid_t)>& each) {
+  struct State {
+    const std::function<void(const std::string&, hid_t)>* each;
+    hsize_t left;
+    std::exception_ptr error;
+  } state{&each, atMost, nullptr};
+  auto visit = [](hid_t loc, const char* name, const H5A_info_t*, void* data) -> herr_t {
+    auto* st = static_cast<State*>(data);
+    if (st->left == 0) return 1;
+    --st->left;
+    try {
+      Id a(H5Aopen(loc, name, H5P_DEFAULT));
+      if (!a.valid()) throw ReadFailure(std::string("@") + name, "cannot be opened");
+      (*st->each)(name, a.get());
+    } catch (...) {
+      st->error = std::current_exception();
+      return -1;
+    }
+    return 0;
+  };
+  hsize_t idx = 0;
+  const herr_t rc = H5Aiterate2(obj, H5_INDEX_NAME, H5_ITER_INC, &idx, visit, &state);
+  if (state.error) std::rethrow_exception(state.error);
+  if (rc < 0) throw ReadFailure(object, "has unreadable attributes");
+}
+
+void readAttrs(hid_t obj, const std::string& object, std::map<std::string, AttrValue>& out) {
+  if (const hsize_t n = attrCount(obj, object); n > kMaxAttributes) {
+    throw ReadFailure(object, "has " + std::to_string(n) + " attributes; ecramsim reads at most " +
+                                  std::to_string(kMaxAttributes));
+  }
+  forEachAttr(obj, object, kMaxAttributes, [&](const std::string& name, hid_t a) {
+    out[name] = readAttrValue(a, object + " @" + name);
+  });
+}
+
+/// Memory a file may make us allocate, in all: what its datasets could hold at the highest
+/// compression, plus some slack for small unwritten datasets.
+class Budget {
+ public:
+  explicit Budget(hsize_t fileSize)
+      : left_(4 * kSlackBytes + saturatingProduct(kMaxCompression, fileSize)) {}
+  void take(hsize_t bytes, const std::string& object) {
+    if (bytes > left_) {
+      throw ReadFailure(object, "makes the file's data exceed what a file of its size can "
+                                "hold: refused (corrupt or crafted)");
+    }
+    left_ -= bytes;
+  }
+
+ private:
+  hsize_t left_;
+};
+
+/// Refuses a dataset that would need `bytes` of memory while holding far less in the file
+/// (unwritten, or a corrupt or crafted size), and data kept outside the file.
+void checkDeclaredSize(hid_t ds, const std::string& object, hsize_t bytes, Budget& budget) {
+  Id dcpl(H5Dget_create_plist(ds));
+  const H5D_layout_t layout = H5Pget_layout(check(dcpl, object, "has no creation properties"));
+  if (layout == H5D_VIRTUAL || H5Pget_external_count(dcpl.get()) != 0) {
+    throw ReadFailure(object, "keeps its data in other files: not read");
+  }
+  const hsize_t stored = H5Dget_storage_size(ds);
+  const hsize_t ratio = layout == H5D_CHUNKED ? kMaxCompression : kMaxWidening;
+  if (bytes > kSlackBytes && bytes > saturatingProduct(ratio, stored)) {
+    throw ReadFailure(object, "declares " + std::to_string(bytes) + " bytes of data but the file " +
+                                  "holds " + std::to_string(stored) +
+                                  " bytes of it: refused (unwritten, corrupt or crafted)");
+  }
+  budget.take(bytes, object);
+}
+
+std::vector<std::string> readVariableStrings(hid_t ds, hid_t fileType, const Extent& e,
+                                             const std::string& object, Budget& budget) {
+  Id mem = variableStringType(fileType);
+  Id fspace(H5Dget_space(ds));
+  check(mem, object, "has a bad string type");
+  check(fspace, object, "has no dataspace");
+  // Blocks of whole rows along the first axis, about kStringBlock strings each.
+  const hsize_t rows = e.dims.empty() ? 1 : e.dims[0];
+  const hsize_t perRow = rows == 0 ? 0 : e.count / rows;
+  const hsize_t step = std::max<hsize_t>(1, kStringBlock / std::max<hsize_t>(perRow, 1));
+  std::vector<std::string> out;
+  out.reserve(static_cast<std::size_t>(e.count));
+  for (hsize_t r0 = 0; r0 < rows && perRow > 0; r0 += step) {
+    hsize_t n = perRow;
+    if (!e.dims.empty()) {
+      std::vector<hsize_t> start(e.dims.size(), 0), count(e.dims.begin(), e.dims.end());
+      start[0] = r0;
+      count[0] = std::min(step, rows - r0);
+      if (H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(),
+                              nullptr) < 0) {
+        throw ReadFailure(object, "cannot be selected");
+      }
+      n = count[0] * perRow;
+    }
+    Id mspace(H5Screate_simple(1, &n, nullptr));
+    std::vector<char*> ptrs(static_cast<std::size_t>(n), nullptr);
+    if (H5Dread(ds, mem.get(), check(mspace, object, "cannot be read"),
+                e.dims.empty() ? H5S_ALL : fspace.get(), H5P_DEFAULT, ptrs.data()) < 0) {
+      throw ReadFailure(object, "cannot be read");
+    }
+    hsize_t bytes = 0;
+    for (char* p : ptrs) {
+      out.emplace_back(p != nullptr ? p : "");
+      bytes += out.back().size();
+    }
+    H5Dvlen_reclaim(mem.get(), mspace.get(), H5P_DEFAULT, ptrs.data());
+    budget.take(bytes, object);
+  }
+  return out;
+}
+
+Dataset readDataset(hid_t ds, const std::string& object, Budget& budget) {
+  Dataset d;
+  Id space(H5Dget_space(ds));
+  const Extent e = extentOf(check(space, object, "has no dataspace"), object);
+  d.shape = e.dims;
+  Id type(H5Dget_type(ds));
+  const hid_t ft = check(type, object, "has no type");
+  const Kind kind = kindOf(ft, object);
+  const bool variable = kind == Kind::String && H5Tis_variable_str(ft) > 0;
+  const hsize_t width = kind == Kind::String && !variable ? H5Tget_size(ft) : 8;
+  checkDeclaredSize(ds, object, saturatingProduct(e.count, width), budget);
+  const auto n = static_cast<std::size_t>(e.count);
+  if (kind == Kind::Float) {
+    std::vector<double> v(n);
+    if (n > 0 && H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()) < 0) {
+      throw ReadFailure(object, "cannot be read");
+    }
     d.data = std::move(v);
-  } else if (cls == H5T_INTEGER) {
-    std::vector<std::int64_t> v(count);
-    if (count > 0) ds.read(v.data(), H5::PredType::NATIVE_INT64);
+  } else if (kind == Kind::Integer) {
+    std::vector<std::int64_t> v(n);
+    if (n > 0 && H5Dread(ds, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()) < 0) {
+      throw ReadFailure(object, "cannot be read");
+    }
     d.data = std::move(v);
+  } else if (variable) {
+    d.data = readVariableStrings(ds, ft, e, object, budget);
   } else {
-    const H5::StrType t = varString();
-    std::vector<char*> ptrs(count, nullptr);
-    if (count > 0) ds.read(ptrs.data(), t);
+    const std::size_t size = H5Tget_size(ft);
+    Id mem(H5Tcopy(ft));
+    std::vector<char> buf(n * size);
+    if (n > 0 && H5Dread(ds, check(mem, object, "has a bad string type"), H5S_ALL, H5S_ALL,
+                         H5P_DEFAULT, buf.data()) < 0) {
+      throw ReadFailure(object, "cannot be read");
+    }
     std::vector<std::string> v;
-    for (char* p : ptrs) v.emplace_back(p ? p : "");
-    if (count > 0) H5::DataSet::vlenReclaim(ptrs.data(), t, space);
+    v.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) v.push_back(fixedString(buf.data() + i * size, size));
     d.data = std::move(v);
   }
-  readAttrs(ds, d.attrs);
+  readAttrs(ds, object, d.attrs);
   return d;
 }
 
-/// The target of the external link `name` in `g`, or nothing if it is not an external link.
-std::optional<ExternalLink> externalLinkOf(const H5::Group& g, const std::string& name) {
-  H5L_info_t info{};
-  if (H5Lget_info(g.getId(), name.c_str(), &info, H5P_DEFAULT) < 0 ||
-      info.type != H5L_TYPE_EXTERNAL) {
-    return std::nullopt;
-  }
-  std::vector<char> buf(info.u.val_size);
+/// The target of the external link `name` in group `g`.
+ExternalLink externalLinkOf(hid_t g, const std::string& name, std::size_t size,
+                            const std::string& object) {
+  if (size == 0 || size > (std::size_t{1} << 16)) throw ReadFailure(object, "bad external link");
+  std::vector<char> buf(size);
   const char* file = nullptr;
-  const char* object = nullptr;
+  const char* target = nullptr;
   unsigned flags = 0;
-  if (H5Lget_val(g.getId(), name.c_str(), buf.data(), buf.size(), H5P_DEFAULT) < 0 ||
-      H5Lunpack_elink_val(buf.data(), buf.size(), &flags, &file, &object) < 0) {
-    throw H5::Exception("H5Lget_val", "cannot read the external link " + name);
+  if (H5Lget_val(g, name.c_str(), buf.data(), buf.size(), H5P_DEFAULT) < 0 ||
+      H5Lunpack_elink_val(buf.data(), buf.size(), &flags, &file, &target) < 0) {
+    throw ReadFailure(object, "is an unreadable external link");
   }
-  return ExternalLink{file ? file : "", object ? object : ""};
+  return ExternalLink{file != nullptr ? file : "", target != nullptr ? target : ""};
 }
 
-void walk(const H5::Group& g, const std::string& path,
-          std::map<std::string, Dataset>& datasets,
-          std::map<std::string, std::map<std::string, AttrValue>>& groups,
-          std::map<std::string, ExternalLink>& links) {
-  readAttrs(g, groups[path.empty() ? "/" : path]);
-  const hsize_t n = g.getNumObjs();
-  for (hsize_t i = 0; i < n; ++i) {
-    const std::string name = g.getObjnameByIdx(i);
-    const std::string child = path + "/" + name;
-    if (auto link = externalLinkOf(g, name)) {  // listed, not followed
-      links[child] = *link;
-      continue;
+/// What a walk reports: every group (the root as "/"), dataset and external link.
+struct Visitor {
+  std::function<void(const std::string& path, hid_t group)> group;
+  std::function<void(const std::string& path, hid_t dataset)> dataset;
+  std::function<void(const std::string& path, const ExternalLink& link)> link;
+};
+
+/// Visits the tree below the root once, depth first. External links are reported, not
+/// followed; soft and hard links are followed. Refuses groups nested deeper than kMaxDepth, a
+/// link back to an enclosing group (a cycle), and a second link to an object already visited.
+class Walker {
+ public:
+  explicit Walker(const Visitor& v) : v_(v) {}
+
+  void walk(hid_t file) {
+    Id root(H5Gopen2(file, "/", H5P_DEFAULT));
+    check(root, "/", "cannot open the root group");
+    const Key k = keyOf(root.get(), "/");
+    seen_[k] = "/";
+    stack_.push_back(k);
+    walkGroup(root.get(), "", 0);
+  }
+
+ private:
+  struct Key {
+    unsigned long fileno;
+    haddr_t addr;
+    auto operator<=>(const Key&) const = default;
+  };
+  struct Link {
+    std::string name;
+    H5L_type_t type;
+    std::size_t valueSize;
+  };
+
+  static Key keyOf(hid_t obj, const std::string& object) {
+    H5O_info_t info{};
+    if (H5Oget_info2(obj, &info, H5O_INFO_BASIC) < 0) {
+      throw ReadFailure(object, "cannot be examined");
     }
-    const H5G_obj_t type = g.getObjTypeByIdx(i);
-    if (type == H5G_GROUP) {
-      walk(g.openGroup(name), child, datasets, groups, links);
-    } else if (type == H5G_DATASET) {
-      datasets[child] = readDataset(g.openDataSet(name));
+    return {info.fileno, info.addr};
+  }
+
+  void walkGroup(hid_t g, const std::string& path, int depth) {
+    v_.group(path.empty() ? "/" : path, g);
+    std::vector<Link> links;
+    auto collect = [](hid_t, const char* name, const H5L_info_t* info, void* data) -> herr_t {
+      try {
+        static_cast<std::vector<Link>*>(data)->push_back(
+            {name, info->type, info->type == H5L_TYPE_HARD ? 0 : info->u.val_size});
+      } catch (...) {
+        return -1;
+      }
+      return 0;
+    };
+    hsize_t idx = 0;
+    if (H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, &idx, collect, &links) < 0) {
+      throw ReadFailure(path.empty() ? "/" : path, "cannot list the group");
+    }
+    for (const Link& l : links) {
+      const std::string child = path + "/" + l.name;
+      if (l.type == H5L_TYPE_EXTERNAL) {  // listed, not followed
+        v_.link(child, externalLinkOf(g, l.name, l.valueSize, child));
+        continue;
+      }
+      if (l.type != H5L_TYPE_HARD && l.type != H5L_TYPE_SOFT) {
+        throw ReadFailure(child, "is a link of an unknown kind");
+      }
+      Id obj(H5Oopen(g, l.name.c_str(), H5P_DEFAULT));
+      check(obj, child, "cannot be opened (a dangling link or a corrupt object)");
+      const Key k = keyOf(obj.get(), child);
+      if (std::find(stack_.begin(), stack_.end(), k) != stack_.end()) {
+        throw ReadFailure(child, "links back to an enclosing group (a cycle): refused");
+      }
+      if (auto [it, fresh] = seen_.emplace(k, child); !fresh) {
+        throw ReadFailure(child, "is a second link to " + it->second + ": refused");
+      }
+      const H5I_type_t type = H5Iget_type(obj.get());
+      if (type == H5I_GROUP) {
+        if (depth + 1 > kMaxDepth) {
+          throw ReadFailure(child, "lies more than " + std::to_string(kMaxDepth) +
+                                       " groups deep: refused");
+        }
+        stack_.push_back(k);
+        walkGroup(obj.get(), child, depth + 1);
+        stack_.pop_back();
+      } else if (type == H5I_DATASET) {
+        v_.dataset(child, obj.get());
+      }
     }
   }
+
+  const Visitor& v_;
+  std::map<Key, std::string> seen_;  ///< every object visited, with its first path
+  std::vector<Key> stack_;           ///< the groups enclosing the current one
+};
+
+/// Opens `path` read-only and runs `read` on it; every failure is an IoError naming the file.
+template <typename Read>
+auto withFile(const std::filesystem::path& path, Read&& read) {
+  try {
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+    Id file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+    if (!file.valid()) throw ReadFailure("/", "cannot be opened");
+    return read(file.get());
+  } catch (const ReadFailure& e) {
+    throw IoError(path.string() + ": not a readable ecramsim HDF5 file: " + e.what());
+  } catch (const std::bad_alloc&) {
+    throw IoError(path.string() +
+                  ": cannot be read within the memory allowed for a file of its size (corrupt?)");
+  } catch (const std::exception& e) {
+    throw IoError(path.string() + ": cannot be read: " + e.what());
+  }
+}
+
+struct RawTree {
+  std::map<std::string, Dataset> datasets;
+  std::map<std::string, std::map<std::string, AttrValue>> groups;
+  std::map<std::string, ExternalLink> links;
+};
+
+RawTree readRaw(const std::filesystem::path& path) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  Budget budget(ec ? 0 : size);
+  return withFile(path, [&](hid_t file) {
+    RawTree t;
+    Visitor v;
+    v.group = [&](const std::string& p, hid_t g) { readAttrs(g, p, t.groups[p]); };
+    v.dataset = [&](const std::string& p, hid_t ds) { t.datasets[p] = readDataset(ds, p, budget); };
+    v.link = [&](const std::string& p, const ExternalLink& l) { t.links[p] = l; };
+    Walker(v).walk(file);
+    return t;
+  });
+}
+
+// A RawTree as bytes, to come back from the reader process.
+class Packer {
+ public:
+  void u64(std::uint64_t v) { out_.append(reinterpret_cast<const char*>(&v), sizeof v); }
+  void str(const std::string& s) {
+    u64(s.size());
+    out_ += s;
+  }
+  template <typename T>
+  void raw(const std::vector<T>& v) {
+    u64(v.size());
+    out_.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
+  }
+  void attr(const AttrValue& a) {
+    u64(a.index());
+    if (const auto* d = std::get_if<double>(&a)) {
+      raw(std::vector<double>{*d});
+    } else if (const auto* i = std::get_if<std::int64_t>(&a)) {
+      raw(std::vector<std::int64_t>{*i});
+    } else {
+      str(std::get<std::string>(a));
+    }
+  }
+  void attrs(const std::map<std::string, AttrValue>& m) {
+    u64(m.size());
+    for (const auto& [k, v] : m) {
+      str(k);
+      attr(v);
+    }
+  }
+  std::string take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
+
+class Unpacker {
+ public:
+  explicit Unpacker(const std::string& in) : in_(in) {}
+  std::uint64_t u64() {
+    std::uint64_t v = 0;
+    std::memcpy(&v, bytes(sizeof v), sizeof v);
+    return v;
+  }
+  std::string str() {
+    const std::uint64_t n = u64();
+    return {bytes(n), static_cast<std::size_t>(n)};
+  }
+  template <typename T>
+  std::vector<T> raw() {
+    const std::uint64_t n = u64();
+    if (n > in_.size() / sizeof(T)) throw std::length_error("truncated");
+    std::vector<T> v(static_cast<std::size_t>(n));
+    if (n > 0) std::memcpy(v.data(), bytes(n * sizeof(T)), n * sizeof(T));
+    return v;
+  }
+  AttrValue attr() {
+    switch (u64()) {
+      case 0: return raw<double>().at(0);
+      case 1: return raw<std::int64_t>().at(0);
+      default: break;
+    }
+    return str();
+  }
+  std::map<std::string, AttrValue> attrs() {
+    std::map<std::string, AttrValue> m;
+    for (std::uint64_t n = u64(); n > 0; --n) {
+      std::string k = str();
+      m[k] = attr();
+    }
+    return m;
+  }
+
+ private:
+  const char* bytes(std::uint64_t n) {
+    if (n > in_.size() - pos_) throw std::length_error("truncated");
+    const char* p = in_.data() + pos_;
+    pos_ += static_cast<std::size_t>(n);
+    return p;
+  }
+  const std::string& in_;
+  std::size_t pos_ = 0;
+};
+
+std::string pack(const RawTree& t) {
+  Packer p;
+  p.u64(t.datasets.size());
+  for (const auto& [path, d] : t.datasets) {
+    p.str(path);
+    std::vector<std::uint64_t> shape(d.shape.begin(), d.shape.end());
+    p.raw(shape);
+    p.u64(d.data.index());
+    if (const auto* v = std::get_if<std::vector<double>>(&d.data)) {
+      p.raw(*v);
+    } else if (const auto* iv = std::get_if<std::vector<std::int64_t>>(&d.data)) {
+      p.raw(*iv);
+    } else {
+      const auto& sv = std::get<std::vector<std::string>>(d.data);
+      p.u64(sv.size());
+      for (const auto& s : sv) p.str(s);
+    }
+    p.attrs(d.attrs);
+  }
+  p.u64(t.groups.size());
+  for (const auto& [path, attrs] : t.groups) {
+    p.str(path);
+    p.attrs(attrs);
+  }
+  p.u64(t.links.size());
+  for (const auto& [path, l] : t.links) {
+    p.str(path);
+    p.str(l.file);
+    p.str(l.object);
+  }
+  return p.take();
+}
+
+RawTree unpack(const std::string& bytes) {
+  Unpacker u(bytes);
+  RawTree t;
+  for (std::uint64_t n = u.u64(); n > 0; --n) {
+    const std::string path = u.str();
+    Dataset d;
+    for (std::uint64_t s : u.raw<std::uint64_t>()) d.shape.push_back(static_cast<std::size_t>(s));
+    switch (u.u64()) {
+      case 0: d.data = u.raw<double>(); break;
+      case 1: d.data = u.raw<std::int64_t>(); break;
+      default: {
+        std::vector<std::string> sv;
+        for (std::uint64_t k = u.u64(); k > 0; --k) sv.push_back(u.str());
+        d.data = std::move(sv);
+      }
+    }
+    d.attrs = u.attrs();
+    t.datasets[path] = std::move(d);
+  }
+  for (std::uint64_t n = u.u64(); n > 0; --n) {
+    const std::string path = u.str();
+    t.groups[path] = u.attrs();
+  }
+  for (std::uint64_t n = u.u64(); n > 0; --n) {
+    const std::string path = u.str();
+    std::string file = u.str();
+    t.links[path] = {std::move(file), u.str()};
+  }
+  return t;
 }
 
 std::string attrText(const AttrValue& v) {
@@ -259,22 +790,112 @@ std::string attrText(const AttrValue& v) {
   return std::get<std::string>(v);
 }
 
+/// The text of the attribute `name` of `obj` ("" if it has none or it is not a scalar).
+std::string attrTextOf(hid_t obj, const char* name, const std::string& object) {
+  if (H5Aexists(obj, name) <= 0) return {};
+  Id a(H5Aopen(obj, name, H5P_DEFAULT));
+  return attrText(readAttrValue(check(a, object, "has an unreadable attribute"),
+                                object + " @" + name));
+}
+
+/// One line of `inspect`: path, shape, type, the value of a one-value number, units and
+/// description. Reads no data beyond that one value.
+std::string describeDataset(hid_t ds, const std::string& object) {
+  Id space(H5Dget_space(ds));
+  const Extent e = extentOf(check(space, object, "has no dataspace"), object);
+  Id type(H5Dget_type(ds));
+  const hid_t ft = check(type, object, "has no type");
+  std::ostringstream out;
+  out << object << "  ";
+  if (e.dims.empty()) {
+    out << "scalar";
+  } else {
+    out << "(";
+    for (std::size_t k = 0; k < e.dims.size(); ++k) out << (k ? " x " : "") << e.dims[k];
+    out << ")";
+  }
+  out << " " << typeName(ft);
+  if (e.count == 1 && H5Tget_class(ft) == H5T_FLOAT) {
+    double v = 0;
+    if (H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &v) < 0) {
+      throw ReadFailure(object, "cannot be read");
+    }
+    out << " = " << formatExact(v);
+  }
+  if (auto u = attrTextOf(ds, "units", object); !u.empty()) out << " [" << u << "]";
+  if (auto d = attrTextOf(ds, "description", object); !d.empty()) out << "  " << d;
+  return out.str();
+}
+
+std::string describeRaw(const std::filesystem::path& path) {
+  return withFile(path, [&](hid_t file) {
+    std::ostringstream out;
+    out << path.string() << "\n";
+    std::map<std::string, std::string> rootAttrs;
+    {
+      Id root(H5Gopen2(file, "/", H5P_DEFAULT));
+      const hsize_t n = attrCount(check(root, "/", "cannot open the root group"), "/");
+      forEachAttr(root.get(), "/", kMaxAttributes, [&](const std::string& name, hid_t a) {
+            Id space(H5Aget_space(a));
+            Id type(H5Aget_type(a));
+            const std::string object = "/ @" + name;
+            const Extent e = extentOf(check(space, object, "has no dataspace"), object);
+            rootAttrs[name] = e.count == 1 ? attrText(readAttrValue(a, object))
+                                           : "(" + std::to_string(e.count) + " values) " +
+                                                 typeName(check(type, object, "has no type"));
+          });
+      for (const auto& [k, v] : rootAttrs) out << "  @" << k << " = " << v << "\n";
+      if (n > rootAttrs.size()) {
+        out << "  ... and " << n - rootAttrs.size() << " more attributes\n";
+      }
+    }
+    std::map<std::string, std::string> datasets;
+    std::map<std::string, ExternalLink> links;
+    Visitor v;
+    v.group = [](const std::string&, hid_t) {};
+    v.dataset = [&](const std::string& p, hid_t ds) { datasets[p] = describeDataset(ds, p); };
+    v.link = [&](const std::string& p, const ExternalLink& l) { links[p] = l; };
+    Walker(v).walk(file);
+    for (const auto& [p, line] : datasets) out << line << "\n";
+    for (const auto& [p, l] : links) {
+      out << p << "  -> " << l.file << ":" << l.object << "  (external link)\n";
+    }
+    return out.str();
+  });
+}
+
+/// Checks that `path` is a regular file; returns limits for the process reading it: memory for
+/// its data at the highest compression (twice: the tree and its copy sent back) plus slack,
+/// and a minute of CPU time plus one second per 10 MB.
+ChildLimits readerLimits(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) throw IoError(path.string() + ": no such file");
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    throw IoError(path.string() + ": not a regular file");
+  }
+  const std::uintmax_t size = std::filesystem::file_size(path, ec);
+  ChildLimits limits;
+  const hsize_t slack = hsize_t{256} << 20;
+  const hsize_t data = saturatingProduct(2 * kMaxCompression, size);
+  limits.extraMemoryBytes =
+      data > std::numeric_limits<hsize_t>::max() - slack ? data : data + slack;
+  limits.cpuSeconds = 60 + static_cast<unsigned>(size / 10'000'000);
+  return limits;
+}
+
 }  // namespace
 
 ResultTree readResultFile(const std::filesystem::path& path) {
-  if (!std::filesystem::exists(path)) throw IoError(path.string() + ": no such file");
-  std::map<std::string, Dataset> datasets;
-  std::map<std::string, std::map<std::string, AttrValue>> groups;
-  std::map<std::string, ExternalLink> links;
+  const ChildLimits limits = readerLimits(path);
+  RawTree raw;
+  const std::string bytes = runIsolated(path.string(), limits, [&] { return pack(readRaw(path)); });
   try {
-    H5::Exception::dontPrint();
-    H5::H5File file(path.string(), H5F_ACC_RDONLY);
-    walk(file.openGroup("/"), "", datasets, groups, links);
-  } catch (const H5::Exception& e) {
-    throw IoError(path.string() + ": not a readable HDF5 file: " + e.getDetailMsg());
+    raw = unpack(bytes);
+  } catch (const std::exception&) {
+    throw IoError(path.string() + ": the reader process returned a truncated reply");
   }
   ResultTree tree;
-  for (auto& [p, d] : datasets) {
+  for (auto& [p, d] : raw.datasets) {
     if (auto* v = std::get_if<std::vector<double>>(&d.data)) {
       if (p.rfind("/metrics/", 0) == 0 && d.shape.empty()) {
         const auto unit = d.attrs.count("units") ? attrText(d.attrs.at("units")) : "";
@@ -284,47 +905,16 @@ ResultTree readResultFile(const std::filesystem::path& path) {
     }
     tree.dataset(p, std::move(d));
   }
-  for (auto& [p, attrs] : groups) {
+  for (auto& [p, attrs] : raw.groups) {
     for (auto& [k, v] : attrs) tree.attribute(p, k, v);
   }
-  for (auto& [p, l] : links) tree.externalLink(p, l.file, l.object);
+  for (auto& [p, l] : raw.links) tree.externalLink(p, l.file, l.object);
   return tree;
 }
 
 std::string describeResultFile(const std::filesystem::path& path) {
-  const ResultTree tree = readResultFile(path);
-  std::ostringstream out;
-  out << path.string() << "\n";
-  if (auto it = tree.groupAttrs().find("/"); it != tree.groupAttrs().end()) {
-    for (const auto& [k, v] : it->second) out << "  @" << k << " = " << attrText(v) << "\n";
-  }
-  for (const auto& [p, d] : tree.datasets()) {
-    out << p << "  ";
-    if (d.shape.empty()) {
-      out << "scalar";
-    } else {
-      out << "(";
-      for (std::size_t k = 0; k < d.shape.size(); ++k) out << (k ? " x " : "") << d.shape[k];
-      out << ")";
-    }
-    if (const auto* v = std::get_if<std::vector<double>>(&d.data)) {
-      out << " float64";
-      if (v->size() == 1) out << " = " << formatExact(v->front());
-    } else if (std::holds_alternative<std::vector<std::int64_t>>(d.data)) {
-      out << " int64";
-    } else {
-      out << " string";
-    }
-    if (auto u = d.attrs.find("units"); u != d.attrs.end()) out << " [" << attrText(u->second) << "]";
-    if (auto ds = d.attrs.find("description"); ds != d.attrs.end()) {
-      out << "  " << attrText(ds->second);
-    }
-    out << "\n";
-  }
-  for (const auto& [p, l] : tree.externalLinks()) {
-    out << p << "  -> " << l.file << ":" << l.object << "  (external link)\n";
-  }
-  return out.str();
+  const ChildLimits limits = readerLimits(path);
+  return runIsolated(path.string(), limits, [&] { return describeRaw(path); });
 }
 
 }  // namespace ecramsim::io

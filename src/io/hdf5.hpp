@@ -1,7 +1,8 @@
 #pragma once
 /// HDF5 result files (DESIGN.md section 7). A ResultTree is written in one go to a temporary
 /// name beside the target and renamed into place when complete, so a reader never sees a
-/// partial file and an interrupted run leaves none behind.
+/// partial file and an interrupted run leaves none behind (io/output_file.hpp: a device or FIFO
+/// target is written into, never replaced).
 
 #include <cstdint>
 #include <filesystem>
@@ -23,7 +24,8 @@ struct RunInfo {
 /// The current UTC time as ISO 8601 ("2026-11-28T21:10:29Z").
 [[nodiscard]] std::string isoTimeNow();
 
-/// Writes `tree` to `path` atomically (temporary file + rename). Throws IoError naming the file.
+/// Writes `tree` to `path` atomically (temporary file + rename; copied into a character device
+/// or FIFO). Throws IoError naming the file.
 /// Root attributes: tool_version, schema_version, command_line, seed, start_time, status.
 /// Vectors and matrices of more than 64 values are chunked and deflate-compressed.
 /// External links of the tree are created with H5Lcreate_external.
@@ -31,12 +33,18 @@ void writeResultFile(const ResultTree& tree, const std::filesystem::path& path,
                      const RunInfo& info);
 
 /// Reads a result file back into a tree (datasets, their attributes, group attributes, and
-/// external links, which are listed but not followed).
-/// Throws IoError naming the file if it cannot be read.
+/// external links, which are listed but not followed). The file is untrusted: it is read in a
+/// forked child with bounded memory and CPU time (a crash inside libhdf5 on a corrupt file
+/// becomes an IoError), and refused, with an IoError naming the file and the object, if it has
+/// non-scalar attributes, more than 1000 attributes on an object, groups nested more than 32
+/// deep, a link cycle or a second link to one object, data kept in other files, or a dataset
+/// declaring far more data than the file holds (unwritten, corrupt or crafted).
+/// Numbers are read as float64 or int64, fixed- and variable-length strings as strings.
 [[nodiscard]] ResultTree readResultFile(const std::filesystem::path& path);
 
-/// A listing of what a file holds: root attributes, then every group and dataset with shape,
-/// type, units and description. The text `ecramsim inspect` prints.
+/// A listing of what a file holds: root attributes (the first 1000), then every dataset with
+/// shape, type, units and description, and the external links. The text `ecramsim inspect`
+/// prints. Reads metadata and one-value datasets only, in the same isolated way.
 [[nodiscard]] std::string describeResultFile(const std::filesystem::path& path);
 
 }  // namespace ecramsim::io

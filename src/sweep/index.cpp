@@ -169,6 +169,38 @@ std::string attrText(const Dataset& d, const std::string& key) {
   return {};
 }
 
+/// The unsigned number in the text of attribute `what`.
+std::uint64_t count(const fs::path& file, const std::string& what, const std::string& text) {
+  std::size_t used = 0;
+  try {
+    const std::uint64_t v = std::stoull(text, &used);
+    if (used == text.size()) return v;
+  } catch (const std::exception&) {
+  }
+  throw InputError({file.string(), 0}, what, "is not a whole number: not a sweep index file");
+}
+
+/// Every column of an index has one row per point: refuses a file whose columns differ.
+void checkRows(const IndexTable& t, const fs::path& file) {
+  const std::size_t rows = t.rows();
+  auto require = [&](std::size_t n, const std::string& column) {
+    if (n != rows) {
+      throw InputError({file.string(), 0}, column,
+                       "has " + std::to_string(n) + " rows but /points/index has " +
+                           std::to_string(rows) + ": a corrupt sweep index");
+    }
+  };
+  require(t.status.size(), "/points/status");
+  require(t.exitStatus.size(), "/points/exit_status");
+  require(t.error.size(), "/points/error");
+  require(t.file.size(), "/points/file");
+  require(t.args.size(), "/points/args");
+  for (const auto& c : t.params) {
+    require(c.numeric ? c.numbers.size() : c.texts.size(), "/params/" + c.name);
+  }
+  for (const auto& c : t.metrics) require(c.numbers.size(), "/metrics/" + c.name);
+}
+
 }  // namespace
 
 IndexTable readIndexFile(const fs::path& path) {
@@ -182,9 +214,14 @@ IndexTable readIndexFile(const fs::path& path) {
   t.command = textAttr(tree, "/sweep", "command");
   t.mode = textAttr(tree, "/sweep", "mode");
   t.shard = textAttr(tree, "/sweep", "shard");
-  t.totalPoints = static_cast<std::size_t>(std::stoull("0" + textAttr(tree, "/sweep", "total_points")));
-  if (auto seed = textAttr(tree, "/", "seed"); !seed.empty()) t.seed = std::stoull(seed);
-  t.specText = column<std::string>(tree, "/sweep/spec_text", path).at(0);
+  t.totalPoints = static_cast<std::size_t>(
+      count(path, "/sweep total_points", "0" + textAttr(tree, "/sweep", "total_points")));
+  if (auto seed = textAttr(tree, "/", "seed"); !seed.empty()) t.seed = count(path, "/ seed", seed);
+  const auto& specText = column<std::string>(tree, "/sweep/spec_text", path);
+  if (specText.size() != 1) {
+    throw InputError({path.string(), 0}, "/sweep/spec_text", "is not one text: not a sweep index");
+  }
+  t.specText = specText.front();
   t.index = column<std::int64_t>(tree, "/points/index", path);
   t.status = column<std::string>(tree, "/points/status", path);
   t.exitStatus = column<std::int64_t>(tree, "/points/exit_status", path);
@@ -207,6 +244,8 @@ IndexTable readIndexFile(const fs::path& path) {
     } else if (const auto* s = std::get_if<std::vector<std::string>>(&it->second.data)) {
       c.numeric = false;
       c.texts = *s;
+    } else {
+      throw InputError({path.string(), 0}, p, "has the wrong type: not a sweep index file");
     }
     t.params.push_back(std::move(c));
   }
@@ -224,9 +263,10 @@ IndexTable readIndexFile(const fs::path& path) {
     c.unit = attrText(it->second, "units");
     if (c.unit == "unspecified") c.unit.clear();
     c.description = attrText(it->second, "description");
-    if (const auto* v = std::get_if<std::vector<double>>(&it->second.data)) c.numbers = *v;
+    c.numbers = column<double>(tree, "/metrics/" + name, path);
     t.metrics.push_back(std::move(c));
   }
+  checkRows(t, path);
   return t;
 }
 

@@ -1,6 +1,5 @@
 #include "sweep/store.hpp"
 
-#include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
@@ -9,6 +8,7 @@
 
 #include "core/error.hpp"
 #include "io/hdf5.hpp"
+#include "io/output_file.hpp"
 #include "sweep/index.hpp"
 
 namespace fs = std::filesystem;
@@ -36,23 +36,6 @@ const std::string* stringAttr(const ResultTree& tree, const std::string& key) {
   auto a = g->second.find(key);
   if (a == g->second.end()) return nullptr;
   return std::get_if<std::string>(&a->second);
-}
-
-/// Writes `text` to `path` through a temporary name and a rename.
-void writeAtomically(const fs::path& path, const std::string& text) {
-  const fs::path tmp = path.string() + ".tmp-" + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out) throw IoError(path.string() + ": cannot write");
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    throw IoError(path.string() + ": cannot move the finished file into place");
-  }
 }
 
 }  // namespace
@@ -84,8 +67,8 @@ PointRecord readPointRecord(const fs::path& dir, const Spec& spec, const Point& 
         r.metrics = tree.metrics();
         return r;
       }
-    } catch (const Error&) {
-      // Unreadable: pending, run again.
+    } catch (const Error& e) {
+      r.error = e.what();  // unreadable (corrupt, crafted): pending, run again; the index says why
     }
   }
   std::ifstream err(dir / failureFileName(point.index, totalPoints));
@@ -109,7 +92,7 @@ void writeFailure(const fs::path& dir, std::size_t index, std::size_t totalPoint
   const fs::path path = dir / failureFileName(index, totalPoints);
   std::error_code ec;
   fs::create_directories(path.parent_path(), ec);
-  writeAtomically(path, "exit_status " + std::to_string(exitStatus) + "\n" + message + "\n");
+  io::writeTextFile(path, "exit_status " + std::to_string(exitStatus) + "\n" + message + "\n");
 }
 
 void clearFailure(const fs::path& dir, std::size_t index, std::size_t totalPoints) {
@@ -197,19 +180,27 @@ MergeResult mergeInto(const std::vector<fs::path>& inputs, const fs::path& outDi
     fs::path file;
   };
   std::vector<Source> sources;
+  MergeResult r;
+  auto add = [&](const fs::path& dir, const fs::path& file) {
+    try {
+      sources.push_back({dir, readIndexFile(file), file});
+    } catch (const IoError& e) {
+      r.unreadable.emplace_back(e.what());
+    }
+  };
   for (const auto& in : inputs) {
     std::error_code ec;
     if (fs::is_directory(in, ec)) {
       const auto files = indexFilesIn(in);
       if (files.empty()) throw InputError({in.string(), 0}, "", "no index*.h5 in this folder");
-      for (const auto& f : files) sources.push_back({in, readIndexFile(f), f});
+      for (const auto& f : files) add(in, f);
     } else if (fs::exists(in, ec)) {
-      sources.push_back({in.parent_path().empty() ? fs::path(".") : in.parent_path(),
-                         readIndexFile(in), in});
+      add(in.parent_path().empty() ? fs::path(".") : in.parent_path(), in);
     } else {
       throw InputError({in.string(), 0}, "", "no such folder or index file");
     }
   }
+  if (sources.empty() && !r.unreadable.empty()) throw IoError(r.unreadable.front());
   if (sources.empty()) throw InputError("sweep merge: no inputs");
   const Source& first = sources.front();
   for (const auto& s : sources) {
@@ -220,7 +211,6 @@ MergeResult mergeInto(const std::vector<fs::path>& inputs, const fs::path& outDi
                            "); only shards of one spec can be merged");
     }
   }
-  MergeResult r;
   r.spec = parseSpecText(first.table.specText, first.table.specFile);
   r.points = generatePoints(r.spec);
   r.hash = specHash(r.spec, r.points);
@@ -249,13 +239,10 @@ MergeResult mergeInto(const std::vector<fs::path>& inputs, const fs::path& outDi
           fs::remove(to, ec);  // e.g. a stale .err when the source point is complete
           continue;
         }
-        const fs::path tmp = to.string() + ".tmp-" + std::to_string(::getpid());
-        fs::copy_file(from, tmp, fs::copy_options::overwrite_existing, ec);
-        if (!ec) fs::rename(tmp, to, ec);
-        if (ec) {
-          fs::remove(tmp, ec);
-          throw IoError(to.string() + ": cannot copy from " + from.string());
-        }
+        io::OutputFile out(to);
+        fs::copy_file(from, out.temporary(), fs::copy_options::overwrite_existing, ec);
+        if (ec) throw IoError(to.string() + ": cannot copy from " + from.string());
+        out.commit();
       }
       ++r.copied;
     }

@@ -34,7 +34,7 @@ struct PointRecord {
 };
 
 /// Reads the state of `point` from `dir`. Never throws for unreadable point files (they count
-/// as pending and are run again).
+/// as pending and are run again; `error` then holds why the file could not be read).
 [[nodiscard]] PointRecord readPointRecord(const std::filesystem::path& dir, const Spec& spec,
                                           const Point& point, std::size_t totalPoints);
 
@@ -68,12 +68,17 @@ struct MergeResult {
   std::vector<Point> points;  ///< every point of the sweep
   std::string hash;
   std::size_t copied = 0;     ///< point files copied into the output folder
+  /// Index files that could not be read (IoError messages, naming them): skipped, their
+  /// shards' points left out of the merge.
+  std::vector<std::string> unreadable;
 };
 
 /// Joins shard outputs: `inputs` are sweep folders or index files (a folder contributes every
 /// index*.h5 in it). All must hold the same spec (hash); point files, failure records and logs
-/// are copied into `outDir`/points (atomically; a complete point already there is kept). The
-/// caller then rebuilds `outDir`/index.h5 from the files. Throws InputError / IoError.
+/// are copied into `outDir`/points (atomically; a complete point already there is kept). An
+/// index file that cannot be read (corrupt) is skipped and listed in `unreadable`; point files
+/// that cannot be read stay pending. The caller then rebuilds `outDir`/index.h5 from the files.
+/// Throws InputError / IoError (also when no input index can be read).
 [[nodiscard]] MergeResult mergeInto(const std::vector<std::filesystem::path>& inputs,
                                     const std::filesystem::path& outDir);
 

@@ -17,9 +17,9 @@ struct Run {
   std::string output;  ///< stdout and stderr together
 };
 
-/// Runs `ecramsim ARGS` through the shell; returns its exit status and everything it printed.
-inline Run run(const std::string& args) {
-  const std::string cmd = std::string(ECRAMSIM_CLI_PATH) + " " + args + " 2>&1";
+/// Runs the shell command `command`; returns its exit status and everything it printed.
+inline Run runShell(const std::string& command) {
+  const std::string cmd = command + " 2>&1";
   Run r;
   FILE* pipe = popen(cmd.c_str(), "r");
   REQUIRE(pipe != nullptr);
@@ -28,6 +28,11 @@ inline Run run(const std::string& args) {
   const int st = pclose(pipe);
   r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
   return r;
+}
+
+/// Runs `ecramsim ARGS` through the shell; returns its exit status and everything it printed.
+inline Run run(const std::string& args) {
+  return runShell(std::string(ECRAMSIM_CLI_PATH) + " " + args);
 }
 
 }  // namespace ecramsim::test
