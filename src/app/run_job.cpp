@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "app/cards.hpp"
+#include "core/input_file.hpp"
 #include "core/units.hpp"
 #include "modelcard/ecram_table.hpp"
 #include "spice/engine.hpp"
@@ -16,11 +17,7 @@ namespace ecramsim::app {
 namespace {
 
 std::string readText(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError({path.string(), 0}, "", "cannot read the netlist");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return readInputFile(path, "", "netlist");
 }
 
 /// Inserts `.include "model"` on its own line just before the first `.end` line of the top
