@@ -68,9 +68,9 @@ void checkPgmSize(const std::filesystem::path& path, std::istream& in, std::size
   const std::uintmax_t needed = bytesPerPixel > 0 ? pixels * bytesPerPixel : 2 * pixels - 1;
   if (left < needed) {
     throw InputError({file, 0}, "width/height",
-                     "truncated PGM image: the header says " + dims + " pixels, which need at least " +
-                         std::to_string(needed) + " bytes, the file has " + std::to_string(left) +
-                         " after the header");
+                     "truncated PGM image: too few pixels for the header's " + dims + " (at least " +
+                         std::to_string(needed) + " bytes needed, " + std::to_string(left) +
+                         " after the header)");
   }
 }
 

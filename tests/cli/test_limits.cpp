@@ -109,8 +109,8 @@ TEST_CASE("a PGM header is checked against the pixel cap and the file size befor
   const std::vector<Case> cases = {
       {"p2.pgm", "P2 30000 30000 255\n0 0 0\n", "exceeds the 16777216 pixels"},
       {"p5.pgm", "P5 100000 100000 255\n", "exceeds the 16777216 pixels"},
-      {"short.pgm", "P5 2000 2000 255\n0123456789", "which need at least 4000000 bytes"},
-      {"shortp2.pgm", "P2 1000 1000 255\n1 2 3\n", "which need at least 1999999 bytes"},
+      {"short.pgm", "P5 2000 2000 255\n0123456789", "at least 4000000 bytes needed"},
+      {"shortp2.pgm", "P2 1000 1000 255\n1 2 3\n", "at least 1999999 bytes needed"},
   };
   for (const auto& c : cases) {
     CAPTURE(c.name);
