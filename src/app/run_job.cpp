@@ -82,10 +82,7 @@ PreparedRun prepareRun(const RunJob& job) {
   out.givenText = readText(job.netlist);
   std::string text = out.givenText;
   if (!job.model.empty()) {
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(job.model, ec)) {
-      throw InputError({"--model", 0}, job.model.string(), "cannot read the model file");
-    }
+    (void)openInputFile(job.model, "--model", "model file");  // checked before it is included
     text = withModelInclude(text, std::filesystem::absolute(job.model), job.netlist);
   }
   netlist::Netlist net = netlist::parseNetlist(text, job.netlist);

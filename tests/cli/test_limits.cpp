@@ -63,8 +63,10 @@ TEST_CASE("a device, FIFO or directory as a top-level input is refused at once, 
   const fs::path fifoCard = dir / "card.model";
   REQUIRE(::mkfifo(fifoCard.c_str(), 0600) == 0);
   const std::string out = (dir / "out.h5").string();
+  const fs::path cir = writeFile(dir / "rc.cir", "rc\nR1 a 0 1k\nV1 a 0 1\n.op\n.end\n");
   const std::vector<std::vector<std::string>> cases = {
       {"model", "show", "/dev/zero"},
+      {"run", cir.string(), "-m", "/dev/zero", "-o", out},
       {"model", "show", fifoCard.string()},
       {"run", "/dev/zero", "-o", out},
       {"vmm", "--inputs", "/dev/zero", "-o", out, "-q"},
