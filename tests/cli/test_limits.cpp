@@ -193,15 +193,26 @@ const char* const kLongTransient =
 
 }  // namespace
 
+// The same with one co-simulated ECRAM cell under a long gate pulse train.
+std::string longCosim() {
+  const fs::path card = fs::path(ECRAMSIM_TEST_DATA_DIR) / ".." / "models" / "wox_ysz.model";
+  return "long cosim\n.include " + fs::absolute(card).lexically_normal().string() +
+         "\nVg g 0 PULSE(0 5 1m 1u 1u 1m 2m 1000000)\nVd d 0 DC 0.1\nN1 g d 0 wox_ysz\n"
+         ".tran 10u 1000\n.end\n";
+}
+
 TEST_CASE("SIGINT and SIGTERM stop `run` (an ngspice transient) with 130 and no output") {
-  for (const int sig : {SIGINT, SIGTERM}) {
-    CAPTURE(sig);
-    const fs::path dir = scratch("run_signal");
-    const fs::path cir = writeFile(dir / "long.cir", kLongTransient);
-    const fs::path out = dir / "run.h5";
-    checkSignalled(dir, {"run", cir.string(), "-o", out.string(), "-q"}, sig);
-    CHECK(!fs::exists(out));
-    fs::remove_all(dir);
+  for (const std::string& text : {std::string(kLongTransient), longCosim()}) {
+    for (const int sig : {SIGINT, SIGTERM}) {
+      CAPTURE(text);
+      CAPTURE(sig);
+      const fs::path dir = scratch("run_signal");
+      const fs::path cir = writeFile(dir / "long.cir", text);
+      const fs::path out = dir / "run.h5";
+      checkSignalled(dir, {"run", cir.string(), "-o", out.string(), "-q"}, sig);
+      CHECK(!fs::exists(out));
+      fs::remove_all(dir);
+    }
   }
 }
 
