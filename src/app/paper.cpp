@@ -149,7 +149,8 @@ PaperResult runPaper(const PaperConfig& cfg, Progress& progress) {
     globalCancelToken().throwIfCancelled();
     const ResultTree tree = e.run();
     const auto path = cfg.outDir / (e.stem + ".h5");
-    io::writeResultFile(tree, path, {cfg.commandLine, cfg.seed, io::isoTimeNow(), "complete"});
+    io::writeResultFile(tree, path, {cfg.commandLine, cfg.seed, io::isoTimeNow(), "complete",
+                                     &globalCancelToken()});
     result.files.push_back(path);
     for (const auto& m : tree.metrics()) {
       result.summary.metric(e.stem + "/" + m.name, m.value, m.unit, m.description);

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "app/cards.hpp"
+#include "core/input_file.hpp"
 #include "core/units.hpp"
 #include "modelcard/ecram_table.hpp"
 #include "spice/engine.hpp"
@@ -16,11 +17,7 @@ namespace ecramsim::app {
 namespace {
 
 std::string readText(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError({path.string(), 0}, "", "cannot read the netlist");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return readInputFile(path, "", "netlist");
 }
 
 /// Inserts `.include "model"` on its own line just before the first `.end` line of the top
@@ -85,10 +82,7 @@ PreparedRun prepareRun(const RunJob& job) {
   out.givenText = readText(job.netlist);
   std::string text = out.givenText;
   if (!job.model.empty()) {
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(job.model, ec)) {
-      throw InputError({"--model", 0}, job.model.string(), "cannot read the model file");
-    }
+    (void)openInputFile(job.model, "--model", "model file");  // checked before it is included
     text = withModelInclude(text, std::filesystem::absolute(job.model), job.netlist);
   }
   netlist::Netlist net = netlist::parseNetlist(text, job.netlist);

@@ -9,6 +9,7 @@
 #include "app/cards.hpp"
 #include "app/program_job.hpp"
 #include "core/error.hpp"
+#include "core/memory_budget.hpp"
 #include "io/tabular.hpp"
 
 namespace ecramsim::app {
@@ -129,6 +130,24 @@ double rms(const std::vector<Eigen::MatrixXd>& a, const std::vector<Eigen::Matri
     n += a[l].size();
   }
   return n ? std::sqrt(s / double(n)) : 0.0;
+}
+
+/// Estimated peak bytes of one in-situ training run with `inputs` features: the backends of
+/// every tile of both differential layers, eight per-cell result maps per array, and the
+/// activations of one batch.
+double estimateTrainBytes(const TrainJob& job, Index inputs) {
+  const train::TrainConfig& c = job.config;
+  double bytes = 8.0 * 4.0 * double(c.batch) * (double(c.hidden) + double(c.classes));
+  const auto layer = [&](double rows, double cols) {
+    CrossbarGeometry tile = job.geometry;
+    tile.rows = Index(std::min(rows, double(c.tile_rows)));
+    tile.cols = Index(std::min(cols, double(c.tile_cols)));
+    const double tiles = std::ceil(rows / double(tile.rows)) * std::ceil(cols / double(tile.cols));
+    bytes += 2.0 * (tiles * estimateBackendBytes(job.engine, tile) + 8.0 * 8.0 * rows * cols);
+  };
+  layer(double(inputs) + 1.0, double(c.hidden));
+  layer(double(c.hidden) + 1.0, double(c.classes));
+  return bytes;
 }
 
 struct FoldOutcome {
@@ -371,6 +390,10 @@ ResultTree runTrainJob(const TrainJob& jobIn, Progress& progress) {
   }
   const EncodedData data = loadMushroom(job.data);
   job.config.classes = static_cast<int>(data.classNames.size());
+  checkMemoryEstimate(estimateTrainBytes(job, data.all.x.cols()), "--hidden/--tile/--batch",
+                      "training " + std::to_string(job.config.hidden) + " hidden units on " +
+                          std::to_string(job.config.tile_rows) + " x " +
+                          std::to_string(job.config.tile_cols) + " tiles");
 
   Rng master(job.seed);
   Rng splitRng = master.split();

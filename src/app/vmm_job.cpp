@@ -13,6 +13,9 @@
 #include "app/array_engine.hpp"
 #include "app/cards.hpp"
 #include "core/error.hpp"
+#include "core/input_file.hpp"
+#include "core/memory_budget.hpp"
+#include "core/progress.hpp"
 #include "core/rng.hpp"
 #include "core/stats.hpp"
 #include "device/physics.hpp"
@@ -43,8 +46,7 @@ std::vector<double> toVector(const Eigen::VectorXd& v) { return {v.data(), v.dat
 /// Input vectors from a CSV file: one vector of `rows` voltages per non-blank line ('#' starts
 /// a comment line).
 Eigen::MatrixXd readInputs(const std::filesystem::path& file, Eigen::Index rows) {
-  std::ifstream in(file);
-  if (!in) throw InputError({file.string(), 0}, "--inputs", "cannot be read");
+  std::ifstream in = openInputFile(file, "--inputs", "input vector file");
   std::vector<std::vector<double>> vecs;
   std::string line;
   int lineNo = 0;
@@ -84,6 +86,9 @@ Eigen::MatrixXd readInputs(const std::filesystem::path& file, Eigen::Index rows)
   }
   return m;
 }
+
+/// Input vectors per cancellation check of the /vmm part.
+constexpr Eigen::Index kVectorBlock = 4096;
 
 Eigen::VectorXd linspace(Eigen::Index n, double lo, double hi) {
   if (n == 1) return Eigen::VectorXd::Constant(1, hi);
@@ -227,6 +232,19 @@ ResultTree runVmmJob(const VmmJob& job, Progress& progress) {
   }
   checkEngine(job.engine);
   const Eigen::Index R = geo.rows, C = geo.cols;
+  const double arrayBytes = estimateBackendBytes(job.engine, geo);
+  const std::string arrayName = std::to_string(R) + " x " + std::to_string(C) + " array";
+  checkMemoryEstimate(arrayBytes, "--rows/--cols", "a " + arrayName + " on the " + job.engine +
+                                                       " engine");
+  // K input vectors: the inputs, outputs, ideal outputs and errors, their row-major copies in
+  // the result tree and the statistics' scratch copies.
+  const auto vectorsBytes = [&](double k) {
+    return arrayBytes + k * 8.0 * (2.0 * double(R) + 12.0 * double(C));
+  };
+  if (job.inputs.empty()) {
+    checkMemoryEstimate(vectorsBytes(double(job.vectors)), "--vectors",
+                        std::to_string(job.vectors) + " input vectors through a " + arrayName);
+  }
 
   // Data files first: bad input fails before any simulation.
   Eigen::MatrixXd weights;
@@ -243,7 +261,12 @@ ResultTree runVmmJob(const VmmJob& job, Progress& progress) {
     }
   }
   Eigen::MatrixXd fileInputs;
-  if (!job.inputs.empty()) fileInputs = readInputs(job.inputs, R);
+  if (!job.inputs.empty()) {
+    fileInputs = readInputs(job.inputs, R);
+    checkMemoryEstimate(vectorsBytes(double(fileInputs.rows())), "--inputs",
+                        std::to_string(fileInputs.rows()) + " input vectors through a " +
+                            arrayName);
+  }
 
   Rng rng(job.seed);
   // Either backend draws every cell's variation, row-major, from rng: same seed, same devices.
@@ -262,6 +285,7 @@ ResultTree runVmmJob(const VmmJob& job, Progress& progress) {
     inputs.col(selR) = vs;
     Eigen::MatrixXd states = Eigen::MatrixXd::Zero(R, C);
     for (Eigen::Index i = 0; i < xs.size(); ++i) {
+      globalCancelToken().throwIfCancelled();
       states(selR, selC) = xs(i);
       array.setStates(states);
       mapG(i) = array.probeConductances()(selR, selC);
@@ -299,16 +323,26 @@ ResultTree runVmmJob(const VmmJob& job, Progress& progress) {
   } else {
     inputs.resize(Eigen::Index(job.vectors), R);
     for (Eigen::Index k = 0; k < inputs.rows(); ++k) {
+      if (k % kVectorBlock == 0) globalCancelToken().throwIfCancelled();
       for (Eigen::Index r = 0; r < R; ++r) inputs(k, r) = job.v_max * rng.uniform();
     }
   }
   array.setStates(states);
   const Eigen::MatrixXd g = array.probeConductances();
-  const Eigen::MatrixXd outputs = array.vmm(inputs);
+  // In blocks of at least R vectors (so the engine keeps its transfer matrix), checking for
+  // cancellation between blocks.
+  Eigen::MatrixXd outputs(inputs.rows(), C);
+  const Eigen::Index block = std::max<Eigen::Index>(kVectorBlock, R);
+  for (Eigen::Index k0 = 0; k0 < inputs.rows(); k0 += block) {
+    globalCancelToken().throwIfCancelled();
+    const Eigen::Index n = std::min(block, inputs.rows() - k0);
+    outputs.middleRows(k0, n) = array.vmm(inputs.middleRows(k0, n));
+    progress.update("vmm vectors", std::size_t(k0 + n), std::size_t(inputs.rows()));
+  }
+  globalCancelToken().throwIfCancelled();
   const Eigen::MatrixXd ideal = inputs * g;
   const double fs = double(R) * p.gmax * job.v_max;
   const VmmErrorStats st = vmmErrorStats(outputs, ideal, fs);
-  progress.update("vmm vectors", 1, 1);
   putMatrix(out, "/vmm/inputs_v", inputs, "V", "input vectors, one per row (K x R, row-major)");
   putMatrix(out, "/vmm/outputs_a", outputs, "A", "column currents through the array (K x C)");
   putMatrix(out, "/vmm/ideal_a", ideal, "A",

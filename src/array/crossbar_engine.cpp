@@ -1,9 +1,11 @@
 #include "array/crossbar_engine.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
 #include "core/error.hpp"
+#include "core/progress.hpp"
 
 namespace ecramsim {
 
@@ -180,17 +182,21 @@ ReadResult CrossbarEngine::solve(const Eigen::MatrixXd& inputs_v, bool with_node
 
 const Eigen::MatrixXd& CrossbarEngine::transfer() const {
   if (!transferValid_) {
+    // The R unit inputs are solved kTransferBlock at a time: the dense right-hand sides and
+    // solutions stay unknowns x kTransferBlock, and a cancelled run stops between blocks.
     const Index R = geo_.rows;
-    const Eigen::MatrixXd unit = Eigen::MatrixXd::Identity(R, R);
-    Eigen::MatrixXd x;
+    transferCol_ = Eigen::MatrixXd(colFromK_);
+    transferRow_ = Eigen::MatrixXd(rowFromK_);
     if (net_.unknowns() > 0) {
-      const Eigen::MatrixXd b = rhsKnown_ * unit;
-      x = matrix_.solve(b);
-    } else {
-      x.resize(0, R);
+      for (Index r0 = 0; r0 < R; r0 += kTransferBlock) {
+        globalCancelToken().throwIfCancelled();
+        const Index n = std::min(kTransferBlock, R - r0);
+        const Eigen::MatrixXd b = rhsKnown_.middleCols(r0, n);
+        const Eigen::MatrixXd x = matrix_.solve(b);
+        transferCol_.middleCols(r0, n) += colFromU_ * x;
+        transferRow_.middleCols(r0, n) += rowFromU_ * x;
+      }
     }
-    transferCol_ = colFromU_ * x + colFromK_ * unit;
-    transferRow_ = rowFromU_ * x + rowFromK_ * unit;
     transferValid_ = true;
   }
   return transferCol_;

@@ -52,7 +52,8 @@ class CrossbarEngine {
   [[nodiscard]] ReadResult solve(const Eigen::MatrixXd& inputs_v,
                                  bool with_node_voltages = false) const;
   /// A/V, C x R: column currents per unit input on each row (computed once per conductance
-  /// setting, R solves).
+  /// setting, R solves in blocks of kTransferBlock; throws Interrupted between blocks when
+  /// globalCancelToken() is set).
   [[nodiscard]] const Eigen::MatrixXd& transfer() const;
   /// A, K x C: the ideal product I_c = sum_r G_rc V_r (no wires, perfect virtual ground).
   [[nodiscard]] Eigen::MatrixXd ideal(const Eigen::MatrixXd& inputs_v) const;
@@ -80,6 +81,7 @@ class CrossbarEngine {
   SpMat rowFromU_;   ///< R x unknowns, source-driver currents
   SpMat rowFromK_;   ///< R x terminals
   long long factorizations_ = 0;
+  static constexpr Eigen::Index kTransferBlock = 64;  ///< unit inputs solved per block
   mutable bool transferValid_ = false;
   mutable Eigen::MatrixXd transferCol_;  ///< C x R
   mutable Eigen::MatrixXd transferRow_;  ///< R x R

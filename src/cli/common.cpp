@@ -111,7 +111,8 @@ void StderrProgress::note(std::string_view message) {
 }
 
 void writeResult(const ResultTree& tree, const std::filesystem::path& path, std::uint64_t seed) {
-  io::writeResultFile(tree, path, {context().commandLine, seed, io::isoTimeNow(), "complete"});
+  io::writeResultFile(tree, path, {context().commandLine, seed, io::isoTimeNow(), "complete",
+                                   &globalCancelToken()});
 }
 
 void printJsonSummary(const std::filesystem::path& path, const ResultTree& tree) {

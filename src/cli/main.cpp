@@ -1,8 +1,12 @@
 /// ecramsim: the command-line shell over the library. Parses argv, calls the library, prints.
 /// Exit status: 0 success, 1 simulation or I/O failure, 2 bad input, 130 interrupted.
 
+#include <pthread.h>
+
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <thread>
 
 #include "cli/common.hpp"
 #include "core/error.hpp"
@@ -10,7 +14,26 @@
 
 namespace {
 
-extern "C" void onSigint(int) { ecramsim::globalCancelToken().cancel(); }
+/// SIGINT and SIGTERM are blocked in every thread (threads and libngspice inherit the mask, so
+/// ngspice's own SIGINT handlers never run) and taken by one watcher thread: the first sets the
+/// global cancel token (long loops then throw Interrupted, temporaries are removed, exit 130);
+/// a second ends the process at once with status 130. Children spawned with posix_spawn get an
+/// empty mask back (cli/sweep_process.cpp, cli/plots.cpp).
+void watchSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::thread([set] {
+    for (;;) {
+      int sig = 0;
+      if (sigwait(&set, &sig) != 0) continue;
+      if (ecramsim::globalCancelToken().cancelled()) std::_Exit(130);
+      ecramsim::globalCancelToken().cancel();
+    }
+  }).detach();
+}
 
 }  // namespace
 
@@ -23,7 +46,11 @@ int main(int argc, char** argv) {
       "ecramsim: circuit-level simulation of ECRAM analog in-memory computing arrays.\n"
       "Quantities take SPICE syntax with SI units (5, 100ms, 2.5u). Every run writes one HDF5\n"
       "file; `ecramsim inspect FILE.h5` shows what it holds. Exit status: 0 ok, 1 simulation or\n"
-      "I/O failure, 2 bad input, 130 interrupted.",
+      "I/O failure, 2 bad input, 130 interrupted (SIGINT or SIGTERM: the run stops within a\n"
+      "second, completed files are kept, temporaries removed; a second signal ends it at once).\n"
+      "Input files (netlists, model cards, sweep specs, CSV, PGM) must be regular files of at\n"
+      "most 64 MiB. A run whose memory estimate exceeds the physical memory (or ulimit -v/-d\n"
+      "when lower) is refused with the estimate (exit 2).",
       "ecramsim"};
   app.set_version_flag("--version", std::string("ecramsim ") + kToolVersion);
   app.require_subcommand(1);
@@ -42,9 +69,11 @@ int main(int argc, char** argv) {
   cli::addTrainCommand(app);
   cli::addVmmCommand(app);
 
-  std::signal(SIGINT, onSigint);
+  watchSignals();
   try {
     app.parse(argc, argv);
+    // A signal that arrived after the last cancellation check still ends the run as interrupted.
+    globalCancelToken().throwIfCancelled();
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
     return rc == 0 ? 0 : 2;

@@ -64,7 +64,39 @@ std::string parentOf(const std::string& path) {
   return slash == 0 ? std::string("/") : path.substr(0, slash);
 }
 
-void writeDataset(H5::H5File& file, const std::string& path, const Dataset& d) {
+/// Values per write call of a large dataset: between calls the run's cancel token is checked, so
+/// a long compressed write can be interrupted (Interrupted is thrown).
+constexpr hsize_t kSlabValues = hsize_t{1} << 20;
+
+/// Writes row-major `v` of shape `dims` into `ds` in slabs of whole chunks along the first axis
+/// (`chunkRows` rows per chunk, 0 when not chunked).
+template <typename T>
+void writeSlabs(H5::DataSet& ds, const std::vector<T>& v, const std::vector<hsize_t>& dims,
+                hsize_t chunkRows, const H5::PredType& type, const CancelToken* cancel) {
+  const auto check = [cancel] {
+    if (cancel != nullptr) cancel->throwIfCancelled();
+  };
+  if (dims.empty() || chunkRows == 0 || v.size() <= kSlabValues) {
+    check();
+    ds.write(v.data(), type);
+    return;
+  }
+  const hsize_t rowValues = std::max<hsize_t>(v.size() / std::max<hsize_t>(dims[0], 1), 1);
+  const hsize_t rowsPerSlab = chunkRows * std::max<hsize_t>(kSlabValues / (chunkRows * rowValues), 1);
+  H5::DataSpace fileSpace = ds.getSpace();
+  std::vector<hsize_t> start(dims.size(), 0), count = dims;
+  for (hsize_t r0 = 0; r0 < dims[0]; r0 += rowsPerSlab) {
+    check();
+    start[0] = r0;
+    count[0] = std::min(rowsPerSlab, dims[0] - r0);
+    fileSpace.selectHyperslab(H5S_SELECT_SET, count.data(), start.data());
+    const H5::DataSpace mem(static_cast<int>(count.size()), count.data());
+    ds.write(v.data() + r0 * rowValues, type, mem, fileSpace);
+  }
+}
+
+void writeDataset(H5::H5File& file, const std::string& path, const Dataset& d,
+                  const CancelToken* cancel) {
   ensureGroup(file, parentOf(path));
   std::vector<hsize_t> dims(d.shape.begin(), d.shape.end());
   H5::DataSpace space = dims.empty() ? H5::DataSpace(H5S_SCALAR)
@@ -72,6 +104,7 @@ void writeDataset(H5::H5File& file, const std::string& path, const Dataset& d) {
   hsize_t count = 1;
   for (hsize_t n : dims) count *= n;
   H5::DSetCreatPropList dcpl;
+  hsize_t chunkRows = 0;
   if (!dims.empty() && count > 64) {
     // Chunks of about 64 KiB along the first axis; whole rows kept together.
     std::vector<hsize_t> chunk = dims;
@@ -80,6 +113,7 @@ void writeDataset(H5::H5File& file, const std::string& path, const Dataset& d) {
     chunk[0] = std::clamp<hsize_t>(8192 / std::max<hsize_t>(rowValues, 1), 1,
                                    std::max<hsize_t>(dims[0], 1));
     for (auto& c : chunk) c = std::max<hsize_t>(c, 1);
+    chunkRows = chunk[0];
     dcpl.setChunk(static_cast<int>(chunk.size()), chunk.data());
     dcpl.setShuffle();
     dcpl.setDeflate(4);
@@ -87,10 +121,10 @@ void writeDataset(H5::H5File& file, const std::string& path, const Dataset& d) {
   H5::DataSet ds;
   if (const auto* v = std::get_if<std::vector<double>>(&d.data)) {
     ds = file.createDataSet(path, H5::PredType::NATIVE_DOUBLE, space, dcpl);
-    if (!v->empty()) ds.write(v->data(), H5::PredType::NATIVE_DOUBLE);
+    if (!v->empty()) writeSlabs(ds, *v, dims, chunkRows, H5::PredType::NATIVE_DOUBLE, cancel);
   } else if (const auto* iv = std::get_if<std::vector<std::int64_t>>(&d.data)) {
     ds = file.createDataSet(path, H5::PredType::NATIVE_INT64, space, dcpl);
-    if (!iv->empty()) ds.write(iv->data(), H5::PredType::NATIVE_INT64);
+    if (!iv->empty()) writeSlabs(ds, *iv, dims, chunkRows, H5::PredType::NATIVE_INT64, cancel);
   } else {
     const auto& sv = std::get<std::vector<std::string>>(d.data);
     std::vector<const char*> ptrs;
@@ -131,7 +165,7 @@ void writeResultFile(const ResultTree& tree, const std::filesystem::path& path,
     writeAttr(root, "start_time", info.startTime);
     writeAttr(root, "status", info.status);
     writeAttr(root, "matrix_order", std::string("row-major (C order)"));
-    for (const auto& [p, d] : tree.datasets()) writeDataset(file, p, d);
+    for (const auto& [p, d] : tree.datasets()) writeDataset(file, p, d, info.cancel);
     for (const auto& [p, attrs] : tree.groupAttrs()) {
       H5::Group g = ensureGroup(file, p);
       for (const auto& [k, v] : attrs) {
@@ -150,6 +184,9 @@ void writeResultFile(const ResultTree& tree, const std::filesystem::path& path,
     file.close();
   } catch (const H5::Exception& e) {
     throw IoError(path.string() + ": cannot write HDF5 file: " + e.getDetailMsg());
+  } catch (const Interrupted&) {
+    fs::remove(tmp, ec);
+    throw;
   }
   out.commit();
 }

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/progress.hpp"
 #include "core/result.hpp"
 
 namespace ecramsim::io {
@@ -19,6 +20,9 @@ struct RunInfo {
   std::uint64_t seed = 0;        ///< seed of the run's Rng
   std::string startTime;         ///< ISO 8601 UTC
   std::string status = "complete";  ///< "complete", "interrupted" or "failed"
+  /// Checked between slabs of large datasets; when set, the write stops (Interrupted). Null
+  /// for files that must be written after a cancellation (a sweep's final index).
+  const CancelToken* cancel = nullptr;
 };
 
 /// The current UTC time as ISO 8601 ("2026-11-28T21:10:29Z").
@@ -29,6 +33,7 @@ struct RunInfo {
 /// Root attributes: tool_version, schema_version, command_line, seed, start_time, status.
 /// Vectors and matrices of more than 64 values are chunked and deflate-compressed.
 /// External links of the tree are created with H5Lcreate_external.
+/// Throws Interrupted, the temporary removed, when info.cancel is set during the write.
 void writeResultFile(const ResultTree& tree, const std::filesystem::path& path,
                      const RunInfo& info);
 

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "core/error.hpp"
+#include "core/input_file.hpp"
 #include "core/units.hpp"
 
 namespace ecramsim::io {
@@ -53,8 +54,7 @@ std::vector<std::string> splitCsvLine(const std::string& line, const std::string
 CsvTable readCsv(const std::filesystem::path& path) {
   CsvTable t;
   t.file = path.string();
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError({t.file, 0}, "", "cannot open data file");
+  std::ifstream in = openInputFile(path, "", "data file");
   std::string line;
   int lineNo = 0;
   while (std::getline(in, line)) {

@@ -1,10 +1,12 @@
 #include "io/targets.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/input_file.hpp"
 #include "core/units.hpp"
 #include <cctype>
 
@@ -45,10 +47,36 @@ std::size_t pgmNumber(std::istream& in, const std::string& file, const char* wha
   }
 }
 
+/// Refuses a header whose width x height exceeds kMaxPgmPixels or cannot be backed by the
+/// bytes left in the file: `bytesPerPixel` for P5, at least 2 ("0 ") per pixel but the last for
+/// P2 (bytesPerPixel 0). Runs before any pixel storage is allocated.
+void checkPgmSize(const std::filesystem::path& path, std::istream& in, std::size_t width,
+                  std::size_t height, std::size_t bytesPerPixel) {
+  const std::string file = path.string();
+  const std::string dims = std::to_string(width) + " x " + std::to_string(height);
+  if (width > kMaxPgmPixels || height > kMaxPgmPixels || width * height > kMaxPgmPixels) {
+    throw InputError({file, 0}, "width/height",
+                     "PGM image of " + dims + " pixels exceeds the " +
+                         std::to_string(kMaxPgmPixels) + " pixels accepted");
+  }
+  const std::streamoff pos = in.tellg();
+  std::error_code ec;
+  const std::uintmax_t size = std::filesystem::file_size(path, ec);
+  if (pos < 0 || ec) return;  // the pixel loop still stops at the end of the data
+  const std::uintmax_t left = size - std::min<std::uintmax_t>(size, std::uintmax_t(pos));
+  const std::uintmax_t pixels = width * height;
+  const std::uintmax_t needed = bytesPerPixel > 0 ? pixels * bytesPerPixel : 2 * pixels - 1;
+  if (left < needed) {
+    throw InputError({file, 0}, "width/height",
+                     "truncated PGM image: too few pixels for the header's " + dims + " (at least " +
+                         std::to_string(needed) + " bytes needed, " + std::to_string(left) +
+                         " after the header)");
+  }
+}
+
 TargetMap readPgm(const std::filesystem::path& path) {
   const std::string file = path.string();
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError({file, 0}, "", "cannot open target image");
+  std::ifstream in = openInputFile(path, "", "target image");
   const std::string magic = pgmToken(in, file);
   if (magic != "P2" && magic != "P5") {
     throw InputError({file, 0}, "",
@@ -59,6 +87,7 @@ TargetMap readPgm(const std::filesystem::path& path) {
   t.rows = pgmNumber(in, file, "height");
   const std::size_t maxval = pgmNumber(in, file, "maxval");
   if (maxval > 65535) throw InputError({file, 0}, "maxval", "must be at most 65535");
+  checkPgmSize(path, in, t.cols, t.rows, magic == "P5" ? (maxval < 256 ? 1 : 2) : 0);
   t.values.resize(t.rows * t.cols);
   if (magic == "P2") {
     for (auto& v : t.values) {
@@ -90,8 +119,7 @@ TargetMap readPgm(const std::filesystem::path& path) {
 
 TargetMap readCsvMap(const std::filesystem::path& path) {
   const std::string file = path.string();
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError({file, 0}, "", "cannot open target CSV");
+  std::ifstream in = openInputFile(path, "", "target CSV");
   TargetMap t;
   std::string line;
   int lineNo = 0;

@@ -2,10 +2,15 @@
 /// Target maps for programming: a grayscale image (PGM, P2 text or P5 binary) or a CSV matrix,
 /// read as normalized values in [0, 1] (gray / maxval for images, the numbers as given for CSV).
 
+#include <cstddef>
 #include <filesystem>
 #include <vector>
 
 namespace ecramsim::io {
+
+/// Largest PGM image accepted, pixels (width x height); the file itself is capped at
+/// kMaxInputBytes (core/input_file.hpp).
+inline constexpr std::size_t kMaxPgmPixels = std::size_t{1} << 24;
 
 /// A normalized target, row-major rows x cols.
 struct TargetMap {

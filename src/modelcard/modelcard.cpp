@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/input_file.hpp"
 #include "core/units.hpp"
 #include "modelcard/ecram_table.hpp"
 
@@ -180,11 +181,7 @@ std::vector<ModelCard> parseModelText(const std::string& text, const std::string
 }
 
 ModelCard loadModelCard(const std::filesystem::path& file, const std::string& name) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw InputError({file.string(), 0}, "", "cannot open model card file");
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  auto cards = parseModelText(buf.str(), file.string());
+  auto cards = parseModelText(readInputFile(file, "", "model card file"), file.string());
   if (cards.empty()) throw InputError({file.string(), 0}, "", "no '.model NAME ecram' card found");
   if (name.empty()) {
     if (cards.size() > 1) {

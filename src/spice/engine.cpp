@@ -18,6 +18,7 @@
 #include <system_error>
 #include <thread>
 
+#include "core/progress.hpp"
 #include "core/units.hpp"
 
 #ifndef ECRAMSIM_NGSPICE_LIB
@@ -216,6 +217,13 @@ struct Engine::Impl {
   int accepted = 0;
   int rejected = 0;
   std::exception_ptr hookError;
+  bool interrupted = false;  ///< globalCancelToken() was seen set during the run
+
+  /// True once the process was asked to stop (SIGINT, SIGTERM); the run is then ended early.
+  bool checkCancel() {
+    if (!interrupted && globalCancelToken().cancelled()) interrupted = true;
+    return interrupted;
+  }
 
   void appendLog(std::string line) {
     if (log == nullptr) return;
@@ -249,6 +257,7 @@ struct Engine::Impl {
   static int onSendData(pvecvaluesall data, int count, int /*id*/, void* user) {
     Impl* s = self(user);
     ++s->accepted;
+    if (s->checkCancel()) return 0;
     if (!s->hooksActive() || !s->hooks->acceptedPoint || data == nullptr) return 0;
     const int n = std::min(count, data->veccount);
     s->values.resize(static_cast<std::size_t>(std::max(n, 0)));
@@ -291,7 +300,7 @@ struct Engine::Impl {
   static int onExternalVoltage(double* value, double time, char* name, int /*id*/, void* user) {
     Impl* s = self(user);
     *value = 0.0;
-    if (s->hookError) {
+    if (s->hookError || s->checkCancel()) {
       *value = std::numeric_limits<double>::quiet_NaN();  // makes ngspice give up
     } else if (s->hooks != nullptr && s->hooks->externalVoltage) {
       try {
@@ -306,7 +315,7 @@ struct Engine::Impl {
   static int onExternalCurrent(double* value, double time, char* name, int /*id*/, void* user) {
     Impl* s = self(user);
     *value = 0.0;
-    if (s->hookError) {
+    if (s->hookError || s->checkCancel()) {
       *value = std::numeric_limits<double>::quiet_NaN();
     } else if (s->hooks != nullptr && s->hooks->externalCurrent) {
       try {
@@ -329,9 +338,16 @@ struct Engine::Impl {
   /// value. loc 1 with redo = 0: the point at `time` converged (step oldDelta); returning 1 makes
   /// ngspice subtract oldDelta and redo with *delta. loc 1 with redo = 1: ngspice rejected the
   /// point itself and already moved `time` back; *delta is its retry step.
+  /// When the run is cancelled, every point at loc 1 is redone with a zero step: ngspice clamps
+  /// it to its minimum step once and then ends the transient with "Timestep too small".
   static int onSync(double time, double* delta, double oldDelta, int redo, int /*id*/, int loc,
                     void* user) {
     Impl* s = self(user);
+    if (s->transient && s->checkCancel()) {
+      if (loc != 1) return 0;
+      *delta = 0.0;
+      return redo != 0 ? 0 : 1;
+    }
     if (!s->transient || !s->hooksActive()) return 0;
     try {
       if (loc == 0 || redo != 0) {
@@ -519,6 +535,7 @@ RunResult Engine::run(const std::vector<std::string>& netlist, const RunOptions&
   }
   std::lock_guard lock(mutex_);
   Impl& s = *impl_;
+  globalCancelToken().throwIfCancelled();
 
   // Lines as sent: blank lines dropped (ngspice does not count them), mapped back to the caller.
   std::vector<std::string> sent;
@@ -562,6 +579,7 @@ RunResult Engine::run(const std::vector<std::string>& netlist, const RunOptions&
   s.accepted = 0;
   s.rejected = 0;
   s.hookError = nullptr;
+  s.interrupted = false;
   s.runThread.store(std::this_thread::get_id());
 
   std::vector<std::vector<char>> buffers;
@@ -648,8 +666,11 @@ RunResult Engine::run(const std::vector<std::string>& netlist, const RunOptions&
   result.rejectedByHook = s.rejected;
   const bool exited = s.exited;
   std::exception_ptr hookError = s.hookError;
+  const bool interrupted = s.interrupted;
 
   cleanup();
+
+  if (interrupted) throw Interrupted();
 
   if (hookError) {
     try {

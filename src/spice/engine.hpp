@@ -153,6 +153,8 @@ class Engine {
   /// needed: blank lines are dropped) and runs the analysis it holds (.op or .tran; one
   /// analysis per netlist). Returns every vector of the resulting plot. Throws SpiceError on
   /// any failure; the engine stays usable afterwards (a fresh instance after ControlledExit).
+  /// Throws Interrupted when globalCancelToken() is set before the run or during a transient
+  /// (checked at every time step, which then ends the transient early).
   [[nodiscard]] RunResult run(const std::vector<std::string>& netlist,
                               const RunOptions& options = {});
 

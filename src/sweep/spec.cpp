@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/input_file.hpp"
 #include "core/units.hpp"
 #include "modelcard/ecram_table.hpp"
 
@@ -455,11 +456,7 @@ Spec parseSpecText(std::string_view text, const std::string& name) {
 }
 
 Spec parseSpecFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError({path.string(), 0}, "", "cannot read the sweep spec");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parseSpecText(text.str(), path.string());
+  return parseSpecText(readInputFile(path, "", "sweep spec"), path.string());
 }
 
 }  // namespace ecramsim::sweep

@@ -3,6 +3,7 @@
 
 #include <doctest/doctest.h>
 
+#include "../support/child.hpp"
 #include "../support/cli.hpp"
 
 #include <fcntl.h>
@@ -40,22 +41,9 @@ namespace {
 using ecramsim::test::Run;
 using ecramsim::test::run;
 
-/// Starts the CLI in the background (output discarded); returns its pid.
-pid_t start(const std::vector<std::string>& args) {
-  std::vector<std::string> argv{ECRAMSIM_CLI_PATH};
-  argv.insert(argv.end(), args.begin(), args.end());
-  std::vector<char*> cargv;
-  for (auto& a : argv) cargv.push_back(a.data());
-  cargv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-  pid_t pid = 0;
-  const int rc = posix_spawn(&pid, argv[0].c_str(), &fa, nullptr, cargv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  REQUIRE(rc == 0);
-  return pid;
+/// Starts the CLI in the background, its output in `log`; returns its pid.
+pid_t start(const std::vector<std::string>& args, const fs::path& log) {
+  return ecramsim::test::startCli(args, log).pid;
 }
 
 int waitFor(pid_t pid) {
@@ -254,7 +242,8 @@ TEST_CASE("acceptance B: killed (SIGKILL) and rerun, no point runs twice and eve
                                   "[sweep]\ncommand = \"device gate-iv --points 41\"\n"
                                   "[[axis]]\nname = \"model.v0\"\nlinspace = [0.2, 0.5, 14]\n");
   const fs::path out = dir / "out";
-  const pid_t pid = start({"sweep", spec.string(), "-o", out.string(), "--jobs", "1", "-q"});
+  const pid_t pid =
+      start({"sweep", spec.string(), "-o", out.string(), "--jobs", "1", "-q"}, dir / "cli.log");
   // Kill after 4 points have completed.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   for (;;) {
@@ -307,7 +296,8 @@ TEST_CASE("SIGINT stops a sweep with status 130 and a readable index, a rerun co
                                   "[sweep]\ncommand = \"device gate-iv --points 41\"\n"
                                   "[[axis]]\nname = \"model.v0\"\nlinspace = [0.2, 0.5, 12]\n");
   const fs::path out = dir / "out";
-  const pid_t pid = start({"sweep", spec.string(), "-o", out.string(), "--jobs", "2", "-q"});
+  const pid_t pid =
+      start({"sweep", spec.string(), "-o", out.string(), "--jobs", "2", "-q"}, dir / "cli.log");
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   for (;;) {
     std::size_t done = 0;
