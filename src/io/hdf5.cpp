@@ -184,10 +184,7 @@ void writeResultFile(const ResultTree& tree, const std::filesystem::path& path,
     file.close();
   } catch (const H5::Exception& e) {
     throw IoError(path.string() + ": cannot write HDF5 file: " + e.getDetailMsg());
-  } catch (const Interrupted&) {
-    fs::remove(tmp, ec);
-    throw;
-  }
+  }  // Interrupted (info.cancel) propagates; ~OutputFile removes the temporary
   out.commit();
 }
 

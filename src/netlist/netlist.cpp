@@ -6,6 +6,7 @@
 #include <map>
 #include <sstream>
 
+#include "core/input_file.hpp"
 #include "core/units.hpp"
 
 namespace ecramsim::netlist {
@@ -103,14 +104,6 @@ PhysicalFile toLogicalLines(std::string_view text, const std::string& fileName, 
   }
   if (hasTitle && number == 0) throw InputError({fileName, 0}, {}, "netlist is empty");
   return out;
-}
-
-std::string readWholeFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError("cannot read " + path.string());
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 /// Removes one pair of surrounding quotes.
@@ -240,8 +233,8 @@ class Reader {
     }
     std::string text;
     try {
-      text = readWholeFile(path);
-    } catch (const IoError& e) {
+      text = readInputFile(path, card, "included file");
+    } catch (const Error& e) {
       throw InputError(where, card, e.what());
     }
     return toLogicalLines(text, path.string(), false);
@@ -558,7 +551,7 @@ Netlist parseNetlist(std::string_view text, const std::filesystem::path& fileNam
 }
 
 Netlist readNetlist(const std::filesystem::path& file, const ReadOptions& options) {
-  return parseNetlist(readWholeFile(file), file, options);
+  return parseNetlist(readInputFile(file, "netlist", "netlist"), file, options);
 }
 
 EcramSplit splitEcram(const Netlist& netlist) {
