@@ -7,6 +7,7 @@
 #include <functional>
 #include <sstream>
 
+#include "core/error.hpp"
 #include "core/result.hpp"
 #include "core/rng.hpp"
 #include "core/units.hpp"
@@ -88,6 +89,19 @@ double minimize(const std::function<double(double)>& f, double lo, double hi) {
   return f(mid) < bestF ? mid : best;
 }
 
+/// The trace, or an InputError when the protocol hardly moves the state (nothing to fit).
+std::vector<double> fittableTrace(const ModelCard& card, const PulseProtocol& pr) {
+  std::vector<double> trace = pulseTrace(card.params, pr);
+  const auto [lo, hi] = std::minmax_element(trace.begin(), trace.end());
+  if (!(*hi - *lo > 1e-6 * (card.params.gmax - card.params.gmin))) {
+    throw InputError(card.where, "--amplitude",
+                     "pulses of " + shortest(pr.amplitude_v) + " V / " + shortest(pr.width_s) +
+                         " s move G by " + formatEng(*hi - *lo, "S") +
+                         " only: no pulse response to fit");
+  }
+  return trace;
+}
+
 std::string jsonArray(const std::vector<double>& v) {
   std::string s = "[";
   for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + shortest(v[i]);
@@ -162,7 +176,7 @@ std::vector<ExportFile> crossSimLut(const ModelCard& card, const PulseProtocol& 
 
 std::vector<ExportFile> aihwkitConfig(const ModelCard& card, const PulseProtocol& pr) {
   const EcramParams& p = card.params;
-  const std::vector<double> trace = pulseTrace(p, pr);
+  const std::vector<double> trace = fittableTrace(card, pr);
   const auto n = static_cast<std::size_t>(pr.pulses);
   const double gLo = *std::min_element(trace.begin(), trace.end());
   const double gHi = *std::max_element(trace.begin(), trace.end());
@@ -270,7 +284,7 @@ std::vector<ExportFile> aihwkitConfig(const ModelCard& card, const PulseProtocol
 
 std::string neuroSimParams(const ModelCard& card, const PulseProtocol& pr) {
   const EcramParams& p = card.params;
-  const std::vector<double> trace = pulseTrace(p, pr);
+  const std::vector<double> trace = fittableTrace(card, pr);
   const auto n = static_cast<std::size_t>(pr.pulses);
   // NeuroSim's branch curves G(P) = gMin + B (1 - exp(-a P)) share minConductance (gmin) and
   // maxConductance; each has its own a = 1/A and maxNumLevel (P at maxConductance). From the

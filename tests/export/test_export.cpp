@@ -16,7 +16,9 @@
 #include <sstream>
 
 #include "app/run_job.hpp"
+#include "core/rng.hpp"
 #include "cosim/cosim.hpp"
+#include "device/bench.hpp"
 #include "device/physics.hpp"
 #include "export/export.hpp"
 #include "export/sha256.hpp"
@@ -336,6 +338,62 @@ TEST_CASE("acceptance B: 4x4 array of subcircuits against the co-simulated array
   fs::remove_all(dir);
 }
 
+TEST_CASE("spice: every shipped card and the structural variants follow the single-device bench") {
+  // 5 up and 5 down +-5 V / 100 ms pulses (period 200 ms), then 100 s with the gate grounded;
+  // drain and source grounded. ngspice -b of the subcircuit against device/bench.hpp (Odeint)
+  // after every pulse and after the hold. Variants: rs = 0 and tau_ret > 0 change the
+  // subcircuit's structure; x0, c3 and p = 0 its values. Tolerance: 1 % of the largest state
+  // excursion of the run.
+  const fs::path dir = scratch("cards");
+  std::vector<std::pair<ModelCard, std::string>> cards;
+  for (const auto& file : shippedCards()) cards.emplace_back(loadModelCard(file), "");
+  const std::vector<std::pair<std::string, std::string>> variants{
+      {"rs", "0"}, {"tau_ret", "20"}, {"x0", "0.6"}, {"c3", "0.5"}, {"p_up", "0"}};
+  for (const auto& [key, text] : variants) {
+    ModelCard c = loadModelCard(kDefaultCard);
+    setCardParam(c, key, text, {"variant", 0});
+    cards.emplace_back(c, key + "=" + text);
+  }
+  double worstRel = 0.0;
+  for (const auto& [card, variant] : cards) {
+    writeText(dir / "ecram.sub", spiceSubcircuit(card));
+    const auto cols = runNgspice(
+        dir,
+        {"spice export bench", ".include ecram.sub", "X1 g 0 0 ecram",
+         "Vup gu 0 PULSE(0 5 10m 1u 1u 100m 200m 5)", "Vdn g gu PULSE(0 -5 1.01 1u 1u 100m 200m 5)",
+         ".tran 10m 102.01 0 50m", ".end"},
+        {"x1"});
+    EcramParams params = card.params;
+    params.dg_c2c = 0.0;
+    Rng rng(1);
+    CellBench bench(params, DeviceVariation{}, rng);
+    std::vector<std::pair<double, double>> expected;  // (time, x)
+    bench.idle(0.01, GateMode::Grounded);
+    for (double v : {5.0, -5.0}) {
+      for (int k = 0; k < 5; ++k) {
+        bench.pulse(v, 0.1);
+        bench.idle(0.1, GateMode::Grounded);
+        expected.emplace_back(bench.time(), bench.x());
+      }
+    }
+    bench.idle(100.0, GateMode::Grounded);
+    expected.emplace_back(bench.time(), bench.x());
+    double excursion = 0.0;
+    double worst = 0.0;
+    for (const auto& [t, x] : expected) {
+      excursion = std::max(excursion, std::abs(x - params.x0));
+      worst = std::max(worst, std::abs(interp(cols[0], cols[1], t) - x));
+    }
+    INFO(card.name << " " << variant << ": excursion " << excursion << ", worst " << worst);
+    REQUIRE(excursion > 1e-3);
+    CHECK(worst <= 0.01 * excursion);
+    worstRel = std::max(worstRel, worst / excursion);
+  }
+  MESSAGE("spice: " << cards.size() << " cards and variants, max |x_ngspice - x_bench| = "
+                    << 100.0 * worstRel << " % of the run's state excursion");
+  fs::remove_all(dir);
+}
+
 TEST_CASE("acceptance C: aihwkit PiecewiseStepDevice rule reproduces the 100-up/100-down trace") {
   // aihwkit's PiecewiseStepDevice (aihwkit docs, "PiecewiseStepDevice"; rpu_piecewisestep_device):
   // an up pulse adds dw_min (1 + up_down) * s_up(w), a down pulse subtracts
@@ -536,6 +594,10 @@ TEST_CASE("acceptance E: every format's file starts with the provenance header; 
   r = test::run("model export '" + (dir / "missing.model").string() + "' --format spice -o '" +
                 none.string() + "'");
   CHECK(r.status == 2);
+  r = test::run("model export " + card + " --format neurosim --amplitude 0.1 -o '" +
+                none.string() + "'");  // no pulse response to fit
+  CHECK(r.status == 2);
+  CHECK(r.output.find("--amplitude") != std::string::npos);
   r = test::run("model export " + card + " --format crosssim-lut");  // needs -o
   CHECK(r.status == 2);
   CHECK_FALSE(fs::exists(none));
