@@ -89,7 +89,8 @@ void addExportCommand(CLI::App& model) {
 }  // namespace
 
 void addModelCommand(CLI::App& app) {
-  auto* model = app.add_subcommand("model", "Model cards: show a card's parameters, export the model");
+  auto* model =
+      app.add_subcommand("model", "Model cards: show a card's parameters, export the model");
   model->require_subcommand(1);
   struct Options {
     std::string card;

@@ -47,7 +47,9 @@ std::string shortest(double value) {
 
 std::span<const std::string_view> formatNames() { return kFormatNames; }
 
-std::string_view formatName(Format format) { return kFormatNames[static_cast<std::size_t>(format)]; }
+std::string_view formatName(Format format) {
+  return kFormatNames[static_cast<std::size_t>(format)];
+}
 
 Format parseFormat(std::string_view name) {
   const std::string lower = toLower(name);

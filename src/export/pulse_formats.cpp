@@ -52,7 +52,9 @@ struct Branch {
 
 Branch branchOf(const std::vector<double>& trace, std::size_t first, std::size_t count) {
   std::vector<std::pair<double, double>> pts;
-  for (std::size_t k = first; k < first + count; ++k) pts.emplace_back(trace[k], trace[k + 1] - trace[k]);
+  for (std::size_t k = first; k < first + count; ++k) {
+    pts.emplace_back(trace[k], trace[k + 1] - trace[k]);
+  }
   std::sort(pts.begin(), pts.end());
   Branch b;
   for (const auto& [g, dg] : pts) {
@@ -200,7 +202,8 @@ std::vector<ExportFile> aihwkitConfig(const ModelCard& card, const PulseProtocol
     pieceUp.push_back(stepUp[static_cast<std::size_t>(k)] / (dwMin * (1.0 + upDown)));
     pieceDn.push_back(stepDn[static_cast<std::size_t>(k)] / (dwMin * (1.0 - upDown)));
   }
-  // Soft bounds: least-squares lines step_up = a_u (1 - w / w_max), |step_dn| = a_d (1 - w / w_min).
+  // Soft bounds: least-squares lines step_up = a_u (1 - w / w_max) and
+  // |step_dn| = a_d (1 - w / w_min).
   auto fitLine = [&](const Branch& b, double sign) {
     double sw = 0, ss = 0, sww = 0, sws = 0;
     const double m = static_cast<double>(b.g_s.size());
@@ -271,7 +274,8 @@ std::vector<ExportFile> aihwkitConfig(const ModelCard& card, const PulseProtocol
      << "PIECEWISE = dict(" << piecewise.substr(1, piecewise.size() - 2) << ")\n"
      << "SOFT_BOUNDS = dict(" << softBounds.substr(1, softBounds.size() - 2) << ")\n\n"
      << "rpu_config = SingleRPUConfig(device=PiecewiseStepDevice(**PIECEWISE))\n"
-     << "rpu_config_soft_bounds = SingleRPUConfig(device=SoftBoundsReferenceDevice(**SOFT_BOUNDS))\n";
+     << "rpu_config_soft_bounds = SingleRPUConfig(\n"
+     << "    device=SoftBoundsReferenceDevice(**SOFT_BOUNDS))\n";
   std::string pyText = py.str();
   // JSON keys "k": v become Python keyword arguments k=v.
   for (std::size_t pos = 0; (pos = pyText.find("\": ", pos)) != std::string::npos;) {
@@ -344,17 +348,18 @@ std::string neuroSimParams(const ModelCard& card, const PulseProtocol& pr) {
   auto paramA = [](double a) { return std::abs(a) < 1e-12 ? 1e12 : 1.0 / a; };
   std::ostringstream o;
   o << provenanceHeader(card, "//", "neurosim")
-    << "// NeuroSim device block (RealDevice in MLP+NeuroSim's Cell.cpp / DNN+NeuroSim's Param.cpp),\n"
-    << "// fitted to the card's simulated pulse response: " << pr.pulses << " up then "
-    << pr.pulses << " down pulses of +-" << pr.amplitude_v << " V / " << pr.width_s
-    << " s from x = 0.\n"
+    << "// NeuroSim device block (RealDevice in MLP+NeuroSim's Cell.cpp; DNN+NeuroSim's\n"
+    << "// Param.cpp), fitted to the card's simulated pulse response: " << pr.pulses
+    << " up then " << pr.pulses << " down\n// pulses of +-" << pr.amplitude_v << " V / "
+    << pr.width_s << " s from x = 0.\n"
     << "// NeuroSim's update rule: G(P) = B (1 - exp(-P/A)) + minConductance with\n"
     << "// B = (maxConductance - minConductance) / (1 - exp(-maxNumLevel/A)); a pulse moves P by\n"
     << "// +-1 along the LTP (LTD) curve. A is given in pulses (paramALTP/LTD; NeuroSim derives\n"
     << "// it from NL_LTP/NL_LTD through its table, so set it directly); a negative A curves the\n"
     << "// other way. minConductance is the card's gmin (P = 0), maxConductance the top of the\n"
-    << "// simulated trace, maxNumLevelLTP/LTD each curve's P there. sigmaCtoC = dg_c2c * window / maxNumLevelLTP (S per pulse); sigmaDtoD =\n"
-    << "// hypot(i0_d2d, qc_d2d) (relative spread of the update rate).\n"
+    << "// simulated trace, maxNumLevelLTP/LTD each curve's P there. sigmaCtoC = dg_c2c *\n"
+    << "// window / maxNumLevelLTP (S per pulse); sigmaDtoD = hypot(i0_d2d, qc_d2d) (relative\n"
+    << "// spread of the update rate).\n"
     << "maxConductance = " << shortest(gMax) << ";\n"
     << "minConductance = " << shortest(gMin) << ";\n"
     << "maxNumLevelLTP = " << levelsLtp << ";\n"
