@@ -62,13 +62,19 @@ Format parseFormat(std::string_view name) {
                                        known + ")");
 }
 
+Provenance provenance(const ModelCard& card, std::string_view format) {
+  return {std::string("ecramsim ") + kToolVersion + " model export --format " + std::string(format),
+          card.name + (card.where.file.empty() ? std::string() : " from " + card.where.file),
+          sha256Hex(card.sourceText)};
+}
+
 std::string provenanceHeader(const ModelCard& card, std::string_view prefix,
                              std::string_view format) {
+  const Provenance p = provenance(card, format);
   std::ostringstream o;
-  o << prefix << " ecramsim " << kToolVersion << " model export --format " << format << "\n"
-    << prefix << " card: " << card.name
-    << (card.where.file.empty() ? std::string() : " from " + card.where.file) << "\n"
-    << prefix << " card sha256: " << sha256Hex(card.sourceText) << "\n";
+  o << prefix << " " << p.tool << "\n"
+    << prefix << " card: " << p.card << "\n"
+    << prefix << " card sha256: " << p.sha256 << "\n";
   return o.str();
 }
 

@@ -56,6 +56,14 @@ struct ExportFile {
 /// The shortest decimal that reads back to the same double (std::to_chars), e.g. "2e-06".
 [[nodiscard]] std::string shortest(double value);
 
+/// Where an exported file comes from.
+struct Provenance {
+  std::string tool;    ///< "ecramsim VERSION model export --format FORMAT"
+  std::string card;    ///< "NAME from FILE" (or just NAME for a card without file)
+  std::string sha256;  ///< of the card's file as read
+};
+[[nodiscard]] Provenance provenance(const ModelCard& card, std::string_view format);
+
 /// The provenance header as comment lines, each starting with `prefix` ("*", "//", "#").
 [[nodiscard]] std::string provenanceHeader(const ModelCard& card, std::string_view prefix,
                                            std::string_view format);

@@ -240,14 +240,9 @@ std::vector<ExportFile> aihwkitConfig(const ModelCard& card, const PulseProtocol
                                 ", \"piecewise_up\": " + jsonArray(pieceUp) +
                                 ", \"piecewise_down\": " + jsonArray(pieceDn) + "}";
   std::ostringstream j;
-  const std::string head = provenanceHeader(card, "", "aihwkit");
-  std::istringstream lines(head);
-  std::string l1, l2, l3;
-  std::getline(lines, l1);
-  std::getline(lines, l2);
-  std::getline(lines, l3);
-  j << "{\"provenance\": {\"tool\": " << jsonQuote(l1.substr(1)) << ", \"card\": "
-    << jsonQuote(l2.substr(7)) << ", \"card_sha256\": " << jsonQuote(l3.substr(14)) << "},\n"
+  const Provenance from = provenance(card, "aihwkit");
+  j << "{\"provenance\": {\"tool\": " << jsonQuote(from.tool) << ", \"card\": "
+    << jsonQuote(from.card) << ", \"card_sha256\": " << jsonQuote(from.sha256) << "},\n"
     << " \"protocol\": {\"pulses\": " << pr.pulses << ", \"amplitude_v\": "
     << shortest(pr.amplitude_v) << ", \"width_s\": " << shortest(pr.width_s)
     << ", \"interval_s\": " << shortest(pr.interval_s) << ", \"read_v\": "

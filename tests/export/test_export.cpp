@@ -586,6 +586,13 @@ TEST_CASE("acceptance E: exported files start with the provenance header, bad in
     CHECK(head.find(sha) != std::string::npos);
   }
   CHECK(files == 7);  // spice, verilog-a, neurosim, 2 aihwkit, 2 crosssim-lut
+  // The aihwkit JSON is JSON and its snippet is Python.
+  const std::string check = std::string(ECRAMSIM_PYTHON) +
+                            " -c \"import ast, json, sys; json.load(open(sys.argv[1])); "
+                            "ast.parse(open(sys.argv[2]).read())\" '" +
+                            (dir / "aihwkit.json").string() + "' '" +
+                            (dir / "aihwkit.py").string() + "'";
+  CHECK(shell(check, dir / "python.log") == 0);
   // Bad input: exit 2 and no file.
   const fs::path bad = dir / "bad.model";
   writeText(bad, ".model bad ecram (gmin=2u gmax=1u)\n");
