@@ -1,14 +1,96 @@
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include "app/cards.hpp"
 #include "cli/common.hpp"
 #include "core/units.hpp"
+#include "export/export.hpp"
 #include "modelcard/ecram_table.hpp"
 
 namespace ecramsim::cli {
 
+namespace {
+
+/// Writes every file (under `dir`) through a temporary name first, so a failed export leaves
+/// no partial file behind.
+void writeFiles(const std::vector<modelexport::ExportFile>& files,
+                const std::vector<std::filesystem::path>& targets) {
+  std::vector<std::filesystem::path> temps;
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    const std::filesystem::path tmp = targets[i].string() + ".tmp";
+    std::ofstream f(tmp);
+    f << files[i].text;
+    if (!f) throw IoError(targets[i].string() + ": cannot write");
+    temps.push_back(tmp);
+  }
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    std::error_code ec;
+    std::filesystem::rename(temps[i], targets[i], ec);
+    if (ec) throw IoError(targets[i].string() + ": cannot write: " + ec.message());
+  }
+}
+
+void addExportCommand(CLI::App& model) {
+  struct Options {
+    std::string card, format, out;
+    app::CardOverrides overrides;
+    modelexport::PulseProtocol protocol;
+  };
+  auto o = std::make_shared<Options>();
+  std::string names;
+  for (auto n : modelexport::formatNames()) names += (names.empty() ? "" : ", ") + std::string(n);
+  auto* cmd = model.add_subcommand(
+      "export", "The model in another form, from the parameter table and the card: " + names);
+  cmd->add_option("CARD", o->card, "Model card FILE or FILE:NAME")->required();
+  cmd->add_option("--format", o->format, "One of: " + names)->required();
+  cmd->add_option("-o,--out", o->out,
+                  "File to write (default: stdout); crosssim-lut: a folder for dG_increasing.txt "
+                  "and dG_decreasing.txt; aihwkit: FILE.json, with the Python snippet as FILE.py");
+  cmd->add_option("--set", o->overrides.sets, "Override a parameter, key=value (repeatable)");
+  auto& pr = o->protocol;
+  cmd->add_option("--pulses", pr.pulses, "aihwkit, neurosim: pulses per branch of the fitted trace")
+      ->default_val(pr.pulses)->check(CLI::Range(2, 100000));
+  addQuantity(*cmd, "--amplitude", pr.amplitude_v, "V", "Pulse-based formats: |gate voltage|");
+  addQuantity(*cmd, "--width", pr.width_s, "s", "Pulse-based formats: pulse width");
+  addQuantity(*cmd, "--interval", pr.interval_s, "s", "Pulse-based formats: gap between pulses");
+  cmd->add_option("--seed", pr.seed, "crosssim-lut: seed of the cycle-to-cycle noise")
+      ->default_val(pr.seed);
+  cmd->callback([o] {
+    const modelexport::Format format = modelexport::parseFormat(o->format);
+    const ModelCard card = app::resolveCard(o->card, o->overrides);
+    const bool multi = format == modelexport::Format::CrossSimLut ||
+                       format == modelexport::Format::Aihwkit;
+    if (multi && o->out.empty()) {
+      throw InputError({}, "-o", std::string(modelexport::formatName(format)) +
+                                     " writes several files: give -o");
+    }
+    const auto files = modelexport::exportModel(card, format, o->protocol);
+    if (o->out.empty()) {
+      std::cout << files.front().text << std::flush;
+      return;
+    }
+    std::vector<std::filesystem::path> targets;
+    if (format == modelexport::Format::CrossSimLut) {
+      std::error_code ec;
+      std::filesystem::create_directories(o->out, ec);
+      if (ec) throw IoError(o->out + ": cannot create the folder: " + ec.message());
+      for (const auto& f : files) targets.push_back(std::filesystem::path(o->out) / f.name);
+    } else {
+      targets.emplace_back(o->out);
+      if (files.size() > 1) {
+        targets.push_back(std::filesystem::path(o->out).replace_extension(".py"));
+      }
+    }
+    writeFiles(files, targets);
+  });
+}
+
+}  // namespace
+
 void addModelCommand(CLI::App& app) {
-  auto* model = app.add_subcommand("model", "Model cards: show a card's parameters");
+  auto* model =
+      app.add_subcommand("model", "Model cards: show a card's parameters, export the model");
   model->require_subcommand(1);
   struct Options {
     std::string card;
@@ -58,6 +140,7 @@ void addModelCommand(CLI::App& app) {
                   source.c_str(), static_cast<int>(s.description.size()), s.description.data());
     }
   });
+  addExportCommand(*model);
 }
 
 }  // namespace ecramsim::cli

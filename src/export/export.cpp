@@ -1,0 +1,223 @@
+#include "export/export.hpp"
+
+#include <array>
+#include <charconv>
+#include <sstream>
+
+#include "core/error.hpp"
+#include "core/units.hpp"
+#include "core/version.hpp"
+#include "export/sha256.hpp"
+#include "modelcard/ecram_table.hpp"
+
+namespace ecramsim::modelexport {
+
+namespace {
+
+constexpr std::array<std::string_view, 5> kFormatNames{"spice", "verilog-a", "crosssim-lut",
+                                                       "aihwkit", "neurosim"};
+
+/// The range of a spec as "(0, 1]" (separator ", ") or a Verilog-A "from (0:1]" (":").
+std::string range(const ParamSpec& s, std::string_view separator) {
+  const std::string hi = s.max >= 1e300 ? std::string("inf") : shortest(s.max);
+  return std::string(s.minOpen ? "(" : "[") + shortest(s.min) + std::string(separator) + hi +
+         (s.maxOpen ? ")" : "]");
+}
+
+/// One comment line per parameter of the table: key, card value, unit, range, default,
+/// description.
+std::string parameterComments(const ModelCard& card, std::string_view prefix) {
+  std::ostringstream o;
+  o << prefix << " Parameters (the card's value; unit; allowed range; table default; meaning):\n";
+  for (const auto& s : ecramParamTable()) {
+    o << prefix << "   " << s.key << " = " << shortest(card.params.*s.member) << "; " << s.unit
+      << "; " << range(s, ", ") << "; default " << shortest(s.defaultValue) << "; "
+      << s.description << "\n";
+  }
+  return o.str();
+}
+
+}  // namespace
+
+std::string shortest(double value) {
+  std::array<char, 32> buf{};
+  const auto r = std::to_chars(buf.data(), buf.data() + buf.size(), value);
+  return std::string(buf.data(), r.ptr);
+}
+
+std::span<const std::string_view> formatNames() { return kFormatNames; }
+
+std::string_view formatName(Format format) {
+  return kFormatNames[static_cast<std::size_t>(format)];
+}
+
+Format parseFormat(std::string_view name) {
+  const std::string lower = toLower(name);
+  for (std::size_t i = 0; i < kFormatNames.size(); ++i) {
+    if (kFormatNames[i] == lower) return static_cast<Format>(i);
+  }
+  std::string known;
+  for (auto n : kFormatNames) known += (known.empty() ? "" : ", ") + std::string(n);
+  throw InputError({}, "--format", "unknown format '" + std::string(name) + "' (known: " +
+                                       known + ")");
+}
+
+Provenance provenance(const ModelCard& card, std::string_view format) {
+  return {std::string("ecramsim ") + kToolVersion + " model export --format " + std::string(format),
+          card.name + (card.where.file.empty() ? std::string() : " from " + card.where.file),
+          sha256Hex(card.sourceText)};
+}
+
+std::string provenanceHeader(const ModelCard& card, std::string_view prefix,
+                             std::string_view format) {
+  const Provenance p = provenance(card, format);
+  std::ostringstream o;
+  o << prefix << " " << p.tool << "\n"
+    << prefix << " card: " << p.card << "\n"
+    << prefix << " card sha256: " << p.sha256 << "\n";
+  return o.str();
+}
+
+std::vector<std::string> missingVerilogAParams(std::string_view text) {
+  std::vector<std::string> missing;
+  for (const auto& s : ecramParamTable()) {
+    if (text.find("parameter real " + std::string(s.key) + " =") == std::string_view::npos) {
+      missing.emplace_back(s.key);
+    }
+  }
+  return missing;
+}
+
+std::string spiceSubcircuit(const ModelCard& card) {
+  const EcramParams& p = card.params;
+  std::ostringstream o;
+  o << provenanceHeader(card, "*", "spice")
+    << "* The ecram model (DESIGN.md section 3) as a plain SPICE subcircuit: no co-simulation.\n"
+    << "* Instance: X1 gate drain source ecram [param=value ...]. The state x in [0, 1] is the\n"
+    << "* voltage of the internal node x (1 V = x of 1) on a 1 F capacitor, fed by the\n"
+    << "* behavioural current dx/dt = I_ion/q_c * window - (x - x_eq)/tau_ret; `.ic` inside the\n"
+    << "* subcircuit starts it at x0. The gate is two halves (source end, drain end), each a\n"
+    << "* resistor 2 rs in series with 0.5 i0 sinh((V - U_oc)/v0) towards its channel end, so\n"
+    << "* SPICE solves I = i0 sinh((V_gc - U_oc - I rs)/v0) itself; 0 V sources vms and vmd\n"
+    << "* measure the halves. Leakage 2 r_leak and c_dl/2 per half; channel G(x) Vds (1 + c3\n"
+    << "* Vds^2). Soft bounds: window (1 - x)^p_up up, x^p_dn down, zero beyond the range.\n"
+    << "* Not in the subcircuit: cycle-to-cycle and device-to-device variation (the _c2c and\n"
+    << "* _d2d parameters are listed for the record). Structure follows the card: rs = 0 leaves\n"
+    << "* out the series resistors and tau_ret = 0 the retention term, so changing either\n"
+    << "* between zero and nonzero needs a new export.\n"
+    << "* Portability: B-sources use only sinh, pow, max, u() and i() of a subcircuit source,\n"
+    << "* which ngspice and LTspice share; `.ic` inside a .subckt is ngspice syntax (in LTspice\n"
+    << "* give `.ic V(X1:x)=x0` at the top level instead).\n"
+    << parameterComments(card, "*") << ".subckt ecram g d s params:";
+  int onLine = 0;
+  for (const auto& s : ecramParamTable()) {
+    if (onLine == 0) o << "\n+";
+    o << " " << s.key << "=" << shortest(p.*s.member);
+    onLine = (onLine + 1) % 5;
+  }
+  o << "\n";
+  const bool series = p.rs > 0.0;
+  const std::string uoc = "k_oc*(v(x) - x_eq)";
+  o << "Bch d s I = (gmin + (gmax - gmin)*v(x))*v(d,s)*(1 + c3*v(d,s)*v(d,s))\n";
+  if (series) {
+    o << "Rgs g gs {2*rs}\n"
+      << "Bfs gs ms I = 0.5*i0*sinh((v(gs,s) - " << uoc << ")/v0)\n"
+      << "Rgd g gd {2*rs}\n"
+      << "Bfd gd md I = 0.5*i0*sinh((v(gd,d) - " << uoc << ")/v0)\n";
+  } else {
+    o << "Bfs g ms I = 0.5*i0*sinh((v(g,s) - " << uoc << ")/v0)\n"
+      << "Bfd g md I = 0.5*i0*sinh((v(g,d) - " << uoc << ")/v0)\n";
+  }
+  o << "Vms ms s 0\n"
+    << "Vmd md d 0\n"
+    << "Rls g s {2*r_leak}\n"
+    << "Rld g d {2*r_leak}\n"
+    << "Cs g s {c_dl/2}\n"
+    << "Cd g d {c_dl/2}\n";
+  // The 1e-12 floor keeps pow's derivative finite at the bounds, where u() zeroes the window.
+  const std::string ion = "(i(vms) + i(vmd))";
+  o << "Bx 0 x I = " << ion << "/q_c*(u(" << ion << ")*u(1 - v(x))*pow(max(1 - v(x), 1e-12), p_up)"
+    << "\n+ + u(-" << ion << ")*u(v(x))*pow(max(v(x), 1e-12), p_dn))";
+  if (p.tau_ret > 0.0) o << "\n+ - (v(x) - x_eq)/tau_ret";
+  o << "\nCx x 0 1\n"
+    << ".ic v(x)={x0}\n"
+    << ".ends ecram\n";
+  return o.str();
+}
+
+std::string verilogAModule(const ModelCard& card) {
+  std::ostringstream o;
+  o << provenanceHeader(card, "//", "verilog-a")
+    << "// The ecram model (DESIGN.md section 3). The state x in [0, 1] is the potential of the\n"
+    << "// internal node x: a unit capacitor charged by dx/dt = I_ion/q_c * window - (x - x_eq) /\n"
+    << "// tau_ret, held at x0 in the DC (static) analysis. Gate: two halves (source end, drain\n"
+    << "// end), each a resistor 2 rs in series with 0.5 i0 sinh((V - U_oc)/v0), so the simulator\n"
+    << "// solves I = i0 sinh((V_gc - U_oc - I rs)/v0); leakage 2 r_leak and c_dl/2 per half.\n"
+    << "// Channel: G(x) Vds (1 + c3 Vds^2). Variation (_c2c, _d2d) is not modelled here; those\n"
+    << "// parameters are declared so that every key of the table has a place.\n"
+    << parameterComments(card, "//") << "\n"
+    << "`include \"disciplines.vams\"\n"
+    << "`include \"constants.vams\"\n\n"
+    << "module ecram(g, d, s);\n"
+    << "  inout g, d, s;\n"
+    << "  electrical g, d, s;\n"
+    << "  electrical gs, gd, x;\n";
+  for (const auto& s : ecramParamTable()) {
+    o << "  (* desc=\"" << s.description << "\", units=\"" << s.unit << "\" *)\n"
+      << "  parameter real " << s.key << " = " << shortest(card.params.*s.member) << " from "
+      << range(s, ":") << ";\n";
+  }
+  o << "  real vds, xs, uoc, js, jd, iion, w, rate;\n\n"
+    << "  analog begin\n"
+    << "    vds = V(d, s);\n"
+    << "    xs = V(x);\n"
+    << "    I(d, s) <+ (gmin + (gmax - gmin) * xs) * vds * (1.0 + c3 * vds * vds);\n"
+    << "    uoc = k_oc * (xs - x_eq);\n"
+    << "    if (rs > 0.0) begin\n"
+    << "      I(g, gs) <+ V(g, gs) / (2.0 * rs);\n"
+    << "      I(g, gd) <+ V(g, gd) / (2.0 * rs);\n"
+    << "    end else begin\n"
+    << "      V(g, gs) <+ 0.0;\n"
+    << "      V(g, gd) <+ 0.0;\n"
+    << "    end\n"
+    << "    js = 0.5 * i0 * sinh((V(gs, s) - uoc) / v0);\n"
+    << "    jd = 0.5 * i0 * sinh((V(gd, d) - uoc) / v0);\n"
+    << "    I(gs, s) <+ js;\n"
+    << "    I(gd, d) <+ jd;\n"
+    << "    I(g, s) <+ V(g, s) / (2.0 * r_leak) + 0.5 * c_dl * ddt(V(g, s));\n"
+    << "    I(g, d) <+ V(g, d) / (2.0 * r_leak) + 0.5 * c_dl * ddt(V(g, d));\n"
+    << "    iion = js + jd;\n"
+    << "    if (iion > 0.0) begin\n"
+    << "      if (xs < 1.0) w = pow(1.0 - xs, p_up); else w = 0.0;\n"
+    << "    end else begin\n"
+    << "      if (xs > 0.0) w = pow(xs, p_dn); else w = 0.0;\n"
+    << "    end\n"
+    << "    rate = iion / q_c * w;\n"
+    << "    if (tau_ret > 0.0) rate = rate - (xs - x_eq) / tau_ret;\n"
+    << "    if (analysis(\"static\"))\n"
+    << "      V(x) <+ x0;\n"
+    << "    else\n"
+    << "      I(x) <+ ddt(V(x)) - rate;\n"
+    << "  end\n"
+    << "endmodule\n";
+  return o.str();
+}
+
+std::vector<ExportFile> exportModel(const ModelCard& card, Format format,
+                                    const PulseProtocol& protocol) {
+  switch (format) {
+    case Format::Spice:
+      return {{card.name + ".sub", spiceSubcircuit(card)}};
+    case Format::VerilogA:
+      return {{card.name + ".va", verilogAModule(card)}};
+    case Format::CrossSimLut:
+      return crossSimLut(card, protocol);
+    case Format::Aihwkit:
+      return aihwkitConfig(card, protocol);
+    case Format::NeuroSim:
+      return {{card.name + "_neurosim.cpp", neuroSimParams(card, protocol)}};
+  }
+  return {};
+}
+
+}  // namespace ecramsim::modelexport
