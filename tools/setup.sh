@@ -18,6 +18,7 @@ packages=(
   doctest-dev libcli11-dev libtomlplusplus-dev
   python3-h5py python3-numpy python3-matplotlib   # plots and HDF5 checks, Debian's /usr/bin/python3
   openmpi-bin libopenmpi-dev         # mpirun -n P ecramsim sweep (ECRAMSIM_MPI)
+  adms                               # admsXml: tests parse the exported Verilog-A (model export)
 )
 
 missing=()

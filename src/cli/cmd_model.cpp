@@ -1,34 +1,31 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 
 #include "app/cards.hpp"
 #include "cli/common.hpp"
 #include "core/units.hpp"
 #include "export/export.hpp"
+#include "io/output_file.hpp"
 #include "modelcard/ecram_table.hpp"
 
 namespace ecramsim::cli {
 
 namespace {
 
-/// Writes every file (under `dir`) through a temporary name first, so a failed export leaves
-/// no partial file behind.
+/// Writes every file through io::OutputFile, committing none until all are written, so a
+/// failed export leaves no partial file behind (and a device or FIFO target is written into).
 void writeFiles(const std::vector<modelexport::ExportFile>& files,
                 const std::vector<std::filesystem::path>& targets) {
-  std::vector<std::filesystem::path> temps;
+  std::vector<std::unique_ptr<io::OutputFile>> outs;
   for (std::size_t i = 0; i < files.size(); ++i) {
-    const std::filesystem::path tmp = targets[i].string() + ".tmp";
-    std::ofstream f(tmp);
+    outs.push_back(std::make_unique<io::OutputFile>(targets[i]));
+    std::ofstream f(outs.back()->temporary(), std::ios::binary);
     f << files[i].text;
-    if (!f) throw IoError(targets[i].string() + ": cannot write");
-    temps.push_back(tmp);
+    if (!f.flush()) throw IoError(targets[i].string() + ": cannot write");
   }
-  for (std::size_t i = 0; i < files.size(); ++i) {
-    std::error_code ec;
-    std::filesystem::rename(temps[i], targets[i], ec);
-    if (ec) throw IoError(targets[i].string() + ": cannot write: " + ec.message());
-  }
+  for (auto& out : outs) out->commit();
 }
 
 void addExportCommand(CLI::App& model) {
