@@ -98,7 +98,7 @@ test::Run cliLimited(const std::string& args, int seconds) {
 
 }  // namespace
 
-TEST_CASE("item 2: attributes are read by their dataspace; array attributes are refused") {
+TEST_CASE("item 2: attributes are read by their dataspace, array attributes are refused") {
   const std::vector<double> d(64, 1.5);
   const std::vector<std::int64_t> n(64, 7);
   const std::vector<const char*> s(64, "a string");
@@ -212,7 +212,7 @@ TEST_CASE("item 3: link cycles, second links and deep nesting are refused, not f
   fs::remove_all(scratchDir());
 }
 
-TEST_CASE("item 8: inspect reads shapes, not data; declared sizes are checked against storage") {
+TEST_CASE("item 8: inspect reads shapes, not data, declared sizes are checked against storage") {
   // 1.4 KB files declaring 2^30 doubles (8 GiB) that were never written.
   const hsize_t n = hsize_t{1} << 30;
   const fs::path huge = makeFile(scratch("unwritten.h5"), [&](hid_t f) {
@@ -248,7 +248,7 @@ TEST_CASE("item 8: inspect reads shapes, not data; declared sizes are checked ag
   fs::remove_all(scratchDir());
 }
 
-TEST_CASE("item 8: thousands of attributes are listed in one pass; the reader takes at most 1000") {
+TEST_CASE("item 8: thousands of attributes are listed in one pass, the reader takes at most 1000") {
   const fs::path many = makeFile(
       scratch("attrs5000.h5"),
       [](hid_t f) {

@@ -99,7 +99,7 @@ TEST_CASE("item 6: a character device target is written into, not replaced") {
   fs::remove_all(dir);
 }
 
-TEST_CASE("item 6: a directory target is refused, naming it; a regular file is replaced") {
+TEST_CASE("item 6: a directory target is refused, naming it, a regular file is replaced") {
   const fs::path dir = scratchDir();
   const fs::path sub = dir / "sub";
   fs::create_directories(sub);
