@@ -85,10 +85,11 @@ PY
       ;;
     hdf5)
       local cli="$build/ecramsim"
-      ASAN_OPTIONS=detect_leaks=0 "$cli" device pulses -q --counts 5,5 --seed 3 -o "$dir/pulses.h5"
-      ASAN_OPTIONS=detect_leaks=0 "$cli" device uniformity -q --devices 2 --cycles 1 --pulses 5 \
-        -o "$dir/uniformity.h5"
-      ASAN_OPTIONS=detect_leaks=0 "$cli" device gate-iv -q --points 5 -o "$dir/gate_iv.h5"
+      {
+        "$cli" device pulses --counts 5,5 --seed 3 -o "$dir/pulses.h5"
+        "$cli" device uniformity --devices 2 --cycles 1 --pulses 5 -o "$dir/uniformity.h5"
+        "$cli" device gate-iv --points 5 -o "$dir/gate_iv.h5"
+      } > "$dir/../seeds.log"
       ;;
   esac
 }
@@ -102,9 +103,10 @@ for t in "${targets[@]}"; do
   make_seeds "$t" "$dir/seeds"
   echo "fuzz: $t for ${seconds}s, corpus $dir/corpus" >&2
   set +e
-  TMPDIR="$dir/tmp" "$build/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=10 \
-    -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$dir/artifacts/" "$@" \
-    "$dir/corpus" "$dir/seeds" > "$dir/log" 2>&1
+  TMPDIR="$dir/tmp" UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
+    "$build/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+    -print_final_stats=1 -artifact_prefix="$dir/artifacts/" "$@" "$dir/corpus" "$dir/seeds" \
+    > "$dir/log" 2>&1
   rc=$?
   set -e
   execs="$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$dir/log" | tail -1 |
@@ -113,11 +115,12 @@ for t in "${targets[@]}"; do
     result="ok"
   else
     status=1
-    kind="$(grep -m1 -o 'ERROR: [A-Za-z]*Sanitizer: [a-z-]*\|ERROR: libFuzzer: [a-z-]*\|runtime error: .*\|SUMMARY: .*' \
-            "$dir/log" || true)"
+    kind="$(grep -m1 -E 'ERROR: |runtime error: ' "$dir/log" |
+            sed -E 's/^.*(ERROR: |runtime error: )/\1/' | cut -c1-100 || true)"
     artifact="$(ls -t "$dir/artifacts" 2>/dev/null | head -1)"
-    result="FAILED (exit $rc: ${kind:-see log}) reproducer: ${artifact:+$dir/artifacts/$artifact} log: $dir/log"
-    tail -n 60 "$dir/log" >&2
+    result="FAILED (exit $rc: ${kind:-see log})"
+    result+=" reproducer: ${artifact:+$dir/artifacts/$artifact} log: $dir/log"
+    grep -A12 "ERROR\|runtime error" "$dir/log" | head -n 30 >&2
   fi
   summary+=("$(printf '%-12s executions %-10s %s' "$t" "${execs:-?}" "$result")")
 done
