@@ -130,16 +130,19 @@ std::string jsonNumber(double v) { return std::isfinite(v) ? formatExact(v) : "n
 namespace {
 /// A node of the nested JSON object built from '/'-separated metric names.
 struct JsonNode {
-  std::vector<std::pair<std::string, JsonNode>> children;
+  // Keys and children side by side: clang cannot check std::pair<std::string, JsonNode> while
+  // JsonNode is incomplete.
+  std::vector<std::string> keys;
+  std::vector<JsonNode> children;
   bool leaf = false;
   double value = 0.0;
 
   JsonNode& child(const std::string& key) {
-    for (auto& [k, n] : children) {
-      if (k == key) return n;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      if (keys[i] == key) return children[i];
     }
-    children.emplace_back(key, JsonNode{});
-    return children.back().second;
+    keys.push_back(key);
+    return children.emplace_back();
   }
   void write(std::string& out) const {
     if (leaf) {
@@ -148,11 +151,11 @@ struct JsonNode {
     }
     out += "{";
     bool first = true;
-    for (const auto& [k, n] : children) {
+    for (std::size_t i = 0; i < keys.size(); ++i) {
       if (!first) out += ", ";
       first = false;
-      out += jsonQuote(k) + ": ";
-      n.write(out);
+      out += jsonQuote(keys[i]) + ": ";
+      children[i].write(out);
     }
     out += "}";
   }

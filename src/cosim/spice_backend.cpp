@@ -226,7 +226,8 @@ PulseBatchResult SpiceBackend::applyPulses(std::span<const PulseRequest> pulses,
 
     std::vector<PulseLog> logs = openPhase(pulses, ph, out);
     for (std::size_t ri = 0; ri < runs.size(); ++ri) {
-      const auto [s0, s1] = runs[ri];
+      // Plain variables, not a structured binding: clang 14 cannot capture bindings.
+      const std::size_t s0 = runs[ri].first, s1 = runs[ri].second;
       const double tStart = s0 == 0 ? 0.0 : bounds[s0 - 1];
       // PWL of a line with level(s) per segment.
       auto pwl = [&](auto level) {
