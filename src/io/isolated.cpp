@@ -29,8 +29,25 @@ bool writeAll(int fd, const std::string& data) {
   return true;
 }
 
-/// Caps the address space at what is mapped now plus `extra` bytes, and the CPU time.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kAddressSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kAddressSanitizer = true;
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+
+/// Caps the address space at what is mapped now plus `extra` bytes, and the CPU time. Under
+/// AddressSanitizer the address space is not capped (ASan maps its own memory as it goes and
+/// fails under a cap); its allocator refuses absurd sizes instead.
 void applyLimits(const ChildLimits& limits) {
+  const rlimit cpu{limits.cpuSeconds, limits.cpuSeconds};
+  ::setrlimit(RLIMIT_CPU, &cpu);
+  if (kAddressSanitizer) return;
   unsigned long long pages = 0;
   if (std::FILE* f = std::fopen("/proc/self/statm", "r")) {
     if (std::fscanf(f, "%llu", &pages) != 1) pages = 0;
@@ -42,8 +59,6 @@ void applyLimits(const ChildLimits& limits) {
     const rlimit r{as, as};
     ::setrlimit(RLIMIT_AS, &r);
   }
-  const rlimit cpu{limits.cpuSeconds, limits.cpuSeconds};
-  ::setrlimit(RLIMIT_CPU, &cpu);
 }
 
 }  // namespace

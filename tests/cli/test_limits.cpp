@@ -142,6 +142,12 @@ TEST_CASE("array and vector sizes beyond the memory budget are refused with the 
       {{"train", "mushroom", "--hidden", "100000000", "--epochs", "0"}, "--hidden"},
   };
   for (const auto& c : cases) {
+    if (kAddressSanitizer && c.parameter == "--vectors") {
+      // 2e7 vectors fit this machine's memory; only the 2 GiB cap, impossible under ASan,
+      // makes them exceed the budget. The release stage of CI runs this case.
+      MESSAGE("ASan build: --vectors 2e7 not tried without the address-space cap");
+      continue;
+    }
     std::vector<std::string> args = c.args;
     args.insert(args.end(), {"-o", out, "-q"});
     CAPTURE(args[0] + " " + args[1] + " " + args[2]);
@@ -173,11 +179,12 @@ void checkSignalled(const fs::path& dir, const std::vector<std::string>& args, i
   }
   REQUIRE(::kill(c.pid, sig) == 0);
   const auto sent = std::chrono::steady_clock::now();
-  const int status = waitFor(c, 5s);
+  // Under ASan, LeakSanitizer scans the heap (ngspice's too) when the process ends.
+  const int status = waitFor(c, kAddressSanitizer ? 60s : 5s);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count();
   CAPTURE(c.output());
   CHECK(status == 130);
-  CHECK(secs < 2.0);
+  CHECK(secs < (kAddressSanitizer ? 30.0 : 2.0));
   CHECK(countTemporaries(dir) == 0);
   CHECK(has(c.output(), "interrupted"));
 }

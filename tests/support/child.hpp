@@ -20,6 +20,8 @@
 #include <thread>
 #include <vector>
 
+#include "sanitizer.hpp"
+
 extern char** environ;
 
 namespace ecramsim::test {
@@ -39,7 +41,7 @@ struct Child {
 };
 
 /// Starts `ecramsim ARGS` with stdout and stderr in `log`. `addressSpaceBytes` > 0 caps the
-/// child's RLIMIT_AS (set in the parent around the spawn and restored at once).
+/// child's RLIMIT_AS (set in the parent around the spawn and restored at once; not under ASan).
 inline Child startCli(const std::vector<std::string>& args, const std::filesystem::path& log,
                       rlim_t addressSpaceBytes = 0) {
   std::vector<std::string> argv{ECRAMSIM_CLI_PATH};
@@ -54,6 +56,7 @@ inline Child startCli(const std::vector<std::string>& args, const std::filesyste
   posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
   rlimit saved{};
   getrlimit(RLIMIT_AS, &saved);
+  if (kAddressSanitizer) addressSpaceBytes = 0;
   if (addressSpaceBytes > 0) {
     rlimit capped = saved;
     capped.rlim_cur = addressSpaceBytes;
