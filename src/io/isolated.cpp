@@ -13,6 +13,17 @@
 
 #include "core/error.hpp"
 
+#if defined(__SANITIZE_ADDRESS__)
+#define ECRAMSIM_IO_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ECRAMSIM_IO_ASAN 1
+#endif
+#endif
+#ifdef ECRAMSIM_IO_ASAN
+#include <sanitizer/common_interface_defs.h>
+#endif
+
 namespace ecramsim::io {
 
 namespace {
@@ -29,14 +40,8 @@ bool writeAll(int fd, const std::string& data) {
   return true;
 }
 
-#if defined(__SANITIZE_ADDRESS__)
+#ifdef ECRAMSIM_IO_ASAN
 constexpr bool kAddressSanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kAddressSanitizer = true;
-#else
-constexpr bool kAddressSanitizer = false;
-#endif
 #else
 constexpr bool kAddressSanitizer = false;
 #endif
@@ -85,6 +90,11 @@ std::string runIsolated(const std::string& what, const ChildLimits& limits,
     for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGXCPU}) {
       std::signal(sig, SIG_DFL);
     }
+#ifdef ECRAMSIM_IO_ASAN
+    // Likewise a sanitizer report on libhdf5's behalf ends the child with status 1, not through
+    // a death callback of the parent's (libFuzzer's writes a crash reproducer of its own).
+    __sanitizer_set_death_callback(nullptr);
+#endif
     applyLimits(limits);
     std::string reply;
     try {
