@@ -12,15 +12,9 @@
 #include <new>
 
 #include "core/error.hpp"
+#include "core/sanitizer.hpp"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define ECRAMSIM_IO_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define ECRAMSIM_IO_ASAN 1
-#endif
-#endif
-#ifdef ECRAMSIM_IO_ASAN
+#if ECRAMSIM_ASAN
 #include <sanitizer/common_interface_defs.h>
 #endif
 
@@ -39,12 +33,6 @@ bool writeAll(int fd, const std::string& data) {
   }
   return true;
 }
-
-#ifdef ECRAMSIM_IO_ASAN
-constexpr bool kAddressSanitizer = true;
-#else
-constexpr bool kAddressSanitizer = false;
-#endif
 
 /// Caps the address space at what is mapped now plus `extra` bytes, and the CPU time. Under
 /// AddressSanitizer the address space is not capped (ASan maps its own memory as it goes and
@@ -90,7 +78,7 @@ std::string runIsolated(const std::string& what, const ChildLimits& limits,
     for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGXCPU}) {
       std::signal(sig, SIG_DFL);
     }
-#ifdef ECRAMSIM_IO_ASAN
+#if ECRAMSIM_ASAN
     // Likewise a sanitizer report on libhdf5's behalf ends the child with status 1, not through
     // a death callback of the parent's (libFuzzer's writes a crash reproducer of its own).
     __sanitizer_set_death_callback(nullptr);

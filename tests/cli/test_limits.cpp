@@ -142,7 +142,7 @@ TEST_CASE("array and vector sizes beyond the memory budget are refused with the 
       {{"train", "mushroom", "--hidden", "100000000", "--epochs", "0"}, "--hidden"},
   };
   for (const auto& c : cases) {
-    if (kAddressSanitizer && c.parameter == "--vectors") {
+    if (ecramsim::kAddressSanitizer && c.parameter == "--vectors") {
       // 2e7 vectors fit this machine's memory; only the 2 GiB cap, impossible under ASan,
       // makes them exceed the budget. The release stage of CI runs this case.
       MESSAGE("ASan build: --vectors 2e7 not tried without the address-space cap");
@@ -180,11 +180,11 @@ void checkSignalled(const fs::path& dir, const std::vector<std::string>& args, i
   REQUIRE(::kill(c.pid, sig) == 0);
   const auto sent = std::chrono::steady_clock::now();
   // Under ASan, LeakSanitizer scans the heap (ngspice's too) when the process ends.
-  const int status = waitFor(c, kAddressSanitizer ? 60s : 5s);
+  const int status = waitFor(c, ecramsim::kAddressSanitizer ? 60s : 5s);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count();
   CAPTURE(c.output());
   CHECK(status == 130);
-  CHECK(secs < (kAddressSanitizer ? 30.0 : 2.0));
+  CHECK(secs < (ecramsim::kAddressSanitizer ? 30.0 : 2.0));
   CHECK(countTemporaries(dir) == 0);
   CHECK(has(c.output(), "interrupted"));
 }

@@ -20,7 +20,7 @@
 
 #include "../support/cli.hpp"
 #include "../support/in_child.hpp"
-#include "../support/sanitizer.hpp"
+#include "core/sanitizer.hpp"
 #include "core/error.hpp"
 #include "io/hdf5.hpp"
 
@@ -74,7 +74,7 @@ hid_t fixedString(std::size_t size) {
 int readOutcome(const fs::path& path, std::initializer_list<const char*> needles) {
   const std::vector<std::string> want(needles.begin(), needles.end());
   return test::inChild([&] {
-    if (!test::kAddressSanitizer) {
+    if (!kAddressSanitizer) {
       const rlimit as{rlim_t{2} << 30, rlim_t{2} << 30};
       setrlimit(RLIMIT_AS, &as);
     }
@@ -95,7 +95,7 @@ int readOutcome(const fs::path& path, std::initializer_list<const char*> needles
 
 /// `ecramsim ARGS` with at most 2 GB of address space, killed after `seconds` (status 124).
 test::Run cliLimited(const std::string& args, int seconds) {
-  return test::runShell(std::string(test::kAddressSanitizer ? "" : "ulimit -v 2097152; ") +
+  return test::runShell(std::string(kAddressSanitizer ? "" : "ulimit -v 2097152; ") +
                         "timeout " + std::to_string(seconds) + " " + ECRAMSIM_CLI_PATH + " " +
                         args);
 }
@@ -331,7 +331,7 @@ TEST_CASE("item 9: 300 bit flips of a result file: no crash, every failure an Io
   MESSAGE("flips on which libhdf5 crashed (isolated): first is " << first);
   // Which flips crash libhdf5 depends on the memory layout: under ASan the CLI's reader may
   // survive the flip the test's reader crashed on, so this half runs in the release build.
-  if (first >= 0 && !test::kAddressSanitizer) {
+  if (first >= 0 && !kAddressSanitizer) {
     std::mt19937_64 rng(1);
     std::string b;
     for (int k = 0; k <= first; ++k) b = flipped(rng);

@@ -20,7 +20,7 @@
 #include <thread>
 #include <vector>
 
-#include "sanitizer.hpp"
+#include "core/sanitizer.hpp"
 
 extern char** environ;
 
