@@ -383,15 +383,16 @@ RunStats runPoints(Sweep& s, const std::vector<std::size_t>& toRun, std::size_t 
     const fs::path log = s.dir / sweep::logFileName(i, total);
     const int code = exitCodeOf(waitStatus);
     const double secs = std::chrono::duration<double>(Clock::now() - r.start).count();
-    if (cancel.cancelled() && (code == 130 || WIFSIGNALED(waitStatus))) {
-      s.records[r.slot] = sweep::readPointRecord(s.dir, s.spec, p, total);
-      if (s.records[r.slot].status != sweep::PointStatus::Complete) {
-        s.appendLog("end " + stem + " interrupted");
-        return;
-      }
-    }
     sweep::PointRecord rec = sweep::readPointRecord(s.dir, s.spec, p, total);
-    if (code == 0 && rec.status == sweep::PointStatus::Complete) {
+    const sweep::PointEnd end =
+        sweep::classifyPointEnd(cancel.cancelled(), code, WIFSIGNALED(waitStatus),
+                                rec.status == sweep::PointStatus::Complete);
+    if (end == sweep::PointEnd::Interrupted) {
+      s.records[r.slot] = std::move(rec);
+      s.appendLog("end " + stem + " interrupted");
+      return;
+    }
+    if (end == sweep::PointEnd::Complete) {
       sweep::clearFailure(s.dir, i, total);
       rec.error.clear();
       std::error_code ec;

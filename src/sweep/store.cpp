@@ -15,6 +15,12 @@ namespace fs = std::filesystem;
 
 namespace ecramsim::sweep {
 
+PointEnd classifyPointEnd(bool cancelled, int exitCode, bool signalled, bool fileComplete) {
+  const bool interrupted = cancelled && (exitCode == 130 || signalled);
+  if (fileComplete && (exitCode == 0 || interrupted)) return PointEnd::Complete;
+  return interrupted ? PointEnd::Interrupted : PointEnd::Failed;
+}
+
 std::string_view statusName(PointStatus status) {
   switch (status) {
     case PointStatus::Complete: return "complete";

@@ -38,6 +38,20 @@ struct PointRecord {
 [[nodiscard]] PointRecord readPointRecord(const std::filesystem::path& dir, const Spec& spec,
                                           const Point& point, std::size_t totalPoints);
 
+/// How a point's run ended, from what the parent knows once the child is waited for.
+enum class PointEnd {
+  Complete,     ///< its result file is complete (also when a late interrupt set status 130)
+  Interrupted,  ///< stopped by the sweep's interrupt before its file was complete: pending
+  Failed,       ///< any other end
+};
+
+/// `cancelled`: the sweep was interrupted; `exitCode`: the child's status (128+N: signal N);
+/// `signalled`: the child died of a signal; `fileComplete`: readPointRecord found it complete.
+/// A child interrupted after its result file was renamed into place exits 130 with a complete
+/// file: that point is complete, not failed.
+[[nodiscard]] PointEnd classifyPointEnd(bool cancelled, int exitCode, bool signalled,
+                                        bool fileComplete);
+
 /// points/pNNNNN.err and .log beside a point file name from pointFileName().
 [[nodiscard]] std::string failureFileName(std::size_t index, std::size_t totalPoints);
 [[nodiscard]] std::string logFileName(std::size_t index, std::size_t totalPoints);

@@ -372,3 +372,18 @@ TEST_CASE("a 100,000-character axis name or value is echoed shortened, with its 
     CHECK(msg.find("zzz... (100") != std::string::npos);
   }
 }
+
+TEST_CASE("a point's end: a late interrupt after its file is complete leaves it complete") {
+  using sweep::PointEnd;
+  // (cancelled, exit code, signalled, file complete)
+  CHECK(sweep::classifyPointEnd(false, 0, false, true) == PointEnd::Complete);
+  CHECK(sweep::classifyPointEnd(true, 130, false, true) == PointEnd::Complete);
+  CHECK(sweep::classifyPointEnd(true, 130, true, true) == PointEnd::Complete);
+  CHECK(sweep::classifyPointEnd(true, 130, false, false) == PointEnd::Interrupted);
+  CHECK(sweep::classifyPointEnd(true, 137, true, false) == PointEnd::Interrupted);
+  // Without the sweep's interrupt, status 130 is a failure, as is a nonzero status with a file.
+  CHECK(sweep::classifyPointEnd(false, 130, false, false) == PointEnd::Failed);
+  CHECK(sweep::classifyPointEnd(false, 130, false, true) == PointEnd::Failed);
+  CHECK(sweep::classifyPointEnd(true, 1, false, true) == PointEnd::Failed);
+  CHECK(sweep::classifyPointEnd(false, 0, false, false) == PointEnd::Failed);
+}
