@@ -1,3 +1,4 @@
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -63,6 +64,9 @@ void addExportCommand(CLI::App& model) {
                                      " writes several files: give -o");
     }
     const auto files = modelexport::exportModel(card, format, o->protocol);
+    for (const auto& f : files) {
+      for (const auto& w : f.warnings) std::fprintf(stderr, "ecramsim: warning: %s\n", w.c_str());
+    }
     if (o->out.empty()) {
       std::cout << files.front().text << std::flush;
       return;

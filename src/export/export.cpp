@@ -215,7 +215,7 @@ std::vector<ExportFile> exportModel(const ModelCard& card, Format format,
     case Format::Aihwkit:
       return aihwkitConfig(card, protocol);
     case Format::NeuroSim:
-      return {{card.name + "_neurosim.cpp", neuroSimParams(card, protocol)}};
+      return {neuroSimParams(card, protocol)};
   }
   return {};
 }

@@ -45,6 +45,7 @@ struct PulseProtocol {
 struct ExportFile {
   std::string name;
   std::string text;
+  std::vector<std::string> warnings;  ///< what the format cannot represent (also in `text`)
 };
 
 /// The files of `format` for `card`: spice -> NAME.sub; verilog-a -> NAME.va; neurosim ->
@@ -80,6 +81,6 @@ struct Provenance {
 [[nodiscard]] std::string verilogAModule(const ModelCard& card);
 [[nodiscard]] std::vector<ExportFile> crossSimLut(const ModelCard& card, const PulseProtocol& p);
 [[nodiscard]] std::vector<ExportFile> aihwkitConfig(const ModelCard& card, const PulseProtocol& p);
-[[nodiscard]] std::string neuroSimParams(const ModelCard& card, const PulseProtocol& p);
+[[nodiscard]] ExportFile neuroSimParams(const ModelCard& card, const PulseProtocol& p);
 
 }  // namespace ecramsim::modelexport

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <iomanip>
 #include <sstream>
 
 #include "core/error.hpp"
@@ -281,7 +282,7 @@ std::vector<ExportFile> aihwkitConfig(const ModelCard& card, const PulseProtocol
   return {{card.name + "_aihwkit.json", j.str()}, {card.name + "_aihwkit.py", pyText}};
 }
 
-std::string neuroSimParams(const ModelCard& card, const PulseProtocol& pr) {
+ExportFile neuroSimParams(const ModelCard& card, const PulseProtocol& pr) {
   const EcramParams& p = card.params;
   const std::vector<double> trace = fittableTrace(card, pr);
   const auto n = static_cast<std::size_t>(pr.pulses);
@@ -341,6 +342,45 @@ std::string neuroSimParams(const ModelCard& card, const PulseProtocol& pr) {
   const double aLtp = ltp.a;
   const double aLtd = ltd.a;
   auto paramA = [](double a) { return std::abs(a) < 1e-12 ? 1e12 : 1.0 / a; };
+  // The exported rule replayed on the protocol (as NeuroSim applies it: P from the inverse of
+  // the present G, P +- 1, G on the branch's curve, clipped to [gMin, gMax]); its RMSE on each
+  // branch against the trace, in % of the trace's window, goes into the file.
+  const double window = gMax - *std::min_element(trace.begin(), trace.end());
+  double g = trace.front();
+  double sumSq[2] = {0.0, 0.0};
+  for (std::size_t k = 1; k < trace.size(); ++k) {
+    const bool up = k <= n;
+    const double a = up ? aLtp : aLtd;
+    const double levels = up ? levelsLtp : levelsLtd;
+    const double pa = paramA(a);
+    const double b = (gMax - gMin) / -std::expm1(-levels / pa);
+    const double pulses = -pa * std::log1p(-(g - gMin) / b) + (up ? 1.0 : -1.0);
+    g = std::clamp(b * -std::expm1(-pulses / pa) + gMin, gMin, gMax);
+    sumSq[up ? 0 : 1] += (g - trace[k]) * (g - trace[k]);
+  }
+  const double rmseLtp = 100.0 * std::sqrt(sumSq[0] / static_cast<double>(n)) / window;
+  const double rmseLtd = 100.0 * std::sqrt(sumSq[1] / static_cast<double>(n)) / window;
+  constexpr double kPoorFitPercent = 3.0;
+  std::vector<std::string> warnings;
+  for (const auto& [branch, rmse] : {std::pair{"LTP", rmseLtp}, std::pair{"LTD", rmseLtd}}) {
+    if (!(rmse <= kPoorFitPercent)) {
+      std::ostringstream w;
+      w << "neurosim: the " << branch << " branch of " << card.name << " is fitted with an RMSE of "
+        << std::setprecision(3) << rmse << " % of the window (over " << kPoorFitPercent
+        << " %): NeuroSim's single exponential cannot follow this card's pulse response";
+      warnings.push_back(w.str());
+    }
+  }
+  for (const auto& [branch, levels] : {std::pair{"LTP", levelsLtp}, std::pair{"LTD", levelsLtd}}) {
+    if (levels >= 1'000'000) {
+      warnings.push_back(std::string("neurosim: maxNumLevel") + branch + " of " + card.name +
+                         " is capped at 1000000: the fitted curve nears maxConductance only "
+                         "asymptotically, and NeuroSim converts weight changes into pulses "
+                         "through it");
+    }
+  }
+  // NeuroSim adds N(0, sigmaCtoC) S per pulse; the card's c2c spread is relative to the step.
+  const double meanStep = std::abs(trace[n] - trace[0]) / static_cast<double>(n);
   std::ostringstream o;
   o << provenanceHeader(card, "//", "neurosim")
     << "// NeuroSim device block (RealDevice in MLP+NeuroSim's Cell.cpp; DNN+NeuroSim's\n"
@@ -352,22 +392,27 @@ std::string neuroSimParams(const ModelCard& card, const PulseProtocol& pr) {
     << "// +-1 along the LTP (LTD) curve. A is given in pulses (paramALTP/LTD; NeuroSim derives\n"
     << "// it from NL_LTP/NL_LTD through its table, so set it directly); a negative A curves the\n"
     << "// other way. minConductance is the card's gmin (P = 0), maxConductance the top of the\n"
-    << "// simulated trace, maxNumLevelLTP/LTD each curve's P there. sigmaCtoC = dg_c2c *\n"
-    << "// window / maxNumLevelLTP (S per pulse); sigmaDtoD = hypot(i0_d2d, qc_d2d) (relative\n"
-    << "// spread of the update rate).\n"
+    << "// simulated trace, maxNumLevelLTP/LTD each curve's P there. sigmaCtoC = dg_c2c times\n"
+    << "// the mean LTP step (S per pulse); sigmaDtoD = hypot(i0_d2d, qc_d2d) (relative spread\n"
+    << "// of the update rate).\n"
+    << "// Fit: this rule replayed on the same pulses misses the card's trace by an RMSE of\n"
+    << "// " << std::setprecision(3) << rmseLtp << " % (LTP) and " << rmseLtd
+    << " % (LTD) of the window.\n";
+  for (const auto& w : warnings) o << "// WARNING: " << w << ".\n";
+  o << std::setprecision(6)
     << "maxConductance = " << shortest(gMax) << ";\n"
     << "minConductance = " << shortest(gMin) << ";\n"
     << "maxNumLevelLTP = " << levelsLtp << ";\n"
     << "maxNumLevelLTD = " << levelsLtd << ";\n"
     << "paramALTP = " << shortest(paramA(aLtp)) << ";\n"
     << "paramALTD = " << shortest(paramA(aLtd)) << ";\n"
-    << "sigmaCtoC = " << shortest(p.dg_c2c * (gMax - gMin) / levelsLtp) << ";\n"
+    << "sigmaCtoC = " << shortest(p.dg_c2c * meanStep) << ";\n"
     << "sigmaDtoD = " << shortest(std::hypot(p.i0_d2d, p.qc_d2d)) << ";\n"
     << "writeVoltageLTP = " << shortest(pr.amplitude_v) << ";\n"
     << "writeVoltageLTD = " << shortest(pr.amplitude_v) << ";\n"
     << "writePulseWidthLTP = " << shortest(pr.width_s) << ";\n"
     << "writePulseWidthLTD = " << shortest(pr.width_s) << ";\n";
-  return o.str();
+  return {card.name + "_neurosim.cpp", o.str(), std::move(warnings)};
 }
 
 }  // namespace ecramsim::modelexport

@@ -461,10 +461,11 @@ TEST_CASE("acceptance C: NeuroSim's exponential rule reproduces the 100-up/100-d
   // exp(-P/A)) + Gmin, B = (Gmax - Gmin) / (1 - exp(-maxNumLevel/A)); a pulse takes P from the
   // inverse of the present G to P +- 1 on the LTP (LTD) curve, G clipped to [Gmin, Gmax].
   // Tolerance: 3 % of the window, on every shipped card but one (below).
-  for (const auto& file : shippedCards()) {
-    const ModelCard card = loadModelCard(file);
+  for (const auto& cardFile : shippedCards()) {
+    const ModelCard card = loadModelCard(cardFile);
     const PulseProtocol pr;
-    const std::string text = neuroSimParams(card, pr);
+    const ExportFile file = neuroSimParams(card, pr);
+    const std::string& text = file.text;
     const double gMax = numberAfter(text, "maxConductance = ");
     const double gMin = numberAfter(text, "minConductance = ");
     const double nLtp = numberAfter(text, "maxNumLevelLTP = ");
@@ -482,12 +483,14 @@ TEST_CASE("acceptance C: NeuroSim's exponential rule reproduces the 100-up/100-d
     const std::vector<double> trace = pulseTrace(card.params, pr);
     double g = trace.front();
     double worst = 0.0;
+    double sumSq[2] = {0.0, 0.0};
     for (std::size_t k = 1; k < trace.size(); ++k) {
       const bool upPulse = k <= static_cast<std::size_t>(pr.pulses);
       const double a = upPulse ? aLtp : aLtd;
       const double n = upPulse ? nLtp : nLtd;
       g = std::clamp(curve(inverse(g, a, n) + (upPulse ? 1.0 : -1.0), a, n), gMin, gMax);
       worst = std::max(worst, std::abs(g - trace[k]));
+      sumSq[upPulse ? 0 : 1] += (g - trace[k]) * (g - trace[k]);
     }
     const double window = *std::max_element(trace.begin(), trace.end()) -
                           *std::min_element(trace.begin(), trace.end());
@@ -495,8 +498,26 @@ TEST_CASE("acceptance C: NeuroSim's exponential rule reproduces the 100-up/100-d
                             << ", maxNumLevelLTD " << nLtd << "; max |G_rule - G_card| = "
                             << 100.0 * worst / window << " % of the window");
     // strong_nonlinear's (1 - x)^3 and x^3 soft bounds are power laws that NeuroSim's single
-    // exponential cannot follow (measured 7.3 %); it is held to 10 % so a worse fit still fails.
+    // exponential cannot follow (measured 7.3 %); it is held to 10 % so a worse fit still fails,
+    // and its file must say that the fit is poor.
     CHECK(worst <= (card.name == "strong_nonlinear" ? 0.10 : 0.03) * window);
+    // The file's own fit figures (3 significant digits) equal this replay's RMSE per branch.
+    const double rmse[2] = {100.0 * std::sqrt(sumSq[0] / pr.pulses) / window,
+                            100.0 * std::sqrt(sumSq[1] / pr.pulses) / window};
+    const auto fitAt = text.find("misses the card's trace by an RMSE of\n// ");
+    REQUIRE(fitAt != std::string::npos);
+    const double stated[2] = {numberAfter(text, "RMSE of\n// ", fitAt),
+                              numberAfter(text, "(LTP) and ", fitAt)};
+    for (int b = 0; b < 2; ++b) CHECK(stated[b] == doctest::Approx(rmse[b]).epsilon(6e-3));
+    const bool poor = rmse[0] > 3.0 || rmse[1] > 3.0;
+    const bool capped = nLtp >= 1e6 || nLtd >= 1e6;
+    CHECK(file.warnings.empty() == !(poor || capped));
+    CHECK((text.find("// WARNING: ") != std::string::npos) == (poor || capped));
+    if (card.name == "strong_nonlinear") CHECK(poor);
+    // sigmaCtoC is dg_c2c times the mean LTP step, in S.
+    const double step = std::abs(trace[pr.pulses] - trace[0]) / pr.pulses;
+    CHECK(numberAfter(text, "\nsigmaCtoC = ") ==
+          doctest::Approx(card.params.dg_c2c * step).epsilon(1e-12));
   }
 }
 
@@ -593,6 +614,14 @@ TEST_CASE("acceptance E: exported files start with the provenance header, bad in
                             (dir / "aihwkit.json").string() + "' '" +
                             (dir / "aihwkit.py").string() + "'";
   CHECK(shell(check, dir / "python.log") == 0);
+  // A poor NeuroSim fit is written, and said on stderr.
+  const fs::path strong = kModels / "strong_nonlinear.model";
+  const auto warned = test::run("model export '" + strong.string() + "' --format neurosim -o '" +
+                                (dir / "strong_neurosim.cpp").string() + "'");
+  CHECK(warned.status == 0);
+  CHECK(warned.output.find("warning: neurosim: the LTD branch of strong_nonlinear") !=
+        std::string::npos);
+  CHECK(fs::exists(dir / "strong_neurosim.cpp"));
   // Bad input: exit 2 and no file.
   const fs::path bad = dir / "bad.model";
   writeText(bad, ".model bad ecram (gmin=2u gmax=1u)\n");
