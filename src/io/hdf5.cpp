@@ -900,8 +900,8 @@ std::string describeRaw(const std::filesystem::path& path) {
 
 /// Checks that `path` is a regular file; returns limits for the process reading it: memory for
 /// its data at the highest compression (twice: the tree and its copy sent back) plus slack,
-/// and a minute of CPU time plus one second per 10 MB.
-ChildLimits readerLimits(const std::filesystem::path& path) {
+/// and `cpuSeconds` of CPU time plus one second per 10 MB.
+ChildLimits readerLimits(const std::filesystem::path& path, unsigned cpuSeconds) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) throw IoError(path.string() + ": no such file");
   if (!std::filesystem::is_regular_file(path, ec)) {
@@ -913,14 +913,14 @@ ChildLimits readerLimits(const std::filesystem::path& path) {
   const hsize_t data = saturatingProduct(2 * kMaxCompression, size);
   limits.extraMemoryBytes =
       data > std::numeric_limits<hsize_t>::max() - slack ? data : data + slack;
-  limits.cpuSeconds = 60 + static_cast<unsigned>(size / 10'000'000);
+  limits.cpuSeconds = cpuSeconds + static_cast<unsigned>(size / 10'000'000);
   return limits;
 }
 
 }  // namespace
 
-ResultTree readResultFile(const std::filesystem::path& path) {
-  const ChildLimits limits = readerLimits(path);
+ResultTree readResultFile(const std::filesystem::path& path, const ReadBounds& bounds) {
+  const ChildLimits limits = readerLimits(path, bounds.cpuSeconds);
   RawTree raw;
   const std::string bytes = runIsolated(path.string(), limits, [&] { return pack(readRaw(path)); });
   try {
@@ -947,7 +947,7 @@ ResultTree readResultFile(const std::filesystem::path& path) {
 }
 
 std::string describeResultFile(const std::filesystem::path& path) {
-  const ChildLimits limits = readerLimits(path);
+  const ChildLimits limits = readerLimits(path, ReadBounds{}.cpuSeconds);
   return runIsolated(path.string(), limits, [&] { return describeRaw(path); });
 }
 

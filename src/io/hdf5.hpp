@@ -45,7 +45,12 @@ void writeResultFile(const ResultTree& tree, const std::filesystem::path& path,
 /// deep, a link cycle or a second link to one object, data kept in other files, or a dataset
 /// declaring far more data than the file holds (unwritten, corrupt or crafted).
 /// Numbers are read as float64 or int64, fixed- and variable-length strings as strings.
-[[nodiscard]] ResultTree readResultFile(const std::filesystem::path& path);
+/// `bounds` caps the reading process; the default suits any file ecramsim writes.
+struct ReadBounds {
+  unsigned cpuSeconds = 60;  ///< CPU time [s] of the reader, plus 1 s per 10 MB of file
+};
+[[nodiscard]] ResultTree readResultFile(const std::filesystem::path& path,
+                                        const ReadBounds& bounds = {});
 
 /// A listing of what a file holds: root attributes (the first 1000), then every dataset with
 /// shape, type, units and description, and the external links. The text `ecramsim inspect`
