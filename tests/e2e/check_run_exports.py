@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Issue 17 on an `ecramsim run` file (netlists/cell_bench.cir, under a second):
 A. every array group opens in xarray (h5netcdf) with dimensions time, node, source, cell, their
-   coordinates, and h5py's values;
+   coordinates, and h5py's values (and those of a 3-point sweep index, along point);
 B. `export --format raw` (ASCII and binary) loads in `ngspice -b`, which prints a node voltage
    and a cell state at a time point equal to the HDF5 values within 1e-12 relative; the CSV
    export reads back through numpy equal to the HDF5 values;
@@ -73,6 +73,14 @@ def main(binary, source, scratch):
     found, groups, _ = readable.check_netcdf(h5, ("time", "node", "source", "cell"))
     problems += found
     print("A: xarray opened %d array groups of run.h5: %d problems" % (groups, len(found)))
+    # ... and a sweep index (3 points of a shipped spec), whose columns lie along `point`
+    sweep = os.path.join(scratch, "sweep")
+    run([binary, "sweep", os.path.join(source, "examples", "sweeps", "gate_iv_margin.toml"),
+         "--shard", "1/6", "-o", sweep, "--quiet"])
+    index = os.path.join(sweep, "index.shard-1-of-6.h5")
+    found, groups, _ = readable.check_netcdf(index, ("point",))
+    problems += found
+    print("A: xarray opened %d array groups of a sweep index: %d problems" % (groups, len(found)))
 
     with h5py.File(h5, "r") as f:
         time = f["/waveforms/time_s"][()]
@@ -115,6 +123,25 @@ def main(binary, source, scratch):
         if col is None or not np.array_equal(table[:, col], node_v[:, c]):
             problems.append("B: CSV column node_v.%s differs or is missing" % n)
     print("B: CSV %d rows x %d columns read back through numpy" % table.shape)
+
+    # B: CSV of another kind of file (a device protocol), and raw refused on it (exit 2, named)
+    dev = os.path.join(scratch, "gate_iv.h5")
+    run([binary, "device", "gate-iv", "--points", "11", "-o", dev, "--quiet"])
+    text = run([binary, "export", dev, "--format", "csv", "--group", "/gate_iv"])
+    header = text.splitlines()[0].split(",")
+    table = np.loadtxt(text.splitlines()[1:], delimiter=",", ndmin=2)
+    with h5py.File(dev, "r") as f:
+        for c, name in enumerate(header):
+            path = "/gate_iv/" + name.split(" [")[0]
+            if not np.array_equal(table[:, c], f[path][()]):
+                problems.append("B: CSV of %s: column %s differs" % (dev, name))
+    refused = subprocess.run([binary, "export", dev, "--format", "raw"], capture_output=True,
+                             text=True)
+    if refused.returncode != 2 or dev not in refused.stderr or "time_s" not in refused.stderr:
+        problems.append("B: raw export of a device file: status %d, %s"
+                        % (refused.returncode, refused.stderr))
+    print("B: CSV of /gate_iv (%s) read back; raw of a device file refused: %s"
+          % (", ".join(header), refused.stderr.strip()))
 
     # C: help texts
     helps = help_texts(binary)
