@@ -122,6 +122,14 @@ void runScheme(const std::filesystem::path& netlist, const std::string& group,
              "channel current of every cell at every point, points x cells (cell order: "
              "cell_names)");
   out.strings(g + "/cell_names", r.cellNames, "column names of cell_i_ds_a");
+  // Axes: time (s) and cell (names) as coordinates, row and col of the maps.
+  out.vector(g + "/time", r.time_s, "s", "accepted time points (axis time)");
+  out.strings(g + "/cell", r.cellNames, "cell instance names (axis cell)");
+  out.dimensions(g + "/time_s", {"time"});
+  out.dimensions(g + "/cell_names", {"cell"});
+  out.dimensions(g + "/cell_i_ds_a", {"time", "cell"});
+  out.dimensionsBelow(g + "/traces", {"time"});
+  out.dimensionsBelow(g, {"row", "col"});
   out.attribute(g, "netlist", netlist.string());
   out.attribute(g, "selected", r.cellNames[sel]);
   out.attribute(g, "mid_pulse_time_s", r.time_s[mid]);

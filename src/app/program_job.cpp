@@ -103,6 +103,7 @@ ResultTree runProgramJob(const ProgramJob& job, Progress& progress) {
          "G_after - G_target, % of the window");
   putMap(out, "/maps/disturb_s", r.disturb_s, "S", "change suffered while other cells were written");
   putMap(out, "/maps/pulses", r.pulses, "count", "pulses applied to each cell");
+  out.dimensionsBelow("/maps", {"row", "col"});
   std::vector<std::int64_t> row, col;
   std::vector<double> amp, width, start, energy;
   for (const auto& l : r.log) {
@@ -119,6 +120,7 @@ ResultTree runProgramJob(const ProgramJob& job, Progress& progress) {
   out.vector("/pulses/width_s", width, "s", "pulse width");
   out.vector("/pulses/time_s", start, "s", "array time at the start of the pulse");
   out.vector("/pulses/energy_j", energy, "J", "energy dissipated in the pulsed cell");
+  out.dimensionsBelow("/pulses", {"pulse"});
   programMetrics(r, lo, hi, out);
   recordCard(job.card, "/config/model", out);
   out.text("/config/target_file", job.target.string());

@@ -167,6 +167,21 @@ ResultTree runPrepared(const RunJob& job, const PreparedRun& prepared, Progress&
              "channel current drain to source of every cell (sneak currents included)");
   out.matrix("/waveforms/cell_v_gs_v", P, N, r.v_gs_v, "V", "gate minus source voltage");
   out.matrix("/waveforms/cell_v_gd_v", P, N, r.v_gd_v, "V", "gate minus drain voltage");
+  // Axes (netCDF dimensions): coordinates time (s), node, source and cell (names).
+  out.vector("/waveforms/time", r.time_s, "s", "time of every accepted point (axis time)");
+  out.strings("/waveforms/node", nodeNames, "node names (axis node)");
+  out.strings("/waveforms/source", sourceNames, "voltage source names (axis source)");
+  out.strings("/waveforms/cell", r.cellNames, "cell instance names (axis cell)");
+  out.dimensions("/waveforms/time_s", {"time"});
+  out.dimensions("/waveforms/node_names", {"node"});
+  out.dimensions("/waveforms/node_v", {"time", "node"});
+  out.dimensions("/waveforms/source_names", {"source"});
+  out.dimensions("/waveforms/source_i_a", {"time", "source"});
+  out.dimensions("/waveforms/cell_names", {"cell"});
+  for (const char* m : {"cell_x", "cell_g_s", "cell_i_ion_a", "cell_i_ds_a", "cell_v_gs_v",
+                        "cell_v_gd_v"}) {
+    out.dimensions(std::string("/waveforms/") + m, {"time", "cell"});
+  }
   out.attribute("/waveforms", "analysis", r.transient ? std::string("tran") : std::string("op"));
   out.attribute("/waveforms", "matrix_order", std::string("row-major: points x columns"));
 
@@ -196,6 +211,11 @@ ResultTree runPrepared(const RunJob& job, const PreparedRun& prepared, Progress&
   out.vector("/cells/i0_a", i0, "A", "i0 after device-to-device variation");
   out.vector("/cells/q_c_c", qc, "C", "q_c after device-to-device variation");
   out.vector("/cells/x0", x0, "1", "initial state");
+  out.strings("/cells/cell", r.cellNames, "cell instance names (axis cell)");
+  for (const char* c : {"names", "model", "gate", "drain", "source", "origin", "gmin_s", "gmax_s",
+                        "i0_a", "q_c_c", "x0"}) {
+    out.dimensions(std::string("/cells/") + c, {"cell"});
+  }
 
   // /config
   out.text("/config/netlist_given", prepared.givenText, "the netlist file as given");

@@ -51,6 +51,7 @@ void putCurve(ResultTree& out, const std::string& group, const train::TrainResul
   out.vector(group + "/train_accuracy", trainAcc, "1",
              "fraction of training samples classified right");
   out.vector(group + "/test_accuracy", testAcc, "1", "fraction of test samples classified right");
+  out.dimensionsBelow(group, {"epoch"});  // epoch: its own coordinates
   if (!device) return;
   out.integers(group + "/pulses", pulses, "count", "write pulses applied during the epoch");
   out.integers(group + "/write_phases", phases, "count",
@@ -58,6 +59,7 @@ void putCurve(ResultTree& out, const std::string& group, const train::TrainResul
   out.vector(group + "/write_energy_j", energy, "J",
              "energy drawn by the write drivers in the epoch");
   out.vector(group + "/write_time_s", time, "s", "array time of the epoch's write phases");
+  out.dimensionsBelow(group, {"epoch"});
 }
 
 /// Histogram of every value of the matrices over fixed edges (values outside go to the end bins).
@@ -91,6 +93,8 @@ void putDevices(ResultTree& out, const train::TrainResult& r, const TrainJob& jo
            "the open-loop controller's belief of the states after training");
     putMap(out, g + "/w_after", r.w_after[l], "1",
            "weights from the exact conductances after training (rows: inputs + bias)");
+    out.dimensions(g + "/w_after", {"row", "output"});
+    out.dimensionsBelow(g, {"row", "col"});
     out.attribute(g, "tiles", static_cast<std::int64_t>(r.tiles[l]));
   }
   const double gmin = job.card.params.gmin, gmax = job.card.params.gmax;
@@ -109,6 +113,9 @@ void putDevices(ResultTree& out, const train::TrainResult& r, const TrainJob& jo
   }
   out.vector("/devices/pulses_per_cell", perCell, "count",
              "write pulses per cell, layer 1 then layer 2, each row-major");
+  out.dimensions("/devices/pulses_per_cell", {"cell"});
+  out.dimensions("/devices/g_hist/before", {"bin"});  // edges_s: its own coordinates
+  out.dimensions("/devices/g_hist/after", {"bin"});
 }
 
 train::Samples subset(const train::Samples& all, const std::vector<std::size_t>& idx) {
@@ -435,6 +442,8 @@ ResultTree runTrainJob(const TrainJob& jobIn, Progress& progress) {
   out.strings("/config/train/feature_names", data.featureNames,
               "one-hot input i (row i of layer 1)");
   out.strings("/config/train/class_names", data.classNames, "output j (class index)");
+  out.dimensions("/config/train/feature_names", {"feature"});
+  out.dimensions("/config/train/class_names", {"class"});
   out.attribute("/profile", "forward_s", r.profile.forward_s);
   out.attribute("/profile", "backward_s", r.profile.backward_s);
   out.attribute("/profile", "update_s", r.profile.update_s);

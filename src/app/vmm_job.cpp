@@ -302,6 +302,8 @@ ResultTree runVmmJob(const VmmJob& job, Progress& progress) {
   putMatrix(out, "/map/current_a", mapI, "A",
             "column current read through the array, states x voltages (row-major)");
   putMatrix(out, "/map/ideal_a", mapIdeal, "A", "ideal G V, states x voltages (row-major)");
+  out.dimensionsBelow("/map", {"state", "read_v"});  // state, read_v: their own coordinates
+  out.dimensions("/map/g_s", {"state"});
   out.attribute("/map", "cell_row", std::int64_t(selR));
   out.attribute("/map", "cell_col", std::int64_t(selC));
   out.attribute("/map", "other_cells", std::string("state 0, source lines at 0 V"));
@@ -351,6 +353,10 @@ ResultTree runVmmJob(const VmmJob& job, Progress& progress) {
             "output minus ideal, % of full scale R gmax v_max (K x C)");
   putMatrix(out, "/vmm/states", states, "1", "cell states (R x C)");
   putMatrix(out, "/vmm/conductances_s", g, "S", "true device conductances (R x C)");
+  out.dimensions("/vmm/inputs_v", {"vector", "row"});
+  out.dimensions("/vmm/states", {"row", "col"});
+  out.dimensions("/vmm/conductances_s", {"row", "col"});
+  out.dimensionsBelow("/vmm", {"vector", "col"});
   {
     const Eigen::ArrayXXd e = (outputs - ideal).array() / fs * 100.0;
     double lo = e.minCoeff(), hi = e.maxCoeff();
@@ -368,6 +374,7 @@ ResultTree runVmmJob(const VmmJob& job, Progress& progress) {
     }
     out.vector("/vmm/hist_edges_pct_fs", edges, "%", "histogram bin edges of error_pct_fs");
     out.vector("/vmm/hist_counts", counts, "count", "outputs per histogram bin");
+    out.dimensions("/vmm/hist_counts", {"bin"});
   }
   out.attribute("/vmm", "full_scale_a", fs);
   out.attribute("/vmm", "full_scale_definition", std::string("R * gmax * v_max"));
@@ -401,6 +408,7 @@ ResultTree runVmmJob(const VmmJob& job, Progress& progress) {
     const double ef = (floating.g_read_s - gTrue) / gTrue * 100.0;
     putMatrix(out, "/sneak/conductances_s", gs, "S",
               "selected cell (row 0, column C-1) at state 0, every other cell at state 1");
+    out.dimensions("/sneak/conductances_s", {"row", "col"});
     out.scalar("/sneak/g_true_s", gTrue, "S", "true conductance of the selected cell");
     out.scalar("/sneak/g_read_grounded_s", grounded.g_read_s, "S",
                "I / v_read, unselected lines driven at 0 V");

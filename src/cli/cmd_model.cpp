@@ -136,7 +136,8 @@ void addModelCommand(CLI::App& app) {
       if (auto g = card.given.find(key); g != card.given.end()) {
         source = g->second.line > 0 ? "line " + std::to_string(g->second.line) : g->second.file;
       }
-      std::printf("  %-9s %-13.6g %-6.*s %-22s %-8s %.*s\n", key.c_str(), card.params.*s.member,
+      std::printf("  %-9s %-13s %-6.*s %-22s %-8s %.*s\n", key.c_str(),
+                  formatShort(card.params.*s.member).c_str(),
                   static_cast<int>(s.unit.size()), s.unit.data(), rangeText(s).c_str(),
                   source.c_str(), static_cast<int>(s.description.size()), s.description.data());
     }

@@ -38,7 +38,7 @@ CLI::Option* addQuantity(CLI::App& cmd, const std::string& name, double& target,
       name, [name, &target](const std::string& s) { target = parseQuantity(name, s); },
       help + " [" + unit + "]");
   opt->type_name("VALUE");
-  opt->default_str(formatExact(target));
+  opt->default_str(formatSpice(target, unit));
   return opt;
 }
 
@@ -54,7 +54,7 @@ CLI::Option* addQuantityList(CLI::App& cmd, const std::string& name, std::vector
   opt->delimiter(',');
   opt->type_name("LIST");
   std::string def;
-  for (double v : target) def += (def.empty() ? "" : ",") + formatExact(v);
+  for (double v : target) def += (def.empty() ? "" : ",") + formatSpice(v, unit);
   opt->default_str(def);
   return opt;
 }

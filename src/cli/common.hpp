@@ -83,6 +83,7 @@ void printMetrics(const ResultTree& tree);
 void addDeviceCommand(CLI::App& app);
 void addModelCommand(CLI::App& app);
 void addInspectCommand(CLI::App& app);
+void addResultExportCommand(CLI::App& app);
 void addPaperCommand(CLI::App& app);
 void addProgramCommand(CLI::App& app);
 void addSweepCommand(CLI::App& app);

@@ -61,6 +61,7 @@ int main(int argc, char** argv) {
   cli::addDeviceCommand(app);
   cli::addModelCommand(app);
   cli::addInspectCommand(app);
+  cli::addResultExportCommand(app);
   cli::addPaperCommand(app);
   cli::addProgramCommand(app);
   cli::addSweepCommand(app);

@@ -12,6 +12,7 @@
 
 #include "cli/common.hpp"
 #include "core/error.hpp"
+#include "sweep/runner.hpp"
 
 extern char** environ;
 
@@ -129,14 +130,8 @@ DryParse dryParse(const std::string& exe, const std::vector<std::string>& args) 
   int st = 0;
   while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
   }
-  r.status = exitCodeOf(st);
+  r.status = sweep::exitCodeOf(st);
   return r;
-}
-
-int exitCodeOf(int waitStatus) {
-  if (WIFEXITED(waitStatus)) return WEXITSTATUS(waitStatus);
-  if (WIFSIGNALED(waitStatus)) return 128 + WTERMSIG(waitStatus);
-  return 255;
 }
 
 void setUpSweepChild(CLI::App& app) {

@@ -34,9 +34,6 @@ struct DryParse {
 /// (every option, value check and subcommand) and returns before any subcommand runs.
 [[nodiscard]] DryParse dryParse(const std::string& exe, const std::vector<std::string>& args);
 
-/// Exit status of a waited-for process: its exit code, or 128 + signal number.
-[[nodiscard]] int exitCodeOf(int waitStatus);
-
 /// Called once at start-up by every ecramsim process: in a sweep's child, arranges to die with
 /// the parent (PR_SET_PDEATHSIG), so a killed sweep leaves no orphan running a point; in a
 /// dry parse, makes `app` skip every subcommand callback.

@@ -64,6 +64,24 @@ void ResultTree::strings(const std::string& path, std::vector<std::string> value
   if (!description.empty()) d.attrs["description"] = description;
 }
 
+void ResultTree::dimensions(const std::string& path, std::vector<std::string> names) {
+  Dataset& d = datasets_.at(path);
+  if (names.size() != d.shape.size()) {
+    throw std::logic_error(path + ": " + std::to_string(names.size()) + " axis names for " +
+                           std::to_string(d.shape.size()) + " axes");
+  }
+  d.dims = std::move(names);
+}
+
+void ResultTree::dimensionsBelow(const std::string& group, const std::vector<std::string>& names) {
+  const std::string prefix = group == "/" ? "/" : group + "/";
+  for (auto& [path, d] : datasets_) {
+    if (path.rfind(prefix, 0) == 0 && d.dims.empty() && d.shape.size() == names.size()) {
+      d.dims = names;
+    }
+  }
+}
+
 void ResultTree::attribute(const std::string& path, const std::string& key, AttrValue value) {
   if (auto it = datasets_.find(path); it != datasets_.end()) {
     it->second.attrs[key] = std::move(value);

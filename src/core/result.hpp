@@ -18,6 +18,9 @@ struct Dataset {
   std::vector<std::size_t> shape;  ///< {} for a scalar, {n} for a vector, {rows, cols} ...
   std::variant<std::vector<double>, std::vector<std::int64_t>, std::vector<std::string>> data;
   std::map<std::string, AttrValue> attrs;  ///< "units" on every numeric dataset, "description"
+  /// The name of each axis (a netCDF dimension, written as an HDF5 dimension scale): one per
+  /// axis, or empty to let the writer name them (io/hdf5.hpp).
+  std::vector<std::string> dims;
 };
 
 /// An HDF5 external link: an object of another file, resolved when the link is opened.
@@ -55,6 +58,13 @@ class ResultTree {
                const std::string& description = {});
   /// A dataset as given (used when reading files back).
   void dataset(const std::string& path, Dataset d) { datasets_[path] = std::move(d); }
+  /// Names the axes of the existing dataset at `path` (one name per axis): "time", "node", ...
+  /// Datasets of one group that share a name share the axis (and its length). A 1-D dataset
+  /// whose name is the axis name, in the group or a group above, holds its coordinates.
+  void dimensions(const std::string& path, std::vector<std::string> names);
+  /// Names the axes of every dataset below `group` (at any depth) that has as many axes as
+  /// `names` and no names yet.
+  void dimensionsBelow(const std::string& group, const std::vector<std::string>& names);
   /// An attribute on a group ("/" is the root) or on an existing dataset.
   void attribute(const std::string& path, const std::string& key, AttrValue value);
   /// A metric: stored as scalar dataset /metrics/<name> and listed in order.

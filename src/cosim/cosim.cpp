@@ -213,7 +213,7 @@ std::vector<double> Result::cellColumn(const std::vector<double>& matrix, std::s
 Result simulate(const Circuit& circuit, const Options& options) {
   if (!(options.state_reltol > 0.0 && options.state_reltol <= 1.0)) {
     throw InputError({}, "state_reltol",
-                     "must lie in (0, 1], got " + formatExact(options.state_reltol));
+                     "must lie in (0, 1], got " + formatShort(options.state_reltol));
   }
   const Expanded net = expand(circuit);
   Result result;

@@ -91,6 +91,7 @@ void pulseLog(const std::vector<PulseRecord>& log, const std::string& group, Res
   out.vector(group + "/amplitude_v", std::move(v), "V", "gate voltage of each pulse");
   out.vector(group + "/width_s", std::move(w), "s", "width of each pulse");
   out.vector(group + "/energy_j", std::move(e), "J", "energy drawn from the gate source");
+  out.dimensionsBelow(group, {"pulse"});
 }
 
 std::vector<double> pulseNumbers(std::size_t n) {
@@ -127,6 +128,8 @@ void runPulses(const EcramParams& p, const PulsesConfig& cfg, Rng& rng, ResultTr
   out.vector("/pulses/pulse_number", pulseNumbers(t.g.size()), "count", "0 = before the first pulse");
   out.integers("/pulses/polarity", t.polarity, "1", "+1 potentiation, -1 depression");
   pulseLog(bench.pulses(), "/pulses/log", out);
+  out.dimensions("/pulses/g_s", {"pulse_number"});
+  out.dimensions("/pulses/polarity", {"pulse"});
   std::vector<std::int64_t> c(cfg.counts.begin(), cfg.counts.end());
   out.integers("/config/protocol/counts", c, "count", "pulses per branch, each n up then n down");
   shapeAttrs(cfg.shape, "/config/protocol", out);
@@ -144,6 +147,7 @@ void runWindows(const std::vector<std::pair<std::string, EcramParams>>& cards,
     const std::string g = "/devices/" + name;
     out.vector(g + "/g_s", t.g, "S", "conductance before, then after each pulse");
     out.vector(g + "/pulse_number", pulseNumbers(t.g.size()), "count", "");
+    out.dimensions(g + "/g_s", {"pulse_number"});
     out.attribute(g, "gmin_s", p.gmin);
     out.attribute(g, "gmax_s", p.gmax);
     const auto [lo, hi] = std::minmax_element(t.g.begin(), t.g.end());
@@ -166,6 +170,7 @@ void runUniformity(const EcramParams& p, const UniformityConfig& cfg, Rng& rng, 
     const CycleTrace t = cycles(bench, std::vector<int>(std::size_t(cfg.cycles), cfg.pulses), cfg.shape);
     const std::string g = "/devices/device_" + std::to_string(d);
     out.vector(g + "/g_s", t.g, "S", "conductance before, then after each pulse");
+    out.dimensions(g + "/g_s", {"pulse_number"});
     out.attribute(g, "gmin_factor", var.gmin);
     out.attribute(g, "gmax_factor", var.gmax);
     out.attribute(g, "i0_factor", var.i0);
@@ -189,6 +194,7 @@ void runUniformity(const EcramParams& p, const UniformityConfig& cfg, Rng& rng, 
   out.metric("d2d_g_high_rel", rel(highs), "1", "device-to-device sigma/mean of the highest conductance");
   out.metric("d2d_step_rel", rel(ups), "1", "device-to-device sigma/mean of the mean up step");
   out.vector("/uniformity/c2c_sigma_rel", c2c, "1", "cycle-to-cycle sigma of each device");
+  out.dimensionsBelow("/uniformity", {"device"});
   out.metric("c2c_sigma_rel", stats::mean(c2c), "1",
              "cycle-to-cycle sigma of a step relative to the local mean step, mean of the devices");
   shapeAttrs(cfg.shape, "/config/protocol", out);
@@ -233,6 +239,9 @@ void runStates(const EcramParams& p, const StatesConfig& cfg, Rng& rng, ResultTr
   out.vector("/states/iv_v", vIv, "V", "drain-source voltages of the read I-V sweep");
   out.matrix("/states/iv_i_a", g.size(), vIv.size(), iv, "A", "read current, one row per state");
   out.vector("/states/iv_r2", r2, "1", "R^2 of a straight-line fit of each state's I-V");
+  out.dimensions("/states/iv_i_a", {"state", "iv_v"});  // iv_v: its own coordinates
+  out.dimensions("/states/g_s", {"state"});
+  out.dimensions("/states/iv_r2", {"state"});
   shapeAttrs(s, "/config/protocol", out);
   out.metric("states", double(g.size()), "count", "states written");
   out.metric("strictly_increasing", increasing ? 1.0 : 0.0, "1", "1 if every state exceeds the last");
@@ -276,6 +285,9 @@ void runRetention(const EcramParams& p, const RetentionConfig& cfg, Rng& rng, Re
   out.vector("/retention/g_start_s", g0, "S", "conductance of each state before the hold");
   out.matrix("/retention/g_s", g0.size(), times.size(), g, "S", "one row per state");
   out.vector("/retention/drift_pct", drift, "%", "|G(hold) - G(0)| of each state, % of the window");
+  out.dimensions("/retention/g_s", {"state", "time_s"});  // time_s: its own coordinates
+  out.dimensions("/retention/g_start_s", {"state"});
+  out.dimensions("/retention/drift_pct", {"state"});
   out.attribute("/config/protocol", "hold_s", cfg.hold_s);
   out.attribute("/config/protocol", "gate", std::string(cfg.floating ? "floating" : "grounded"));
   shapeAttrs(cfg.shape, "/config/protocol", out);
@@ -300,6 +312,8 @@ void runPwm(const EcramParams& p, const PwmConfig& cfg, Rng& rng, ResultTree& ou
   out.vector("/pwm/width_s", cfg.widths_s, "s", "pulse widths");
   out.vector("/pwm/dg_up_s", up, "S", "conductance change of one up pulse of each width");
   out.vector("/pwm/dg_dn_s", dn, "S", "conductance change of one down pulse of each width");
+  out.dimensions("/pwm/dg_up_s", {"width_s"});  // width_s: its own coordinates
+  out.dimensions("/pwm/dg_dn_s", {"width_s"});
   out.attribute("/config/protocol", "x_start", cfg.x_start);
   shapeAttrs(cfg.shape, "/config/protocol", out);
   const auto fu = stats::fitLine(cfg.widths_s, up);
@@ -327,6 +341,9 @@ void runGateIv(const EcramParams& p, const GateIvConfig& cfg, ResultTree& out) {
   out.vector("/gate_iv/i_ion_a", iIon, "A", "ionic (Faradaic) gate current");
   out.vector("/gate_iv/i_leak_a", iLeak, "A", "electronic leakage gate current");
   out.vector("/gate_iv/rate_per_s", rate, "1/s", "state rate dx/dt");
+  out.dimensions("/gate_iv/i_ion_a", {"v_gc_v"});  // v_gc_v: its own coordinates
+  out.dimensions("/gate_iv/i_leak_a", {"v_gc_v"});
+  out.dimensions("/gate_iv/rate_per_s", {"v_gc_v"});
   out.attribute("/gate_iv", "x", x);
   const double V = cfg.v_program;
   auto ratio = [&](double a, double b) {

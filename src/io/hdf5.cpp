@@ -1,8 +1,10 @@
 #include "io/hdf5.hpp"
 
 #include <H5Cpp.h>
+#include <hdf5_hl.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstring>
 #include <ctime>
@@ -17,6 +19,7 @@
 #include "core/version.hpp"
 #include "io/isolated.hpp"
 #include "io/output_file.hpp"
+#include "io/result_export.hpp"
 
 namespace ecramsim::io {
 
@@ -135,6 +138,114 @@ void writeDataset(H5::H5File& file, const std::string& path, const Dataset& d,
     if (!ptrs.empty()) ds.write(ptrs.data(), t);
   }
   for (const auto& [k, val] : d.attrs) writeAttr(ds, k, val);
+  // netCDF's name for the description (xarray, ncdump and MATLAB's ncinfo show it).
+  if (auto it = d.attrs.find("description"); it != d.attrs.end() && !d.attrs.count("long_name")) {
+    writeAttr(ds, "long_name", it->second);
+  }
+}
+
+/// The axes of a tree: every array's dimension names and the 1-D dataset holding each
+/// dimension's coordinates (the dimension scale).
+struct AxisPlan {
+  std::map<std::string, std::vector<std::string>> scalesOf;  ///< array path -> scale per axis
+  std::map<std::string, std::string> scales;                 ///< scale path -> dimension name
+  std::map<std::string, std::size_t> generated;  ///< index coordinates to write: path -> length
+};
+
+std::string baseName(const std::string& path) { return path.substr(path.rfind('/') + 1); }
+
+/// The coordinates of axis `name` (length `n`) of the array at `path`: a 1-D dataset of that
+/// name in the array's group or a group above it (netCDF's scoping of dimensions), else an
+/// index coordinate 0..n-1 generated in the array's group. A length that differs from the
+/// coordinate's is a bug of the job that filled the tree (std::logic_error).
+std::string scaleFor(const ResultTree& tree, AxisPlan& plan, const std::string& path,
+                     const std::string& name, std::size_t n) {
+  std::string group = parentOf(path);
+  while (true) {
+    const std::string candidate = (group == "/" ? "" : group) + "/" + name;
+    std::size_t length = 0;
+    bool found = false;
+    if (auto it = tree.datasets().find(candidate); it != tree.datasets().end()) {
+      if (it->second.shape.size() != 1) {
+        throw std::logic_error(path + ": axis '" + name + "' names " + candidate +
+                               ", which is not 1-D");
+      }
+      length = it->second.shape[0];
+      found = true;
+    } else if (auto g = plan.generated.find(candidate); g != plan.generated.end()) {
+      length = g->second;
+      found = true;
+    }
+    if (found) {
+      if (length != n) {
+        throw std::logic_error(path + ": axis '" + name + "' has " + std::to_string(n) +
+                               " values, its coordinate " + candidate + " " +
+                               std::to_string(length));
+      }
+      return candidate;
+    }
+    if (group == "/") break;
+    group = parentOf(group);
+  }
+  const std::string made = (parentOf(path) == "/" ? "" : parentOf(path)) + "/" + name;
+  plan.generated[made] = n;
+  return made;
+}
+
+AxisPlan planAxes(const ResultTree& tree) {
+  AxisPlan plan;
+  for (const auto& [path, d] : tree.datasets()) {
+    if (d.shape.empty()) continue;
+    const std::vector<std::string> names = axisNames(path, d);
+    if (names.size() != d.shape.size()) {
+      throw std::logic_error(path + ": axis names do not match its rank");
+    }
+    std::vector<std::string>& scales = plan.scalesOf[path];
+    for (std::size_t k = 0; k < names.size(); ++k) {
+      scales.push_back(scaleFor(tree, plan, path, names[k], d.shape[k]));
+      plan.scales[scales.back()] = names[k];
+    }
+  }
+  for (const auto& [scale, name] : plan.scales) {
+    const auto it = plan.scalesOf.find(scale);
+    if (it != plan.scalesOf.end() && it->second != std::vector<std::string>{scale}) {
+      throw std::logic_error(scale + " holds the coordinates of axis '" + name +
+                             "' and cannot lie along another axis");
+    }
+  }
+  return plan;
+}
+
+/// Writes the generated index coordinates of `plan`, then marks every coordinate dataset as
+/// the dimension scale of its axis (H5DSset_scale) and attaches it to every array along it.
+void writeAxes(H5::H5File& file, const AxisPlan& plan, const CancelToken* cancel) {
+  for (const auto& [path, n] : plan.generated) {
+    Dataset index;
+    index.shape = {n};
+    std::vector<std::int64_t> values(n);
+    for (std::size_t i = 0; i < n; ++i) values[i] = static_cast<std::int64_t>(i);
+    index.data = std::move(values);
+    index.attrs["units"] = std::string("1");
+    index.attrs["description"] = "index along the " + baseName(path) + " axis (from 0)";
+    writeDataset(file, path, index, cancel);
+  }
+  std::map<std::string, H5::DataSet> open;
+  for (const auto& [path, name] : plan.scales) {
+    open[path] = file.openDataSet(path);
+    if (H5DSset_scale(open[path].getId(), name.c_str()) < 0) {
+      throw H5::Exception("H5DSset_scale", "cannot make " + path + " a dimension scale");
+    }
+  }
+  for (const auto& [path, scales] : plan.scalesOf) {
+    if (plan.scales.count(path)) continue;  // a coordinate: its own scale
+    H5::DataSet ds = file.openDataSet(path);
+    for (std::size_t k = 0; k < scales.size(); ++k) {
+      if (H5DSattach_scale(ds.getId(), open.at(scales[k]).getId(), static_cast<unsigned>(k)) <
+          0) {
+        throw H5::Exception("H5DSattach_scale", "cannot attach " + scales[k] + " to " + path);
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -165,7 +276,9 @@ void writeResultFile(const ResultTree& tree, const std::filesystem::path& path,
     writeAttr(root, "start_time", info.startTime);
     writeAttr(root, "status", info.status);
     writeAttr(root, "matrix_order", std::string("row-major (C order)"));
+    const AxisPlan axes = planAxes(tree);
     for (const auto& [p, d] : tree.datasets()) writeDataset(file, p, d, info.cancel);
+    writeAxes(file, axes, info.cancel);
     for (const auto& [p, attrs] : tree.groupAttrs()) {
       H5::Group g = ensureGroup(file, p);
       for (const auto& [k, v] : attrs) {
@@ -395,8 +508,42 @@ void readAttrs(hid_t obj, const std::string& object, std::map<std::string, AttrV
                                   std::to_string(kMaxAttributes));
   }
   forEachAttr(obj, object, kMaxAttributes, [&](const std::string& name, hid_t a) {
+    // Dimension-scale bookkeeping (object references): read as Dataset::dims instead.
+    if (name == "DIMENSION_LIST" || name == "REFERENCE_LIST") return;
     out[name] = readAttrValue(a, object + " @" + name);
   });
+}
+
+/// The name of each axis of dataset `ds` (rank `rank`) from its dimension scales: a scale's
+/// own name for a scale, {} when any axis has none.
+std::vector<std::string> readDims(hid_t ds, const std::string& object, std::size_t rank,
+                                  std::map<std::string, AttrValue>& attrs) {
+  const auto lastPart = [](const std::string& p) { return p.substr(p.rfind('/') + 1); };
+  if (rank == 0) return {};
+  if (H5DSis_scale(ds) > 0) {
+    attrs.erase("CLASS");  // written again by H5DSset_scale
+    attrs.erase("NAME");
+    return rank == 1 ? std::vector<std::string>{lastPart(object)} : std::vector<std::string>{};
+  }
+  if (H5Aexists(ds, "DIMENSION_LIST") <= 0) return {};
+  std::vector<std::string> names;
+  for (std::size_t k = 0; k < rank; ++k) {
+    const auto axis = static_cast<unsigned>(k);
+    if (H5DSget_num_scales(ds, axis) <= 0) return {};
+    std::string name;
+    auto visit = [](hid_t, unsigned, hid_t scale, void* data) -> herr_t {
+      std::array<char, 1024> buf{};
+      const ssize_t n = H5Iget_name(scale, buf.data(), buf.size());
+      if (n <= 0) return -1;
+      *static_cast<std::string*>(data) = buf.data();  // the last scale counts (as in netCDF)
+      return 0;
+    };
+    if (H5DSiterate_scales(ds, axis, nullptr, visit, &name) < 0 || name.empty()) {
+      throw ReadFailure(object, "has an unreadable dimension scale on axis " + std::to_string(k));
+    }
+    names.push_back(lastPart(name));
+  }
+  return names;
 }
 
 /// Memory a file may make us allocate, in all: what its datasets could hold at the highest
@@ -516,6 +663,7 @@ Dataset readDataset(hid_t ds, const std::string& object, Budget& budget) {
     d.data = std::move(v);
   }
   readAttrs(ds, object, d.attrs);
+  d.dims = readDims(ds, object, d.shape.size(), d.attrs);
   return d;
 }
 
@@ -772,6 +920,8 @@ std::string pack(const RawTree& t) {
       for (const auto& s : sv) p.str(s);
     }
     p.attrs(d.attrs);
+    p.u64(d.dims.size());
+    for (const auto& n : d.dims) p.str(n);
   }
   p.u64(t.groups.size());
   for (const auto& [path, attrs] : t.groups) {
@@ -804,6 +954,7 @@ RawTree unpack(const std::string& bytes) {
       }
     }
     d.attrs = u.attrs();
+    for (std::uint64_t k = u.u64(); k > 0; --k) d.dims.push_back(u.str());
     t.datasets[path] = std::move(d);
   }
   for (std::uint64_t n = u.u64(); n > 0; --n) {
@@ -819,7 +970,7 @@ RawTree unpack(const std::string& bytes) {
 }
 
 std::string attrText(const AttrValue& v) {
-  if (const auto* d = std::get_if<double>(&v)) return formatExact(*d);
+  if (const auto* d = std::get_if<double>(&v)) return formatShort(*d);
   if (const auto* i = std::get_if<std::int64_t>(&v)) return std::to_string(*i);
   return std::get<std::string>(v);
 }
@@ -854,9 +1005,14 @@ std::string describeDataset(hid_t ds, const std::string& object) {
     if (H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &v) < 0) {
       throw ReadFailure(object, "cannot be read");
     }
-    out << " = " << formatExact(v);
+    out << " = " << formatShort(v);
   }
   if (auto u = attrTextOf(ds, "units", object); !u.empty()) out << " [" << u << "]";
+  if (!e.dims.empty()) {
+    std::map<std::string, AttrValue> unused;
+    const std::vector<std::string> names = readDims(ds, object, e.dims.size(), unused);
+    for (std::size_t k = 0; k < names.size(); ++k) out << (k ? " x " : " along ") << names[k];
+  }
   if (auto d = attrTextOf(ds, "description", object); !d.empty()) out << "  " << d;
   return out.str();
 }

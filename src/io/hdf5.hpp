@@ -32,6 +32,12 @@ struct RunInfo {
 /// or FIFO). Throws IoError naming the file.
 /// Root attributes: tool_version, schema_version, command_line, seed, start_time, status.
 /// Vectors and matrices of more than 64 values are chunked and deflate-compressed.
+/// Every dataset of rank 1 or more lies along named axes (Dataset::dims, or the defaults of
+/// io::axisNames), written as HDF5 dimension scales so that netCDF-4 readers see dimensions with
+/// coordinates: the 1-D dataset named like the axis in the array's group or a group above, else
+/// an int64 index coordinate 0..n-1 written in the array's group. An axis whose length differs
+/// from its coordinates' throws std::logic_error (a bug of the job that filled the tree). A
+/// dataset's "description" is also written as netCDF's "long_name".
 /// External links of the tree are created with H5Lcreate_external.
 /// Throws Interrupted, the temporary removed, when info.cancel is set during the write.
 void writeResultFile(const ResultTree& tree, const std::filesystem::path& path,
@@ -44,7 +50,9 @@ void writeResultFile(const ResultTree& tree, const std::filesystem::path& path,
 /// non-scalar attributes, more than 1000 attributes on an object, groups nested more than 32
 /// deep, a link cycle or a second link to one object, data kept in other files, or a dataset
 /// declaring far more data than the file holds (unwritten, corrupt or crafted).
-/// Numbers are read as float64 or int64, fixed- and variable-length strings as strings.
+/// Numbers are read as float64 or int64, fixed- and variable-length strings as strings. The
+/// dimension-scale bookkeeping (DIMENSION_LIST, REFERENCE_LIST; CLASS and NAME of a scale) is
+/// read as Dataset::dims, not as attributes, so a tree read back is written again unchanged.
 /// `bounds` caps the reading process; the default suits any file ecramsim writes.
 struct ReadBounds {
   unsigned cpuSeconds = 60;  ///< CPU time [s] of the reader, plus 1 s per 10 MB of file

@@ -151,7 +151,7 @@ TargetMap readCsvMap(const std::filesystem::path& path) {
     for (double v : row) {
       if (v < 0.0 || v > 1.0) {
         throw InputError({file, lineNo}, "",
-                         "value " + formatExact(v) + " outside [0, 1] (targets are normalized)");
+                         "value " + formatShort(v) + " outside [0, 1] (targets are normalized)");
       }
     }
     t.values.insert(t.values.end(), row.begin(), row.end());

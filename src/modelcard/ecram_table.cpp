@@ -73,8 +73,8 @@ EcramParams defaultEcramParams() {
 }
 
 std::string rangeText(const ParamSpec& spec) {
-  const std::string hi = spec.max >= kInf ? std::string("inf") : formatExact(spec.max);
-  return std::string(spec.minOpen ? "(" : "[") + formatExact(spec.min) + ", " + hi +
+  const std::string hi = spec.max >= kInf ? std::string("inf") : formatShort(spec.max);
+  return std::string(spec.minOpen ? "(" : "[") + formatShort(spec.min) + ", " + hi +
          (spec.maxOpen ? ")" : "]");
 }
 

@@ -107,7 +107,7 @@ void validateCard(const ModelCard& card) {
       where = g->second;
     }
     throw InputError(where, key,
-                     "gmax=" + formatExact(p.gmax) + " must exceed gmin=" + formatExact(p.gmin));
+                     "gmax=" + formatShort(p.gmax) + " must exceed gmin=" + formatShort(p.gmin));
   }
 }
 
@@ -120,8 +120,10 @@ void setCardParam(ModelCard& card, const std::string& key, const std::string& va
   const double value = parseValue({key, valueText, where});
   if (!inRange(*spec, value)) {
     throw InputError(where, std::string(spec->key),
-                     "value " + formatExact(value) + " " + std::string(spec->unit) +
-                         " is outside the allowed range " + rangeText(*spec));
+                     "value " + echoToken(valueText) +
+                         (valueText == formatShort(value) ? "" : " (" + formatShort(value) + ")") +
+                         " " + std::string(spec->unit) + " is outside the allowed range " +
+                         rangeText(*spec));
   }
   card.params.*spec->member = value;
   card.given[std::string(spec->key)] = where;

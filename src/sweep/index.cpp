@@ -7,6 +7,7 @@
 
 #include "core/error.hpp"
 #include "io/hdf5.hpp"
+#include "io/result_export.hpp"
 
 namespace fs = std::filesystem;
 
@@ -130,6 +131,10 @@ ResultTree indexTree(const IndexTable& t) {
     tree.vector("/metrics/" + c.name, c.numbers, c.unit.empty() ? "unspecified" : c.unit,
                 c.description);
   }
+  // Every column lies along the axis point, whose coordinates (the point indices) sit at the
+  // root, above /points, /params and /metrics.
+  tree.integers("/point", t.index, "1", "index of the point in the whole sweep (axis point)");
+  for (const char* g : {"/points", "/params", "/metrics"}) tree.dimensionsBelow(g, {"point"});
   for (std::size_t i = 0; i < t.rows(); ++i) {
     if (t.status[i] != "complete") continue;
     const std::string& f = t.file[i];
@@ -272,15 +277,7 @@ IndexTable readIndexFile(const fs::path& path) {
 
 namespace {
 
-std::string csvField(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
+using io::csvField;
 
 std::string csvNumber(double v) { return std::isnan(v) ? std::string() : formatShortest(v); }
 

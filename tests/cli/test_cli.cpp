@@ -77,7 +77,7 @@ TEST_CASE("acceptance G: bad input exits non-zero, names file/line/parameter, wr
       {"value out of range", ".model d ecram (gmin=1u gmax=2u\n+ v0=-0.5)\n", "",
        "bad.model:2: v0: value -0.5 V is outside the allowed range [0.001, 10]"},
       {"gmax <= gmin", ".model d ecram (gmin=3u\n+ gmax=2u)\n", "",
-       "bad.model:2: gmax: gmax=1.9999999999999999e-06 must exceed gmin=3.0000000000000001e-06"},
+       "bad.model:2: gmax: gmax=2e-6 must exceed gmin=3e-6"},
       {"malformed number", ".model d ecram (gmin=1u gmax=2.x5u)\n", "",
        "bad.model:1: gmax: malformed number '2.x5u'"},
       {"missing file", "", "device pulses -m /nonexistent/card.model", "/nonexistent/card.model: cannot open"},

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <limits>
 
 #include "core/error.hpp"
 #include "core/result.hpp"
@@ -33,6 +34,66 @@ TEST_CASE("formatExact round-trips doubles") {
   for (double v : {0.1, 1.0 / 3.0, 2.1624e-7, -5e300, 4.9e-324}) {
     CHECK(std::strtod(formatExact(v).c_str(), nullptr) == v);
   }
+}
+
+TEST_CASE("formatShort prints the shortest decimal that reads back") {
+  CHECK(formatShort(0.1) == "0.1");
+  CHECK(formatShort(2.5e-12) == "2.5e-12");
+  CHECK(formatShort(1e-7) == "1e-7");
+  CHECK(formatShort(1e22) == "1e22");
+  CHECK(formatShort(-3.0) == "-3");
+  CHECK(formatShort(9.9999999999999995e-07) == "1e-6");
+  CHECK(formatShort(0.001) == "0.001");
+  CHECK(formatShort(1e-5) == "1e-5");
+  CHECK(formatShort(123456.0) == "123456");
+  CHECK(formatShort(0.1 + 0.2) == "0.3");  // 0.30000000000000004 needs 17 digits
+  CHECK(formatShort(0.1 + 0.2, 17) == "0.30000000000000004");
+  CHECK(formatShort(std::numeric_limits<double>::infinity()) == "inf");
+  // With 17 digits allowed every value reads back bit-identical; with 15, to 15 digits.
+  Rng rng(7);
+  for (int i = 0; i < 2000; ++i) {
+    const double v = std::ldexp(rng.uniform() - 0.5, static_cast<int>(rng.uniform() * 400) - 200);
+    const std::string exact = formatShort(v, 17);
+    const std::string people = formatShort(v);
+    CAPTURE(exact);
+    CHECK(std::strtod(exact.c_str(), nullptr) == v);
+    CHECK(exact.size() <= formatExact(v).size());
+    CHECK(std::strtod(people.c_str(), nullptr) == doctest::Approx(v).epsilon(1e-14));
+  }
+}
+
+TEST_CASE("formatSpice: engineering notation that SPICE reads back to the same double") {
+  CHECK(formatSpice(0.1, "s") == "100ms");
+  CHECK(formatSpice(2.4999999999999998e-12, "F") == "2.5pF");
+  CHECK(formatSpice(1e6, "Ohm") == "1megOhm");
+  CHECK(formatSpice(2e-6, "S") == "2uS");
+  CHECK(formatSpice(5.0, "V") == "5V");
+  CHECK(formatSpice(1.0, "F") == "1");      // "1F" would read as 1 femto
+  CHECK(formatSpice(1500.0, "m") == "1.5km");
+  CHECK(formatSpice(3.0, "count") == "3");
+  CHECK(formatSpice(0.3, "1") == "0.3");  // dimensionless: no prefix
+  CHECK(formatSpice(0.0, "V") == "0V");
+  CHECK(formatSpice(-0.0123, "A") == "-12.3mA");
+  CHECK(formatSpice(1e-20, "s") == "1e-20");
+  Rng rng(11);
+  for (int i = 0; i < 2000; ++i) {
+    const double v = std::ldexp(rng.uniform() + 0.5, static_cast<int>(rng.uniform() * 90) - 50);
+    for (const char* unit : {"s", "V", "F", "1"}) {
+      const std::string s = formatSpice(v, unit, 17);
+      CAPTURE(s);
+      REQUIRE(parseSpiceNumber(s).has_value());
+      CHECK(*parseSpiceNumber(s) == v);
+    }
+  }
+}
+
+TEST_CASE("SPICE scale factors read as exactly as the same decimal with an exponent") {
+  CHECK(*parseSpiceNumber("100ms") == 0.1);
+  CHECK(*parseSpiceNumber("2.5p") == 2.5e-12);
+  CHECK(*parseSpiceNumber("1.1e-3k") == 1.1);
+  CHECK(*parseSpiceNumber("-3p") == -3e-12);
+  CHECK(*parseSpiceNumber("3f") == 3e-15);
+  CHECK(*parseSpiceNumber("2mil") == doctest::Approx(50.8e-6).epsilon(1e-15));
 }
 
 TEST_CASE("InputError names file, line and parameter") {

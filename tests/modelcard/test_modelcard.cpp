@@ -69,9 +69,11 @@ TEST_CASE("card errors name file, line and parameter") {
         "card.model:2: bogus: unknown parameter of model type ecram (see 'ecramsim model show')");
   CHECK(errorOf(".model d ecram (gmin=1u gmax=2x.5)") == "card.model:1: gmax: malformed number '2x.5'");
   CHECK(errorOf(".model d ecram (\n+ gmin=2u\n+ gmax=0.1u)") ==
-        "card.model:3: gmax: gmax=9.9999999999999995e-08 must exceed gmin=1.9999999999999999e-06");
+        "card.model:3: gmax: gmax=1e-7 must exceed gmin=2e-6");
   CHECK(errorOf(".model d ecram (v0=-1)") ==
         "card.model:1: v0: value -1 V is outside the allowed range [0.001, 10]");
+  CHECK(errorOf(".model d ecram (v0=12000m)") ==
+        "card.model:1: v0: value 12000m (12) V is outside the allowed range [0.001, 10]");
   CHECK(errorOf(".model d ecram (gmin=1u gmin=2u)").find("card.model:1: gmin: given twice") == 0);
   CHECK(errorOf(".model d nmos (vto=1)").find("card.model:1: model 'd' is of type 'nmos'") == 0);
   CHECK(errorOf("+ gmin=1u").find("card.model:1: continuation line") == 0);
