@@ -2,6 +2,8 @@
 
 #include <ceres/ceres.h>
 
+#include <Eigen/Dense>
+
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -61,33 +63,30 @@ struct Mapping {
     return t;
   }
 
-  /// d(natural value i) / d(theta i): the map is diagonal.
-  [[nodiscard]] std::vector<double> jacobian(const EcramParams& p) const {
-    const std::size_t n = size();
-    std::vector<double> j(n * n, 0.0);
-    for (std::size_t r = 0; r < n; ++r) {
-      const std::string& k = keys[r];
-      if (k == "gmin") j[r * n + r] = -(lo - p.gmin);
-      if (k == "gmax") j[r * n + r] = p.gmax - hi;
-      if (k == "q_c") j[r * n + r] = p.q_c;
-      if (k == "p_up" || k == "p_dn") j[r * n + r] = 1.0;
-    }
-    return j;
+  /// Bounds of theta from the parameter table's ranges (gmin > 0: a < log(lo)); NaN: none.
+  [[nodiscard]] std::pair<double, double> limits(std::size_t i) const {
+    const ParamSpec& s = *findParam(keys[i]);
+    if (keys[i] == "gmin") return {kNaN, std::log(lo * (1 - 1e-9))};
+    if (keys[i] == "gmax") return {kNaN, std::log(s.max - hi)};
+    if (keys[i] == "q_c") return {kNaN, std::log(s.max)};
+    return {s.min, s.max};
   }
 
-  /// Ceres bounds of theta from the parameter table's ranges (gmin > 0: a < log(lo)).
   void bound(ceres::Problem& problem, double* theta) const {
     for (std::size_t i = 0; i < size(); ++i) {
-      const int idx = static_cast<int>(i);
-      const ParamSpec& s = *findParam(keys[i]);
-      if (keys[i] == "gmin") problem.SetParameterUpperBound(theta, idx, std::log(lo * (1 - 1e-9)));
-      if (keys[i] == "gmax") problem.SetParameterUpperBound(theta, idx, std::log(s.max - hi));
-      if (keys[i] == "q_c") problem.SetParameterUpperBound(theta, idx, std::log(s.max));
-      if (keys[i] == "p_up" || keys[i] == "p_dn") {
-        problem.SetParameterLowerBound(theta, idx, s.min);
-        problem.SetParameterUpperBound(theta, idx, s.max);
-      }
+      const auto [low, high] = limits(i);
+      if (!std::isnan(low)) problem.SetParameterLowerBound(theta, static_cast<int>(i), low);
+      if (!std::isnan(high)) problem.SetParameterUpperBound(theta, static_cast<int>(i), high);
     }
+  }
+
+  /// True when theta[i] sits on one of its bounds (Ceres projects onto them exactly).
+  [[nodiscard]] bool atBound(std::size_t i, const double* theta) const {
+    const auto [low, high] = limits(i);
+    auto on = [&](double b) {
+      return !std::isnan(b) && std::fabs(theta[i] - b) <= 1e-9 * std::max(1.0, std::fabs(b));
+    };
+    return on(low) || on(high);
   }
 };
 
@@ -175,12 +174,6 @@ double tableQuantile(const StepTable& t, std::size_t bin, double q) {
 }
 
 const ParamSpec& spec(std::string_view key) { return *findParam(key); }
-
-bool atBound(std::string_view key, double value) {
-  const ParamSpec& s = spec(key);
-  const double tol = 1e-6 * std::max(1.0, std::fabs(value));
-  return std::fabs(value - s.min) <= tol || (s.max < 1e300 && std::fabs(value - s.max) <= tol);
-}
 
 std::string branchName(int polarity) { return polarity > 0 ? "up" : "down"; }
 
@@ -380,33 +373,58 @@ FitResult fitCard(const MeasuredData& data, const ModelCard& start, const FitOpt
     if (!res.converged) {
       res.diagnostics.push_back("the least-squares fit did not converge: " + summary.message);
     }
-    // Covariance of theta: s^2 (J^T J)^-1 with s^2 the residual variance per degree of freedom.
-    ceres::Covariance::Options co;
-    co.algorithm_type = ceres::DENSE_SVD;
-    ceres::Covariance cov(co);
-    std::vector<std::pair<const double*, const double*>> blocks{{theta.data(), theta.data()}};
+    // Covariance of the natural values: s^2 (J^T J)^-1 with s^2 the residual variance per degree
+    // of freedom and J the central-difference Jacobian in the natural values at the solution
+    // (not in theta, whose map flattens at the window's edges); singular when J^T J's condition
+    // exceeds 1e14.
     const std::size_t n = map.size();
     std::vector<double> ct(n * n, kNaN);
-    if (cov.Compute(blocks, &problem)) {
-      cov.GetCovarianceBlock(theta.data(), theta.data(), ct.data());
-      const double s2 = 2.0 * summary.final_cost / static_cast<double>(nRes - n);
-      for (double& c : ct) c *= s2;
-    } else {
-      res.diagnostics.push_back("the covariance is singular: the data do not fix every fitted "
-                                "parameter separately (standard errors are NaN)");
-    }
-    const EcramParams pf = map.params(theta.data());
-    const std::vector<double> j = map.jacobian(pf);
-    res.covariance.assign(n * n, 0.0);
-    for (std::size_t a = 0; a < n; ++a) {
-      for (std::size_t b = 0; b < n; ++b) {
-        double s = 0.0;
-        for (std::size_t k = 0; k < n; ++k) {
-          for (std::size_t l = 0; l < n; ++l) s += j[a * n + k] * ct[k * n + l] * j[b * n + l];
-        }
-        res.covariance[a * n + b] = s;
+    const EcramParams best = map.params(theta.data());
+    std::vector<double> r0(nRes);
+    prob.residuals(best, r0.data());
+    double finalCost = 0.0;
+    for (double r : r0) finalCost += 0.5 * r * r;
+    Eigen::MatrixXd jac(static_cast<Eigen::Index>(nRes), static_cast<Eigen::Index>(n));
+    std::vector<double> rp(nRes), rm(nRes);
+    for (std::size_t i = 0; i < n; ++i) {
+      double EcramParams::*member = findParam(map.keys[i])->member;
+      const double scale = map.keys[i] == "p_up" || map.keys[i] == "p_dn" ? 1.0
+                           : map.keys[i] == "q_c"                      ? best.q_c
+                                                                       : prob.span;
+      const double h = 1e-6 * scale;
+      EcramParams up = best, dn = best;
+      up.*member += h;
+      dn.*member -= h;
+      prob.residuals(up, rp.data());
+      prob.residuals(dn, rm.data());
+      for (std::size_t k = 0; k < nRes; ++k) {
+        jac(static_cast<Eigen::Index>(k), static_cast<Eigen::Index>(i)) = (rp[k] - rm[k]) / (2 * h);
       }
     }
+    // Columns scaled to unit norm, so that the condition measures dependence, not units.
+    const Eigen::VectorXd norms = jac.colwise().norm().transpose().cwiseMax(1e-300);
+    const Eigen::MatrixXd js = jac * norms.cwiseInverse().asDiagonal();
+    const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(js.transpose() * js);
+    const auto& ev = eig.eigenvalues();
+    if (ev.minCoeff() > 1e-14 * ev.maxCoeff()) {
+      const double s2 = 2.0 * finalCost / static_cast<double>(nRes - n);
+      const Eigen::MatrixXd inv = eig.eigenvectors() * ev.cwiseInverse().asDiagonal() *
+                                  eig.eigenvectors().transpose();
+      for (std::size_t a = 0; a < n; ++a) {
+        for (std::size_t c = 0; c < n; ++c) {
+          const auto ia = static_cast<Eigen::Index>(a);
+          const auto ic = static_cast<Eigen::Index>(c);
+          ct[a * n + c] = s2 * inv(ia, ic) / (norms(ia) * norms(ic));
+        }
+      }
+    } else {
+      std::ostringstream o;
+      o << "the covariance is singular (eigenvalues of J^T J from " << ev.minCoeff() << " to "
+        << ev.maxCoeff() << "): the data do not fix every fitted parameter separately "
+        << "(standard errors are NaN)";
+      res.diagnostics.push_back(o.str());
+    }
+    res.covariance = ct;
   } else {
     res.converged = true;
   }
@@ -416,7 +434,7 @@ FitResult fitCard(const MeasuredData& data, const ModelCard& start, const FitOpt
     const ParamSpec& s = spec(k);
     FittedValue v{k, std::string(s.unit), p0.*s.member, pf.*s.member,
                   std::sqrt(res.covariance[i * map.size() + i]), false};
-    v.atBound = atBound(k, v.value) || !inRange(s, v.value);
+    v.atBound = map.atBound(i, theta.data()) || !inRange(s, v.value);
     res.values.push_back(v);
   }
 

@@ -59,8 +59,15 @@ double PulseResponse::next(double x, int polarity) const {
   auto j = std::min(static_cast<std::size_t>(pos), m - 2);
   while (j > 0 && nodes_[j] > x) --j;
   while (j + 2 < m && nodes_[j + 1] < x) ++j;
-  const double f = (x - nodes_[j]) / (nodes_[j + 1] - nodes_[j]);
   const auto& dx = polarity > 0 ? upDx_ : dnDx_;
+  // A cell whose one end reaches the bound of the range and whose other does not holds the kink
+  // of the clamped (or windowed-to-zero) move: no straight line follows it, the bench does.
+  auto atEnd = [&](std::size_t i) {
+    const double to = nodes_[i] + dx[i];
+    return to >= 1.0 - 1e-9 || to <= 1e-9;
+  };
+  if (atEnd(j) != atEnd(j + 1)) return exactNext(x, polarity);
+  const double f = (x - nodes_[j]) / (nodes_[j + 1] - nodes_[j]);
   return std::clamp(x + dx[j] + f * (dx[j + 1] - dx[j]), 0.0, 1.0);
 }
 
