@@ -39,7 +39,7 @@ struct FitOptions {
   PulseShape shape{5.0, 0.1, 0.1, 0.1};
   Objective objective = Objective::Ramps;
   /// Chebyshev nodes of the pulse-response table; 0 runs the device bench for every pulse.
-  int tableNodes = 257;
+  int tableNodes = 129;
   int maxIterations = 200;
   /// Noisy simulations of every ramp (seeded) for the +-1 sigma band and the final-G spread.
   int replicates = 4;

@@ -19,6 +19,7 @@
 #include "fit/fit.hpp"
 #include "fit/response.hpp"
 #include "io/hdf5.hpp"
+#include "modelcard/modelcard.hpp"
 #include "modelcard/ecram_table.hpp"
 
 namespace fs = std::filesystem;
@@ -362,4 +363,23 @@ TEST_CASE("cli: bad data exit 2 with nothing written, a fit stopped early exits 
   r = test::run("fit --up " + ok.string() + " --fit gmin,bogus -o " + out.string() + " -q");
   CHECK(r.status == 2);
   CHECK(r.output.find("--fit: 'bogus' cannot be fitted") != std::string::npos);
+}
+
+TEST_CASE("cli: a simulated device pulses file is fitted back with its own pulse shape") {
+  Scratch tmp("back");
+  const std::string card = " --set p_up=0.5 --set p_dn=0.3 --set q_c=300n";
+  auto r = test::run("device pulses -q --no-variation --counts 50 --repeats 2 --x-start 0" + card +
+                     " -o " + (tmp.dir / "dev.h5").string());
+  REQUIRE(r.status == 0);
+  r = test::run("fit " + (tmp.dir / "dev.h5").string() + " --fit gmin,gmax,q_c,p_up,p_dn --no-plot" +
+                " -q -o " + (tmp.dir / "fit.h5").string());
+  INFO(r.output);
+  CHECK(r.status == 0);
+  const ModelCard fitted = loadModelCard(tmp.dir / "fit.model");
+  CHECK(fitted.params.q_c == doctest::Approx(300e-9).epsilon(1e-3));
+  CHECK(fitted.params.p_up == doctest::Approx(0.5).epsilon(1e-3));
+  CHECK(fitted.params.p_dn == doctest::Approx(0.3).epsilon(1e-3));
+  CHECK(fitted.params.gmax == doctest::Approx(defaultEcramParams().gmax).epsilon(1e-3));
+  const ResultTree t = io::readResultFile(tmp.dir / "fit.h5");
+  CHECK(t.metricValue("rmse_up_pct") < 0.1);
 }
