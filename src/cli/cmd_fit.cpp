@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -40,7 +41,9 @@ void addFitCommand(CLI::App& app) {
                   "polarity from each ramp's trend), a two-column CSV (pulse number or signed\n"
                   "pulse -1/0/+1, G in S), a CrossSim LUT folder (or dG_increasing.txt), or an\n"
                   "ecramsim HDF5 device file (device pulses / device windows)");
-  cmd->add_option("--up", o->up, "Traces CSV of potentiating (set) ramps (repeatable)");
+  cmd->add_option("--up", o->up,
+                  "Traces CSV of potentiating (set) ramps (repeatable: the k-th --up and --down "
+                  "files are device k)");
   cmd->add_option("--down", o->down, "Traces CSV of depressing (reset) ramps (repeatable)");
   cmd->add_option("-m,--model", o->model,
                   "Start card FILE or FILE:NAME (default: models/wox_ysz.model); keys not fitted "
@@ -82,8 +85,13 @@ void addFitCommand(CLI::App& app) {
     StderrProgress progress(o->flags.quiet);
     fit::MeasuredData data;
     for (const auto& f : o->data) data.append(fit::readData(f));
-    for (const auto& f : o->up) data.append(fit::readTraces(f, 1));
-    for (const auto& f : o->down) data.append(fit::readTraces(f, -1));
+    // The k-th --up and the k-th --down file are one device.
+    for (std::size_t k = 0; k < std::max(o->up.size(), o->down.size()); ++k) {
+      fit::MeasuredData device;
+      if (k < o->up.size()) device.append(fit::readTraces(o->up[k], 1));
+      if (k < o->down.size()) device.append(fit::readTraces(o->down[k], -1), true);
+      data.append(std::move(device));
+    }
     if (data.files.empty()) throw InputError({}, "DATA", "no data: give DATA, --up or --down");
     if (data.shape) {
       // An HDF5 device file knows its pulses; flags given on the command line win.

@@ -56,8 +56,8 @@ void requirePulses(const Ramp& r) {
 
 }  // namespace
 
-void MeasuredData::append(MeasuredData other) {
-  const int offset = devices();
+void MeasuredData::append(MeasuredData other, bool sameDevices) {
+  const int offset = sameDevices ? 0 : devices();
   for (auto& r : other.ramps) {
     r.device += offset;
     ramps.push_back(std::move(r));

@@ -48,8 +48,9 @@ struct MeasuredData {
   /// The pulses of an ecramsim HDF5 file (its /config/protocol), when the file says.
   std::optional<PulseShape> shape;
 
-  /// Appends another data set (devices keep their indices, offset past this one's).
-  void append(MeasuredData other);
+  /// Appends the data of other devices (their indices offset past this one's), or with
+  /// `sameDevices` of the same devices (indices kept: a reset file beside its set file).
+  void append(MeasuredData other, bool sameDevices = false);
   [[nodiscard]] int devices() const;
 };
 

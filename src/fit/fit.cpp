@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <numeric>
 #include <optional>
 #include <sstream>
@@ -27,8 +28,8 @@ namespace ecramsim::fit {
 
 namespace {
 
-constexpr std::array<std::string_view, 6> kFittable{"gmin", "gmax", "q_c", "p_up", "p_dn",
-                                                    "dg_c2c"};
+constexpr std::array<std::string_view, 9> kFittable{
+    "gmin", "gmax", "q_c", "p_up", "p_dn", "dg_c2c", "gmin_d2d", "gmax_d2d", "qc_d2d"};
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 /// The least-squares unknowns. theta maps to the card's values so that the window always holds
@@ -278,8 +279,8 @@ FitResult fitCard(const MeasuredData& data, const ModelCard& start, const FitOpt
   map.pUp = wants("p_up");
   map.pDn = wants("p_dn");
   fitC2c = wants("dg_c2c");
-  for (auto k : kFittable) {
-    if (k != "dg_c2c" && wants(k)) map.keys.emplace_back(k);
+  for (auto k : {"gmin", "gmax", "q_c", "p_up", "p_dn"}) {  // the least-squares keys
+    if (wants(k)) map.keys.emplace_back(k);
   }
 
   Problem prob;
@@ -419,7 +420,7 @@ FitResult fitCard(const MeasuredData& data, const ModelCard& start, const FitOpt
       }
     } else {
       std::ostringstream o;
-      o << "the covariance is singular (eigenvalues of J^T J from " << ev.minCoeff() << " to "
+      o << "the covariance is singular (eigenvalues of J^T J, columns scaled, from " << ev.minCoeff() << " to "
         << ev.maxCoeff() << "): the data do not fix every fitted parameter separately "
         << "(standard errors are NaN)";
       res.diagnostics.push_back(o.str());
@@ -473,6 +474,54 @@ FitResult fitCard(const MeasuredData& data, const ModelCard& start, const FitOpt
     v.atBound = v.value >= s.max;
     pf.dg_c2c = v.value;
     res.values.push_back(v);
+  }
+  // Device-to-device: every device fitted alone (gmin, gmax, q_c, p_up, p_dn, from the pooled
+  // fit); the sigma of gmin, gmax and q_c between devices less the mean squared standard error
+  // within, relative to the mean. i0_d2d is not separable from qc_d2d by pulses of one shape
+  // and stays as given.
+  const int devices = data.devices();
+  out.metric("devices", devices, "count", "devices in the data");
+  std::vector<std::string> d2dKeys;
+  for (const char* k : {"gmin_d2d", "gmax_d2d", "qc_d2d"}) {
+    if (wants(k)) d2dKeys.emplace_back(k);
+  }
+  if (!d2dKeys.empty() && devices > 1) {
+    FitOptions sub = options;
+    sub.keys = {"gmin", "gmax", "q_c", "p_up", "p_dn"};
+    sub.replicates = 1;
+    sub.maxIterations = std::min(options.maxIterations, 100);
+    ModelCard pooled = start;
+    pooled.params = pf;
+    std::map<std::string, std::vector<double>> value, var;
+    for (int d = 0; d < devices; ++d) {
+      MeasuredData one;
+      one.files = data.files;
+      for (const auto& r : data.ramps) {
+        if (r.device == d) one.ramps.push_back(r);
+      }
+      if (one.ramps.empty()) continue;
+      const FitResult f = fitCard(one, pooled, sub);
+      for (const auto& v : f.values) {
+        value[v.key].push_back(v.value);
+        var[v.key].push_back(v.stderror * v.stderror);
+      }
+    }
+    for (const auto& k : d2dKeys) {
+      const std::string base = k == "qc_d2d" ? "q_c" : k.substr(0, 4);
+      const auto& vs = value[base];
+      FittedValue v{k, "1", start.params.*spec(k).member, 0.0, kNaN, false};
+      if (vs.size() > 1) {
+        const double between = sd(vs) * sd(vs);
+        const double within = stats::mean(var[base]);
+        v.value = std::sqrt(std::max(between - (std::isfinite(within) ? within : 0.0), 0.0)) /
+                  stats::mean(vs);
+        v.stderror = v.value / std::sqrt(2.0 * static_cast<double>(vs.size() - 1));
+        v.atBound = !inRange(spec(k), v.value);
+        v.value = std::min(v.value, spec(k).max);
+      }
+      pf.*spec(k).member = v.value;
+      res.values.push_back(v);
+    }
   }
   for (const auto& v : res.values) {
     if (v.atBound) {

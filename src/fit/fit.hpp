@@ -10,6 +10,10 @@
 /// window stays open); p_up and p_dn directly, bounded by the parameter table's range. A
 /// CrossSim table enters as one step per G bin: its median row.
 ///
+/// Several devices (DATA files, --up/--down pairs, the devices of an HDF5 windows file): the
+/// pooled fit gives the card, then every device is fitted alone and gmin_d2d, gmax_d2d and
+/// qc_d2d are the relative sigmas between devices (less the fits' own standard errors).
+///
 /// dg_c2c is not a least-squares parameter. From ramps it is the step-to-step sigma with the
 /// read noise taken out (fit.cpp, estimateC2c: a reading error enters two neighbouring steps with
 /// opposite signs, cycle-to-cycle noise does not); from a CrossSim table, sqrt(sum h^2 / sum m^2)
@@ -35,7 +39,9 @@ namespace ecramsim::fit {
 enum class Objective { Ramps, Steps };
 
 struct FitOptions {
-  std::vector<std::string> keys{"gmin", "gmax", "q_c", "p_up", "p_dn", "dg_c2c"};
+  /// The _d2d keys need several devices (fitted one by one); with one they keep the start's.
+  std::vector<std::string> keys{"gmin",   "gmax",     "q_c",      "p_up",  "p_dn",
+                                "dg_c2c", "gmin_d2d", "gmax_d2d", "qc_d2d"};
   PulseShape shape{5.0, 0.1, 0.1, 0.1};
   Objective objective = Objective::Ramps;
   /// Chebyshev nodes of the pulse-response table; 0 runs the device bench for every pulse.

@@ -36,3 +36,5 @@ for b in ("up", "down"):
 print("dg_c2c %.4f (step sigma with read noise %.4f; read noise %.3f uS)"
       % (m["dg_c2c"], m["c2c_naive"], m["read_noise_s"] * 1e6))
 PY
+echo "round trip of the d2d sigmas over 12 simulated devices (skipped in the suite):"
+taskset -c 0 "$build/tests/test_fit" --no-skip -tc='bench*' -s 2>&1 | grep -E "values: CHECK\(.*Approx|Status" || true
