@@ -50,7 +50,9 @@ void addFitCommand(CLI::App& app) {
                   "keep its values");
   cmd->add_option("--set", o->overrides.sets, "Override a start-card parameter, key=value")
       ->type_name("KEY=VALUE");
-  cmd->add_option("--fit", o->keys, "Keys to fit, comma separated (default: all of " + keyList + ")")
+  cmd->add_option("--fit", o->keys,
+                  "Keys to fit, comma separated (default: all of " + keyList +
+                      "; the _d2d keys need several devices)")
       ->delimiter(',');
   cmd->add_option("-o,--out", o->out, "Result file")->default_str("fit.h5");
   cmd->add_option("--card-out", o->cardOut, "Fitted card (default: FIT.model beside -o)");

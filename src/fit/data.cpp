@@ -281,7 +281,8 @@ MeasuredData readDeviceFile(const std::filesystem::path& file) {
   const SourceLocation where{file.string(), 0};
   if (tree.has("/pulses/g_s") && tree.has("/pulses/polarity")) {
     const auto& g = tree.values("/pulses/g_s");
-    const auto& pol = std::get<std::vector<std::int64_t>>(tree.datasets().at("/pulses/polarity").data);
+    const auto& pol =
+        std::get<std::vector<std::int64_t>>(tree.datasets().at("/pulses/polarity").data);
     checkConductances(g, where, "/pulses/g_s");
     if (pol.size() + 1 != g.size()) {
       throw InputError(where, "/pulses/polarity", "needs one entry per pulse (g_s has the start)");

@@ -167,7 +167,8 @@ double tableQuantile(const StepTable& t, std::size_t bin, double q) {
   if (q >= t.cdf.back()) return col.back();
   for (std::size_t c = 1; c < t.cdf.size(); ++c) {
     if (q <= t.cdf[c]) {
-      const double w = t.cdf[c] > t.cdf[c - 1] ? (q - t.cdf[c - 1]) / (t.cdf[c] - t.cdf[c - 1]) : 1.0;
+      const double width = t.cdf[c] - t.cdf[c - 1];
+      const double w = width > 0.0 ? (q - t.cdf[c - 1]) / width : 1.0;
       return col[c - 1] + w * (col[c] - col[c - 1]);
     }
   }
@@ -198,7 +199,9 @@ struct C2cEstimate {
 C2cEstimate estimateC2c(const std::vector<Ramp>& ramps, double lo, double hi) {
   const double a = lo + 0.05 * (hi - lo);
   const double b = hi - 0.05 * (hi - lo);
-  auto inside = [&](double g0, double g1) { return std::min(g0, g1) >= a && std::max(g0, g1) <= b; };
+  auto inside = [&](double g0, double g1) {
+    return std::min(g0, g1) >= a && std::max(g0, g1) <= b;
+  };
   double s2 = 0.0, lag = 0.0, m2 = 0.0;
   std::size_t n2 = 0, nLag = 0;
   for (int polarity : {1, -1}) {
@@ -267,7 +270,8 @@ FitResult fitCard(const MeasuredData& data, const ModelCard& start, const FitOpt
     if (std::find(kFittable.begin(), kFittable.end(), k) == kFittable.end()) {
       std::string known;
       for (auto f : kFittable) known += (known.empty() ? "" : ", ") + std::string(f);
-      throw InputError({}, "--fit", "'" + echoToken(k) + "' cannot be fitted (one of: " + known + ")");
+      throw InputError({}, "--fit",
+                       "'" + echoToken(k) + "' cannot be fitted (one of: " + known + ")");
     }
   }
   auto wants = [&](std::string_view k) {
@@ -327,15 +331,16 @@ FitResult fitCard(const MeasuredData& data, const ModelCard& start, const FitOpt
   }
   if (map.qc) {
     const PulseResponse r(p0, options.shape, 0);
-    const double model = 0.5 * (std::fabs(r.next(0.5, 1) - 0.5) + std::fabs(r.next(0.5, -1) - 0.5)) *
-                         (p0.gmax - p0.gmin);
+    const double dx = 0.5 * (std::fabs(r.next(0.5, 1) - 0.5) + std::fabs(r.next(0.5, -1) - 0.5));
+    const double model = dx * (p0.gmax - p0.gmin);
     std::nth_element(steps.begin(), steps.begin() + static_cast<std::ptrdiff_t>(steps.size() / 2),
                      steps.end());
     const double median = steps[steps.size() / 2];
     if (!(model > 0.0) || !(median > 0.0)) {
       throw InputError(start.where, "q_c",
-                       "the start card's pulses (" + modelexport::shortest(options.shape.amplitude_v) +
-                           " V, " + modelexport::shortest(options.shape.width_s) +
+                       "the start card's pulses (" +
+                           modelexport::shortest(options.shape.amplitude_v) + " V, " +
+                           modelexport::shortest(options.shape.width_s) +
                            " s) do not move the state: no step to scale");
     }
     p0.q_c = std::clamp(p0.q_c * model / median, 1e-30, 1.0);
@@ -420,7 +425,8 @@ FitResult fitCard(const MeasuredData& data, const ModelCard& start, const FitOpt
       }
     } else {
       std::ostringstream o;
-      o << "the covariance is singular (eigenvalues of J^T J, columns scaled, from " << ev.minCoeff() << " to "
+      o << "the covariance is singular (eigenvalues of J^T J, columns scaled, from "
+        << ev.minCoeff() << " to "
         << ev.maxCoeff() << "): the data do not fix every fitted parameter separately "
         << "(standard errors are NaN)";
       res.diagnostics.push_back(o.str());
@@ -549,8 +555,9 @@ FitResult fitCard(const MeasuredData& data, const ModelCard& start, const FitOpt
       freeRun[ri].push_back(gp);
       g.push_back(r.g_s[k]);
       pred.push_back(gp);
-      stepPred.push_back(k == 0 ? r.g_s[0]
-                                : resp.conductance(resp.next(resp.state(r.g_s[k - 1]), r.polarity)));
+      const double one =
+          k == 0 ? r.g_s[0] : resp.conductance(resp.next(resp.state(r.g_s[k - 1]), r.polarity));
+      stepPred.push_back(one);
       rampIdx.push_back(static_cast<std::int64_t>(ri));
       pulseIdx.push_back(static_cast<std::int64_t>(k));
       pol.push_back(r.polarity);
@@ -634,7 +641,9 @@ FitResult fitCard(const MeasuredData& data, const ModelCard& start, const FitOpt
       count.push_back(static_cast<double>(d.size()));
     }
     double se = 0.0;
-    for (std::size_t k = 1; k < meanD.size(); ++k) se += (meanD[k] - meanM[k]) * (meanD[k] - meanM[k]);
+    for (std::size_t k = 1; k < meanD.size(); ++k) {
+      se += (meanD[k] - meanM[k]) * (meanD[k] - meanM[k]);
+    }
     bf.rmsePct = meanD.size() > 1
                      ? 100.0 * std::sqrt(se / static_cast<double>(meanD.size() - 1)) / prob.span
                      : 0.0;

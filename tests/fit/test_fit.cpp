@@ -35,7 +35,8 @@ namespace {
 struct Scratch {
   fs::path dir;
   explicit Scratch(const std::string& tag)
-      : dir(fs::temp_directory_path() / ("ecramsim_fit_" + tag + "_" + std::to_string(::getpid()))) {
+      : dir(fs::temp_directory_path() /
+            ("ecramsim_fit_" + tag + "_" + std::to_string(::getpid()))) {
     fs::create_directories(dir);
   }
   ~Scratch() {
@@ -232,7 +233,8 @@ TEST_CASE("acceptance C: a CrossSim LUT pair of a simulated card is fitted withi
     double largest = 0.0, worst = 0.0;
     for (std::size_t b = 0; b < t.g_s.size(); ++b) {
       const double median = t.dg_s[10][b];  // CDF point 0.5 of 21
-      const double step = model.conductance(model.next(model.state(t.g_s[b]), t.polarity)) - t.g_s[b];
+      const double after = model.conductance(model.next(model.state(t.g_s[b]), t.polarity));
+      const double step = after - t.g_s[b];
       largest = std::max(largest, std::fabs(median));
       worst = std::max(worst, std::fabs(step - median));
     }
@@ -269,7 +271,9 @@ TEST_CASE("acceptance B (few ramps): reset fits within 3%, the set branch is a r
   CHECK(up.mismatch);
   CHECK_FALSE(down.mismatch);
   bool named = false;
-  for (const auto& s : r.diagnostics) named = named || s.find("set branch (up") != std::string::npos;
+  for (const auto& s : r.diagnostics) {
+    named = named || s.find("set branch (up") != std::string::npos;
+  }
   CHECK(named);
   CHECK(r.cardText.find("MISMATCH") != std::string::npos);
 }
@@ -330,8 +334,8 @@ TEST_CASE("acceptance D: bad data name the file, the line and the column") {
   CHECK(inputError([&] { (void)fit::readTraces(single, 1); })
             .find("single.csv:2: r2: a single reading") != std::string::npos);
   const auto singleTwo = tmp.write("single2.csv", "pulse,g\n0,1e-6\n");
-  CHECK(inputError([&] { (void)fit::readData(singleTwo); }).find("single2.csv:2: g: a single reading") !=
-        std::string::npos);
+  CHECK(inputError([&] { (void)fit::readData(singleTwo); })
+            .find("single2.csv:2: g: a single reading") != std::string::npos);
   const auto gap = tmp.write("gap.csv", "r1\n1e-6\n\n1.2e-6\n");  // blank lines are skipped
   CHECK(inputError([&] { (void)fit::readTraces(gap, 1); }).empty());
   const auto hole = tmp.write("hole.csv", "r1,r2\n1e-6,1e-6\n,1.1e-6\n1.2e-6,1.2e-6\n");
@@ -340,8 +344,9 @@ TEST_CASE("acceptance D: bad data name the file, the line and the column") {
         std::string::npos);
   const auto inc = tmp.write("dG_increasing.txt", "hdr\n1e-6 2e-6 3e-6\n0 0.5 1\n1e-8 1e-8 1e-8\n"
                                                   "2e-8 2e-8\n3e-8 3e-8 3e-8\n");
-  const auto dec = tmp.write("dG_decreasing.txt", "hdr\n1e-6 2e-6 3e-6\n0 0.5 1\n-1e-8 -1e-8 -1e-8\n"
-                                                  "-2e-8 -2e-8 -2e-8\n-3e-8 -3e-8 -3e-8\n");
+  const auto dec = tmp.write("dG_decreasing.txt",
+                             "hdr\n1e-6 2e-6 3e-6\n0 0.5 1\n-1e-8 -1e-8 -1e-8\n"
+                             "-2e-8 -2e-8 -2e-8\n-3e-8 -3e-8 -3e-8\n");
   CHECK(inputError([&] { (void)fit::readCrossSimLut(inc, dec); })
             .find("dG_increasing.txt:5: dG row has 2 values, the G-bin row (line 2) 3") !=
         std::string::npos);
@@ -381,8 +386,8 @@ TEST_CASE("cli: a simulated device pulses file is fitted back with its own pulse
   auto r = test::run("device pulses -q --no-variation --counts 50 --repeats 2 --x-start 0" + card +
                      " -o " + (tmp.dir / "dev.h5").string());
   REQUIRE(r.status == 0);
-  r = test::run("fit " + (tmp.dir / "dev.h5").string() + " --fit gmin,gmax,q_c,p_up,p_dn --no-plot" +
-                " -q -o " + (tmp.dir / "fit.h5").string());
+  r = test::run("fit " + (tmp.dir / "dev.h5").string() +
+                " --fit gmin,gmax,q_c,p_up,p_dn --no-plot -q -o " + (tmp.dir / "fit.h5").string());
   INFO(r.output);
   CHECK(r.status == 0);
   const ModelCard fitted = loadModelCard(tmp.dir / "fit.model");
@@ -396,10 +401,10 @@ TEST_CASE("cli: a simulated device pulses file is fitted back with its own pulse
 
 namespace {
 
-/// `devices` devices drawn with d2d sigmas of about `spread` (c2c 1%), each one ramp up and one down of `pulses`
-/// pulses from x = 0, fitted together: the fitted _d2d sigmas against the sample spread of the
-/// factors drawn (a few draws fix the population sigma only roughly; what is left is the
-/// error of the per-device fits).
+/// `devices` devices drawn with d2d sigmas of about `spread` (c2c 1%), each one ramp up and one
+/// down of `pulses` pulses from x = 0, fitted together: the fitted _d2d sigmas against the
+/// sample spread of the factors drawn (a few draws fix the population sigma only roughly; what
+/// is left is the error of the per-device fits), within `tolerance` (relative).
 void d2dRoundTrip(int devices, int pulses, double spread, double tolerance) {
   EcramParams truth = defaultEcramParams();
   truth.p_up = 0.5;

@@ -15,18 +15,20 @@ mkdir -p "$out"
 data=data/measured/crosssim_example
 t0=$(date +%s.%N)
 rc=0
-taskset -c 0 "$bin" fit --up "$data/set.csv" --down "$data/reset.csv" -o "$out/crosssim_example.h5" \
-  --card-out "$out/crosssim_example.model" --plot "$out/crosssim_example.png" -q --json \
+taskset -c 0 "$bin" fit --up "$data/set.csv" --down "$data/reset.csv" \
+  -o "$out/crosssim_example.h5" --card-out "$out/crosssim_example.model" \
+  --plot "$out/crosssim_example.png" -q --json \
   > "$out/summary.json" || rc=$?
 t1=$(date +%s.%N)
-echo "fit of $data (79 ramps, with the PNG), one core: $(echo "$t0 $t1" | awk '{printf "%.1f", $2-$1}') s (target < 30 s); exit status $rc"
+secs=$(echo "$t0 $t1" | awk '{printf "%.1f", $2-$1}')
+echo "fit of $data (79 ramps, with the PNG), one core: $secs s (target < 30 s); exit status $rc"
 /usr/bin/python3 - "$out/summary.json" <<'PY'
 import json, sys
 m = json.load(open(sys.argv[1]))["metrics"]
 print("reset (down): mean-ramp RMSE %.2f%% of the span (target < 3%%), mismatch %d"
       % (m["rmse_down_pct"], m["mismatch_down"]))
-print("set (up):     mean-ramp RMSE %.2f%% of the span, mismatch %d (trend chi2/bin %.3g, size %.2f)"
-      % (m["rmse_up_pct"], m["mismatch_up"], m["trend_chi2_up"], m["trend_size_up"]))
+print("set (up):     mean-ramp RMSE %.2f%% of the span, mismatch %d (trend chi2/bin %.3g, "
+      "size %.2f)" % (m["rmse_up_pct"], m["mismatch_up"], m["trend_chi2_up"], m["trend_size_up"]))
 for b in ("up", "down"):
     fd, fm = m["final_sigma_data_%s_s" % b], m["final_sigma_model_%s_s" % b]
     td, tm = m["travel_sigma_data_%s_s" % b], m["travel_sigma_model_%s_s" % b]
@@ -37,4 +39,5 @@ print("dg_c2c %.4f (step sigma with read noise %.4f; read noise %.3f uS)"
       % (m["dg_c2c"], m["c2c_naive"], m["read_noise_s"] * 1e6))
 PY
 echo "round trip of the d2d sigmas over 12 simulated devices (skipped in the suite):"
-taskset -c 0 "$build/tests/test_fit" --no-skip -tc='bench*' -s 2>&1 | grep -E "values: CHECK\(.*Approx|Status" || true
+taskset -c 0 "$build/tests/test_fit" --no-skip -tc='bench*' -s 2>&1 |
+  grep -E "values: CHECK\(.*Approx|Status" || true

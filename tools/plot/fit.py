@@ -38,8 +38,8 @@ def main(argv):
         branches = [b for b in ("up", "down") if "branches/" + b in f]
         tables = [b for b in ("up", "down") if "tables/" + b in f]
         rows = max(len(branches), 1) if branches else 0
-        fig, axes = plt.subplots(rows + (1 if tables else 0), 3, figsize=(15, 4.2 * (rows + bool(tables))),
-                                 squeeze=False)
+        nrows = rows + (1 if tables else 0)
+        fig, axes = plt.subplots(nrows, 3, figsize=(15, 4.2 * nrows), squeeze=False)
         status = f["fit"].attrs.get("status", b"")
         status = status.decode() if isinstance(status, bytes) else str(status)
         if "data/g_s" in f:
