@@ -184,7 +184,7 @@ TEST_CASE("acceptance A: a random card inside the table's ranges is fitted back 
   roundTrip(13);
 }
 
-TEST_CASE("response table and exact bench give the same fit") {
+TEST_CASE("response table and exact bench give the same fit, and so do both objectives") {
   EcramParams truth = defaultEcramParams();
   truth.p_up = 0.4;
   truth.p_dn = 0.2;
@@ -206,6 +206,12 @@ TEST_CASE("response table and exact bench give the same fit") {
   }
   CHECK(fitted(exact, "q_c") == doctest::Approx(truth.q_c).epsilon(1e-4).scale(0.0));
   CHECK(fitted(exact, "p_up") == doctest::Approx(truth.p_up).epsilon(1e-3).scale(0.0));
+  // Noise-free data: fitting every step from the reading before finds the same card.
+  o.objective = fit::Objective::Steps;
+  o.tableNodes = 129;
+  const fit::FitResult steps = fit::fitCard(data, start, o);
+  CHECK(fitted(steps, "q_c") == doctest::Approx(truth.q_c).epsilon(1e-3).scale(0.0));
+  CHECK(fitted(steps, "p_dn") == doctest::Approx(truth.p_dn).epsilon(1e-2).scale(0.0));
 }
 
 TEST_CASE("acceptance C: a CrossSim LUT pair of a simulated card is fitted within 5% of its step") {
