@@ -20,6 +20,7 @@ packages=(
   openmpi-bin libopenmpi-dev         # mpirun -n P ecramsim sweep (ECRAMSIM_MPI)
   adms                               # admsXml: tests parse the exported Verilog-A (model export)
   python3-xarray python3-h5netcdf    # tests open result files as netCDF-4 (README "Reading the results")
+  libceres-dev                       # Ceres Solver: least squares of `ecramsim fit` (src/fit/)
 )
 
 missing=()

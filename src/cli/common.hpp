@@ -91,5 +91,6 @@ void addRunCommand(CLI::App& app);
 void addNetlistCommand(CLI::App& app);
 void addTrainCommand(CLI::App& app);
 void addVmmCommand(CLI::App& app);
+void addFitCommand(CLI::App& app);
 
 }  // namespace ecramsim::cli

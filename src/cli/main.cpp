@@ -69,6 +69,7 @@ int main(int argc, char** argv) {
   cli::addNetlistCommand(app);
   cli::addTrainCommand(app);
   cli::addVmmCommand(app);
+  cli::addFitCommand(app);
 
   watchSignals();
   try {
