@@ -27,9 +27,10 @@ namespace ecramsim {
 /// A value in SPICE engineering notation with its unit, for people and for SPICE alike:
 /// formatSpice(0.1, "s") = "100ms", formatSpice(2.5e-12, "F") = "2.5pF", formatSpice(1e6, "Ohm")
 /// = "1megOhm". The digits are formatShort's: the shortest that read back (through
-/// parseSpiceNumber) to the same double, or `maxDigits` of them. The unit is left off where SPICE would misread it as a scale factor (no prefix
-/// and a unit starting with f p n u m k g t: 1 F prints "1"). A dimensionless value (unit "1",
-/// "count" or "") prints as formatShort (0.3, not 300m). Values outside [1e-15, 1e15) or non-finite print as formatShort.
+/// parseSpiceNumber) to the same double, or `maxDigits` of them. The unit is left off where
+/// SPICE would misread it as a scale factor (no prefix and a unit starting with f p n u m k g t:
+/// 1 F prints "1"). A dimensionless value (unit "1", "count" or "") prints as formatShort (0.3,
+/// not 300m). Values outside [1e-15, 1e15) or non-finite print as formatShort.
 [[nodiscard]] std::string formatSpice(double value, std::string_view unit, int maxDigits = 15);
 
 /// A value with an engineering prefix and unit for people, e.g. formatEng(2e-6, "S") = "2 uS".

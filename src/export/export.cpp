@@ -1,7 +1,6 @@
 #include "export/export.hpp"
 
 #include <array>
-#include <charconv>
 #include <sstream>
 
 #include "core/error.hpp"
@@ -39,11 +38,7 @@ std::string parameterComments(const ModelCard& card, std::string_view prefix) {
 
 }  // namespace
 
-std::string shortest(double value) {
-  std::array<char, 32> buf{};
-  const auto r = std::to_chars(buf.data(), buf.data() + buf.size(), value);
-  return std::string(buf.data(), r.ptr);
-}
+std::string shortest(double value) { return formatShort(value, 17); }
 
 std::span<const std::string_view> formatNames() { return kFormatNames; }
 
@@ -207,9 +202,9 @@ std::vector<ExportFile> exportModel(const ModelCard& card, Format format,
                                     const PulseProtocol& protocol) {
   switch (format) {
     case Format::Spice:
-      return {{card.name + ".sub", spiceSubcircuit(card)}};
+      return {{card.name + ".sub", spiceSubcircuit(card), {}}};
     case Format::VerilogA:
-      return {{card.name + ".va", verilogAModule(card)}};
+      return {{card.name + ".va", verilogAModule(card), {}}};
     case Format::CrossSimLut:
       return crossSimLut(card, protocol);
     case Format::Aihwkit:

@@ -54,7 +54,7 @@ struct ExportFile {
 [[nodiscard]] std::vector<ExportFile> exportModel(const ModelCard& card, Format format,
                                                   const PulseProtocol& protocol = {});
 
-/// The shortest decimal that reads back to the same double (std::to_chars), e.g. "2e-06".
+/// The shortest decimal that reads back to the same double (formatShort, 17 digits), "2e-6".
 [[nodiscard]] std::string shortest(double value);
 
 /// Where an exported file comes from.

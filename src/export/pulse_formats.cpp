@@ -172,7 +172,7 @@ std::vector<ExportFile> crossSimLut(const ModelCard& card, const PulseProtocol& 
     row(gBins);
     row(cdf);
     for (const auto& r : table) row(r);
-    files.push_back({name, o.str()});
+    files.push_back({name, o.str(), {}});
   }
   return files;
 }
@@ -279,7 +279,7 @@ std::vector<ExportFile> aihwkitConfig(const ModelCard& card, const PulseProtocol
     pyText.replace(pos, 3, "=");
     pyText.erase(open, 1);
   }
-  return {{card.name + "_aihwkit.json", j.str()}, {card.name + "_aihwkit.py", pyText}};
+  return {{card.name + "_aihwkit.json", j.str(), {}}, {card.name + "_aihwkit.py", pyText, {}}};
 }
 
 ExportFile neuroSimParams(const ModelCard& card, const PulseProtocol& pr) {
