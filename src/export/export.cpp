@@ -6,7 +6,7 @@
 #include "core/error.hpp"
 #include "core/units.hpp"
 #include "core/version.hpp"
-#include "export/sha256.hpp"
+#include "core/sha256.hpp"
 #include "modelcard/ecram_table.hpp"
 
 namespace ecramsim::modelexport {

@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "core/input_file.hpp"
-#include "export/sha256.hpp"
+#include "core/sha256.hpp"
 #include "io/hdf5.hpp"
 #include "io/tabular.hpp"
 
@@ -41,7 +41,7 @@ double conductance(const std::string& text, const SourceLocation& where,
 
 DataFile fileRecord(const std::filesystem::path& file, const std::string& kind) {
   const std::string text = readInputFile(file, "DATA", "measured data file");
-  return {file.string(), modelexport::sha256Hex(text), kind};
+  return {file.string(), sha256Hex(text), kind};
 }
 
 /// +1 when the ramp ends above where it starts, else -1.

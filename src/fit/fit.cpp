@@ -20,7 +20,7 @@
 #include "core/version.hpp"
 #include "device/bench.hpp"
 #include "device/metrics.hpp"
-#include "export/export.hpp"
+#include "core/units.hpp"
 #include "fit/response.hpp"
 #include "modelcard/ecram_table.hpp"
 
@@ -324,9 +324,9 @@ FitResult fitCard(const MeasuredData& data, const ModelCard& start, const FitOpt
   if (map.gmax) p0.gmax = hi + 0.1 * prob.span;
   if (!(p0.gmin < lo) || !(p0.gmax > hi)) {
     throw InputError(start.where, p0.gmin < lo ? "gmax" : "gmin",
-                     "the start card's window [" + modelexport::shortest(p0.gmin) + ", " +
-                         modelexport::shortest(p0.gmax) + "] S does not hold the data's [" +
-                         modelexport::shortest(lo) + ", " + modelexport::shortest(hi) +
+                     "the start card's window [" + formatShort(p0.gmin) + ", " +
+                         formatShort(p0.gmax) + "] S does not hold the data's [" +
+                         formatShort(lo) + ", " + formatShort(hi) +
                          "] S: fit the key or --set it");
   }
   if (map.qc) {
@@ -339,8 +339,8 @@ FitResult fitCard(const MeasuredData& data, const ModelCard& start, const FitOpt
     if (!(model > 0.0) || !(median > 0.0)) {
       throw InputError(start.where, "q_c",
                        "the start card's pulses (" +
-                           modelexport::shortest(options.shape.amplitude_v) + " V, " +
-                           modelexport::shortest(options.shape.width_s) +
+                           formatShort(options.shape.amplitude_v) + " V, " +
+                           formatShort(options.shape.width_s) +
                            " s) do not move the state: no step to scale");
     }
     p0.q_c = std::clamp(p0.q_c * model / median, 1e-30, 1.0);
@@ -531,7 +531,7 @@ FitResult fitCard(const MeasuredData& data, const ModelCard& start, const FitOpt
   }
   for (const auto& v : res.values) {
     if (v.atBound) {
-      res.diagnostics.push_back(v.key + " = " + modelexport::shortest(v.value) +
+      res.diagnostics.push_back(v.key + " = " + formatShort(v.value) +
                                 " is at an end of its allowed range " + rangeText(spec(v.key)) +
                                 ": the data ask for a value the model does not allow");
     }
@@ -886,28 +886,28 @@ std::string fittedCardText(const FitResult& fit, const MeasuredData& data, const
   for (const auto& f : data.files) {
     o << "* data (" << f.kind << "): " << f.path << "\n*   sha256 " << f.sha256 << "\n";
   }
-  o << "* pulses: +-" << modelexport::shortest(options.shape.amplitude_v) << " V, "
-    << modelexport::shortest(options.shape.width_s) << " s wide, "
-    << modelexport::shortest(options.shape.interval_s) << " s apart, read at "
-    << modelexport::shortest(options.shape.read_v) << " V\n"
+  o << "* pulses: +-" << formatShort(options.shape.amplitude_v) << " V, "
+    << formatShort(options.shape.width_s) << " s wide, "
+    << formatShort(options.shape.interval_s) << " s apart, read at "
+    << formatShort(options.shape.read_v) << " V\n"
     << "* status: " << (fit.ok() ? "converged" : fit.converged ? "AT BOUND" : "NOT CONVERGED")
     << "\n";
   for (const auto& b : fit.branches) {
     o << "* branch " << branchName(b.polarity) << ": " << b.ramps << " ramps, mean-ramp RMSE "
-      << modelexport::shortest(std::round(b.rmsePct * 100.0) / 100.0) << "% of the span, R^2 "
-      << modelexport::shortest(std::round(b.r2 * 1e4) / 1e4)
+      << formatShort(std::round(b.rmsePct * 100.0) / 100.0) << "% of the span, R^2 "
+      << formatShort(std::round(b.r2 * 1e4) / 1e4)
       << (b.mismatch ? ", MISMATCH: the residuals trend along G" : "") << "\n";
   }
   for (const auto& d : fit.diagnostics) o << "* diagnostic: " << d << "\n";
   o << ".model " << fit.card.name << " ecram (\n";
   for (const auto& s : ecramParamTable()) {
     const double v = fit.card.params.*s.member;
-    o << "+ " << s.key << " = " << modelexport::shortest(v) << " ; " << s.unit;
+    o << "+ " << s.key << " = " << formatShort(v) << " ; " << s.unit;
     const auto f = std::find_if(fit.values.begin(), fit.values.end(),
                                 [&](const FittedValue& fv) { return fv.key == s.key; });
     if (f != fit.values.end()) {
       o << " fitted on " << options.date << " to " << fileList << "; standard error "
-        << modelexport::shortest(f->stderror) << " " << s.unit
+        << formatShort(f->stderror) << " " << s.unit
         << (f->atBound ? "; AT A BOUND of its range" : "");
     } else {
       o << " from the start card " << start.name;

@@ -21,7 +21,7 @@
 #include "device/bench.hpp"
 #include "device/physics.hpp"
 #include "export/export.hpp"
-#include "export/sha256.hpp"
+#include "core/sha256.hpp"
 #include "modelcard/ecram_table.hpp"
 #include "modelcard/modelcard.hpp"
 #include "netlist/crossbar.hpp"

@@ -1,10 +1,10 @@
-#include "export/sha256.hpp"
+#include "core/sha256.hpp"
 
 #include <array>
 #include <cstdint>
 #include <vector>
 
-namespace ecramsim::modelexport {
+namespace ecramsim {
 
 namespace {
 
@@ -72,4 +72,4 @@ std::string sha256Hex(std::string_view data) {
   return out;
 }
 
-}  // namespace ecramsim::modelexport
+}  // namespace ecramsim
