@@ -91,7 +91,7 @@ ResultTree runProgramJob(const ProgramJob& job, Progress& progress) {
     for (Eigen::Index c = 0; c < geo.cols; ++c) target(r, c) = tm.at(std::size_t(r), std::size_t(c));
   }
   Rng rng(job.seed);
-  const std::unique_ptr<ArrayBackend> array = makeBackend(job.engine, p, geo, rng);
+  const std::unique_ptr<ArrayBackend> array = makeBackend(job.engine, p, geo, rng, job.write_solver);
   const ProgramResult r = programArray(*array, p, target, lo, hi, job.config, progress);
 
   ResultTree out;

@@ -52,6 +52,7 @@ void addProgramCommand(CLI::App& app) {
                         : o->scheme == "pwm" ? ProgramScheme::Pwm : ProgramScheme::Verify;
     job.config.bias = biasScheme(o->array);
     job.engine = o->array.engine;
+    job.write_solver = writeSolverKind(o->array);
     applyArrayOptions(o->array, job.geometry);
     job.config.order = o->order == "serial" ? PulseOrder::Serial : PulseOrder::RowParallel;
     job.config.reset = o->start == "reset";

@@ -1,10 +1,12 @@
 #include "control/program.hpp"
 
 #include <algorithm>
+#include <boost/math/quadrature/gauss_kronrod.hpp>
 #include <cmath>
 
 #include "core/error.hpp"
 #include "device/integrate.hpp"
+#include "device/physics.hpp"
 
 namespace ecramsim {
 
@@ -22,17 +24,26 @@ double nominalWidth(const EcramParams& nominal, const BiasScheme& bias, double a
                     double x_from, double x_to, double max_width_s) {
   const CellParams c = cellParams(nominal);
   const Terminals t = selectedTerminals(bias, amplitude_v);
-  auto reach = [&](double w) { return advanceHeld(c, x_from, t, w).x; };
+  // With the terminals held, dx/dt = f(x) is autonomous, so the width is the integral of
+  // dx / f(x) from x_from to x_to (adaptive Gauss-Kronrod; the window's (1 - x)^p_up zero at an
+  // end is an integrable singularity the nodes never touch). A rate that does not point towards
+  // x_to somewhere on the way means the cell cannot get there: the cap.
+  const double lo = std::min(x_from, x_to), hi = std::max(x_from, x_to);
+  if (hi - lo <= 0.0) return 0.0;
   const double dir = x_to >= x_from ? 1.0 : -1.0;
-  if (dir * (reach(max_width_s) - x_to) <= 0.0) return max_width_s;  // cannot get there: cap
-  // Bisection on a monotone function of the width; 50 halvings of 20 s leave < 20 fs.
-  double lo = 0.0;
-  double hi = max_width_s;
-  for (int it = 0; it < 50 && hi - lo > 1e-9 * max_width_s; ++it) {
-    const double mid = 0.5 * (lo + hi);
-    (dir * (reach(mid) - x_to) < 0.0 ? lo : hi) = mid;
-  }
-  return 0.5 * (lo + hi);
+  bool stalls = false;
+  auto inverseRate = [&](double x) {
+    const double rate = dir * physics::stateRate(c, t.vg, t.vd, t.vs, x);
+    if (!(rate > 0.0)) {
+      stalls = true;
+      return 0.0;
+    }
+    return 1.0 / rate;
+  };
+  const double width = boost::math::quadrature::gauss_kronrod<double, 31>::integrate(
+      inverseRate, lo, hi, 15, 1e-12);
+  if (stalls || !(width < max_width_s)) return max_width_s;
+  return width;
 }
 
 CountPlan nominalCount(const EcramParams& nominal, const BiasScheme& bias, double amplitude_v,
