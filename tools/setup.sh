@@ -19,6 +19,7 @@ packages=(
   python3-h5py python3-numpy python3-matplotlib   # plots and HDF5 checks, Debian's /usr/bin/python3
   openmpi-bin libopenmpi-dev         # mpirun -n P ecramsim sweep (ECRAMSIM_MPI)
   adms                               # admsXml: tests parse the exported Verilog-A (model export)
+  libsuitesparse-dev libmetis-dev    # CHOLMOD supernodal Cholesky, METIS nested dissection (read)
 )
 
 missing=()

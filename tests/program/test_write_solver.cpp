@@ -16,21 +16,14 @@
 #include "core/rng.hpp"
 #include "device/params.hpp"
 #include "modelcard/ecram_table.hpp"
+#include "../support/geometry.hpp"
 
 using namespace ecramsim;
+using ecramsim::test::shippedLines;
 using Eigen::Index;
 using Eigen::MatrixXd;
 
 namespace {
-
-/// The shipped lines: 2 Ohm segments, 20 Ohm drivers (app::defaultGeometry).
-CrossbarGeometry shippedLines(Index n) {
-  CrossbarGeometry geo;
-  geo.rows = geo.cols = n;
-  geo.r_gate_seg = geo.r_row_seg = geo.r_col_seg = 2.0;
-  geo.r_drv = 20.0;
-  return geo;
-}
 
 /// A random target in [0, 1] (uniform, seed 1).
 MatrixXd randomTarget(Index n) {
