@@ -3,7 +3,8 @@
 #  - B: `ecramsim program` of the random N x N target (numpy default_rng(1).random((N, N)) as
 #    CSV), pwm, row order, with --write-solver exact and fast in the same run: wall time of each,
 #    their ratio, and the largest difference of the final maps (% of the window). N from SIZES
-#    (default "64"); FAST_ONLY sizes (default "128") are timed with the fast solver alone.
+#    (default "64"; empty: none); FAST_ONLY sizes (default "128") are timed with the fast solver
+#    alone.
 #  - A at 48x48 (grounded, pwm and count, V/2 and V/3) and 16x16 floating: the `bench`
 #    cases of tests/program/test_write_solver.cpp (skipped in the suite). SKIP_A=1 skips them.
 # One core: every run is a single process. Usage: tools/bench/write_solver.sh [BUILD_DIR]
@@ -12,7 +13,7 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 build="${1:-$repo/build}"
 bin="$build/ecramsim"
 py=/usr/bin/python3
-sizes="${SIZES:-64}"
+sizes="${SIZES-64}"
 fast_only="${FAST_ONLY-128}"
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
