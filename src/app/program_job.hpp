@@ -27,6 +27,7 @@ struct ProgramJob {
   double g_high = 0.0;
   std::string engine = "nodal";  ///< "nodal" (array/NodalBackend) or "spice" (SpiceBackend)
   WriteSolverKind write_solver = WriteSolverKind::Fast;  ///< of the nodal engine
+  bool compensate_lines = false;  ///< pwm: widths corrected on a nominal nodal model of the array
   std::uint64_t seed = 1;
 };
 

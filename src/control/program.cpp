@@ -103,6 +103,22 @@ ProgramResult programArray(ArrayBackend& array, const EcramParams& nominal,
     res.log.insert(res.log.end(), b.pulses.begin(), b.pulses.end());
     res.total_pulses += static_cast<long long>(b.pulses.size());
   };
+  // Line compensation: widths of a planned pwm batch corrected on the controller's model, from
+  // the belief `before` the batch (see ProgramConfig::model).
+  auto compensate = [&](std::vector<PulseRequest>& batch, const Eigen::MatrixXd& before) {
+    if (cfg.model == nullptr || cfg.scheme != ProgramScheme::Pwm || batch.empty()) return;
+    for (int it = 0; it < cfg.compensate_iterations; ++it) {
+      cfg.model->setStates(before);
+      (void)cfg.model->applyPulses(batch, cfg.bias, cfg.order);
+      const Eigen::MatrixXd reached = cfg.model->states();
+      for (PulseRequest& q : batch) {
+        const double want = xTarget(q.row, q.col) - before(q.row, q.col);
+        const double got = reached(q.row, q.col) - before(q.row, q.col);
+        if (want * got <= 0.0) continue;
+        q.width_s = std::min(q.width_s * want / got, cfg.max_width_s);
+      }
+    }
+  };
   auto readRow = [&](Eigen::Index r) {
     Eigen::MatrixXd in = Eigen::MatrixXd::Zero(1, R);
     in(0, r) = cfg.read_v;
@@ -152,13 +168,17 @@ ProgramResult programArray(ArrayBackend& array, const EcramParams& nominal,
     }
     if (cfg.order == PulseOrder::Serial) {
       for (Eigen::Index c = 0; c < C; ++c) {
-        apply(openLoopRequests(r, c));
+        const Eigen::MatrixXd before = belief;
+        std::vector<PulseRequest> reqs = openLoopRequests(r, c);
+        compensate(reqs, before);
+        apply(reqs);
         progress.update("program", ++done, total);
       }
     } else {
       // Row-parallel: all up pulses of the row in one batch, then all down pulses. Pulse k of
       // every cell comes before pulse k+1 of any, so each phase holds one pulse per cell.
       for (const double sign : {1.0, -1.0}) {
+        const Eigen::MatrixXd before = belief;
         std::vector<std::vector<PulseRequest>> perCell;
         for (Eigen::Index c = 0; c < C; ++c) {
           if ((xTarget(r, c) - belief(r, c)) * sign > 0.0) perCell.push_back(openLoopRequests(r, c));
@@ -174,6 +194,7 @@ ProgramResult programArray(ArrayBackend& array, const EcramParams& nominal,
           }
           if (!any) break;
         }
+        compensate(batch, before);
         apply(batch);
       }
       done += static_cast<std::size_t>(C);
