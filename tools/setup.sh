@@ -21,6 +21,7 @@ packages=(
   adms                               # admsXml: tests parse the exported Verilog-A (model export)
   python3-xarray python3-h5netcdf    # tests open result files as netCDF-4 (README "Reading the results")
   libceres-dev                       # Ceres Solver: least squares of `ecramsim fit` (src/fit/)
+  libsuitesparse-dev libmetis-dev    # CHOLMOD supernodal Cholesky, METIS nested dissection (read)
 )
 
 missing=()

@@ -36,14 +36,17 @@ double estimateBackendBytes(const std::string& engine, const CrossbarGeometry& g
 }
 
 std::unique_ptr<ArrayBackend> makeBackend(const std::string& engine, const EcramParams& p,
-                                          const CrossbarGeometry& geo, Rng& rng) {
+                                          const CrossbarGeometry& geo, Rng& rng,
+                                          WriteSolverKind write_solver) {
   checkEngine(engine);
   geo.validate();
   checkMemoryEstimate(estimateBackendBytes(engine, geo), "--rows/--cols",
                       "a " + std::to_string(geo.rows) + " x " + std::to_string(geo.cols) +
                           " array on the " + engine + " engine");
   if (engine == "spice") return std::make_unique<SpiceBackend>(p, geo, rng);
-  return std::make_unique<NodalBackend>(p, geo, rng);
+  NodalOptions options;
+  options.write_solver = write_solver;
+  return std::make_unique<NodalBackend>(p, geo, rng, options);
 }
 
 }  // namespace ecramsim::app

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "array/geometry.hpp"
+#include "array/write_solver.hpp"
 #include "control/backend.hpp"
 #include "core/rng.hpp"
 #include "device/params.hpp"
@@ -22,9 +23,10 @@ void checkEngine(const std::string& engine);
 /// ngspice co-simulation of the generated netlist) for card `p` on `geo`. Both draw every
 /// cell's device-to-device variation, row-major, from `rng`: the same seed gives the same
 /// devices on either engine. Throws InputError for an unknown engine, and naming --rows/--cols
-/// when estimateBackendBytes() exceeds the memory budget (core/memory_budget.hpp).
-[[nodiscard]] std::unique_ptr<ArrayBackend> makeBackend(const std::string& engine,
-                                                        const EcramParams& p,
-                                                        const CrossbarGeometry& geo, Rng& rng);
+/// when estimateBackendBytes() exceeds the memory budget (core/memory_budget.hpp). The nodal
+/// engine solves writes with `write_solver`.
+[[nodiscard]] std::unique_ptr<ArrayBackend> makeBackend(
+    const std::string& engine, const EcramParams& p, const CrossbarGeometry& geo, Rng& rng,
+    WriteSolverKind write_solver = WriteSolverKind::Fast);
 
 }  // namespace ecramsim::app

@@ -91,8 +91,18 @@ ResultTree runProgramJob(const ProgramJob& job, Progress& progress) {
     for (Eigen::Index c = 0; c < geo.cols; ++c) target(r, c) = tm.at(std::size_t(r), std::size_t(c));
   }
   Rng rng(job.seed);
-  const std::unique_ptr<ArrayBackend> array = makeBackend(job.engine, p, geo, rng);
-  const ProgramResult r = programArray(*array, p, target, lo, hi, job.config, progress);
+  const std::unique_ptr<ArrayBackend> array = makeBackend(job.engine, p, geo, rng, job.write_solver);
+  ProgramConfig config = job.config;
+  std::unique_ptr<ArrayBackend> model;
+  if (job.compensate_lines) {
+    // The controller's model: the nominal card (no variation) on the same lines, nodal engine.
+    EcramParams nominal = p;
+    nominal.dg_c2c = nominal.gmin_d2d = nominal.gmax_d2d = nominal.i0_d2d = nominal.qc_d2d = 0.0;
+    Rng modelRng(0);
+    model = makeBackend("nodal", nominal, geo, modelRng, job.write_solver);
+    config.model = model.get();
+  }
+  const ProgramResult r = programArray(*array, p, target, lo, hi, config, progress);
 
   ResultTree out;
   putMap(out, "/maps/target_s", r.target_s, "S", "target conductance");

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "array/geometry.hpp"
+#include "array/write_solver.hpp"
 #include "control/program.hpp"
 #include "core/progress.hpp"
 #include "core/result.hpp"
@@ -25,6 +26,8 @@ struct ProgramJob {
   double g_low = 0.0;            ///< S, window; 0 and 0: the card's [gmin, gmax]
   double g_high = 0.0;
   std::string engine = "nodal";  ///< "nodal" (array/NodalBackend) or "spice" (SpiceBackend)
+  WriteSolverKind write_solver = WriteSolverKind::Fast;  ///< of the nodal engine
+  bool compensate_lines = false;  ///< pwm: widths corrected on a nominal nodal model of the array
   std::uint64_t seed = 1;
 };
 

@@ -12,6 +12,7 @@
 
 #include "app/array_engine.hpp"
 #include "app/cards.hpp"
+#include "array/sneak_read.hpp"
 #include "core/error.hpp"
 #include "core/input_file.hpp"
 #include "core/memory_budget.hpp"
@@ -106,116 +107,6 @@ VmmErrorStats vmmErrorStats(const Eigen::MatrixXd& out, const Eigen::MatrixXd& i
   s.sigma = stats::stddev(v);
   s.max_abs = e.cwiseAbs().maxCoeff();
   s.rms = std::sqrt(e.squaredNorm() / double(e.size()));
-  return s;
-}
-
-SneakRead readCellDense(const CrossbarGeometry& geo, const Eigen::MatrixXd& g_s, Eigen::Index row,
-                        Eigen::Index col, double v_read, bool floating) {
-  geo.validate();
-  const Eigen::Index R = geo.rows, C = geo.cols;
-  if (R * C > 32 * 32) {
-    throw InputError({}, "--rows/--cols", "the dense sneak-path read is limited to 32 x 32 cells");
-  }
-  if (g_s.rows() != R || g_s.cols() != C || !g_s.allFinite() || (g_s.array() < 0.0).any()) {
-    throw InputError({}, "conductances", "must be R x C, finite and >= 0");
-  }
-  if (row < 0 || row >= R || col < 0 || col >= C) {
-    throw InputError({}, "cell", "selected cell outside the array");
-  }
-  // Node ids; an ideal segment (0 Ohm) merges the nodes it joins.
-  Eigen::Index n = 0;
-  Eigen::MatrixXi sid(R, C), did(R, C);
-  for (Eigen::Index r = 0; r < R; ++r) {
-    for (Eigen::Index c = 0; c < C; ++c) {
-      sid(r, c) = (c == 0 || geo.r_row_seg > 0.0) ? int(n++) : sid(r, c - 1);
-    }
-  }
-  for (Eigen::Index c = 0; c < C; ++c) {
-    for (Eigen::Index r = 0; r < R; ++r) {
-      did(r, c) = (r == 0 || geo.r_col_seg > 0.0) ? int(n++) : did(r - 1, c);
-    }
-  }
-  struct Branch {
-    int a, b;
-    double g;
-  };
-  std::vector<Branch> br;
-  std::vector<std::pair<int, double>> fixedNodes;  // node, potential
-  for (Eigen::Index r = 0; r < R; ++r) {
-    for (Eigen::Index c = 0; c < C; ++c) {
-      br.push_back({sid(r, c), did(r, c), g_s(r, c)});
-      if (c > 0 && geo.r_row_seg > 0.0) br.push_back({sid(r, c - 1), sid(r, c), 1.0 / geo.r_row_seg});
-      if (r > 0 && geo.r_col_seg > 0.0) br.push_back({did(r - 1, c), did(r, c), 1.0 / geo.r_col_seg});
-    }
-  }
-  for (Eigen::Index r = 0; r < R; ++r) {
-    if (floating && r != row) continue;
-    const double v = r == row ? v_read : 0.0;
-    if (geo.r_drv > 0.0) {
-      const int t = int(n++);
-      fixedNodes.emplace_back(t, v);
-      br.push_back({t, sid(r, 0), 1.0 / geo.r_drv});
-    } else {
-      fixedNodes.emplace_back(sid(r, 0), v);
-    }
-  }
-  int senseNode = -1;
-  for (Eigen::Index c = 0; c < C; ++c) {
-    if (floating && c != col) continue;
-    int node = did(R - 1, c);
-    if (geo.r_sense > 0.0) {
-      const int t = int(n++);
-      br.push_back({did(R - 1, c), t, 1.0 / geo.r_sense});
-      node = t;
-    }
-    fixedNodes.emplace_back(node, 0.0);
-    if (c == col) senseNode = node;
-  }
-  // Dense nodal system over the free nodes.
-  std::vector<double> pot(std::size_t(n), 0.0);
-  std::vector<char> isFixed(std::size_t(n), 0);
-  for (const auto& [node, v] : fixedNodes) {
-    isFixed[std::size_t(node)] = 1;
-    pot[std::size_t(node)] = v;
-  }
-  std::vector<int> idx(std::size_t(n), -1);
-  int nu = 0;
-  for (Eigen::Index i = 0; i < n; ++i) {
-    if (!isFixed[std::size_t(i)]) idx[std::size_t(i)] = nu++;
-  }
-  Eigen::MatrixXd A = Eigen::MatrixXd::Zero(nu, nu);
-  Eigen::VectorXd b = Eigen::VectorXd::Zero(nu);
-  for (const auto& e : br) {
-    if (e.a == e.b || e.g == 0.0) continue;
-    const int ia = idx[std::size_t(e.a)], ib = idx[std::size_t(e.b)];
-    if (ia >= 0) A(ia, ia) += e.g;
-    if (ib >= 0) A(ib, ib) += e.g;
-    if (ia >= 0 && ib >= 0) {
-      A(ia, ib) -= e.g;
-      A(ib, ia) -= e.g;
-    } else if (ia >= 0) {
-      b(ia) += e.g * pot[std::size_t(e.b)];
-    } else if (ib >= 0) {
-      b(ib) += e.g * pot[std::size_t(e.a)];
-    }
-  }
-  if (nu > 0) {
-    const Eigen::LDLT<Eigen::MatrixXd> f(A);
-    if (f.info() != Eigen::Success || !f.isPositive()) {
-      throw SimulationError("sneak read: singular network (a node without any path to a driver)");
-    }
-    const Eigen::VectorXd x = f.solve(b);
-    for (Eigen::Index i = 0; i < n; ++i) {
-      if (idx[std::size_t(i)] >= 0) pot[std::size_t(i)] = x(idx[std::size_t(i)]);
-    }
-  }
-  SneakRead s;
-  for (const auto& e : br) {
-    if (e.a == e.b) continue;
-    if (e.b == senseNode) s.current_a += e.g * (pot[std::size_t(e.a)] - pot[std::size_t(e.b)]);
-    if (e.a == senseNode) s.current_a += e.g * (pot[std::size_t(e.b)] - pot[std::size_t(e.a)]);
-  }
-  s.g_read_s = s.current_a / v_read;
   return s;
 }
 
@@ -396,14 +287,14 @@ ResultTree runVmmJob(const VmmJob& job, Progress& progress) {
   }
 
   // --- /sneak: one cell read with unselected lines grounded or floating ---------------------
-  if (R * C <= 32 * 32) {
+  {
     Eigen::MatrixXd sneakStates = Eigen::MatrixXd::Ones(R, C);
     sneakStates(selR, selC) = 0.0;
     array.setStates(sneakStates);
     const Eigen::MatrixXd gs = array.probeConductances();
     const double gTrue = gs(selR, selC);
-    const SneakRead grounded = readCellDense(geo, gs, selR, selC, job.v_max, false);
-    const SneakRead floating = readCellDense(geo, gs, selR, selC, job.v_max, true);
+    const SneakRead grounded = readCellSneak(geo, gs, selR, selC, job.v_max, false);
+    const SneakRead floating = readCellSneak(geo, gs, selR, selC, job.v_max, true);
     const double eg = (grounded.g_read_s - gTrue) / gTrue * 100.0;
     const double ef = (floating.g_read_s - gTrue) / gTrue * 100.0;
     putMatrix(out, "/sneak/conductances_s", gs, "S",
@@ -418,8 +309,6 @@ ResultTree runVmmJob(const VmmJob& job, Progress& progress) {
                "read error of a gmin cell among gmax cells, unselected lines grounded, % of its G");
     out.metric("sneak_floating_error_pct", ef, "%",
                "read error of a gmin cell among gmax cells, unselected lines floating, % of its G");
-  } else {
-    progress.note("sneak-path read skipped: the dense solve is limited to 32 x 32 cells");
   }
 
   recordCard(job.card, "/config/model", out);

@@ -53,21 +53,6 @@ struct [[nodiscard]] VmmErrorStats {
 [[nodiscard]] VmmErrorStats vmmErrorStats(const Eigen::MatrixXd& out, const Eigen::MatrixXd& ideal,
                                           double fs);
 
-/// Outcome of reading one cell with a single selected source line and drain line.
-struct [[nodiscard]] SneakRead {
-  double current_a = 0.0;   ///< A, current into the selected drain line's sense node
-  double g_read_s = 0.0;    ///< S, current_a / v_read
-};
-
-/// Reads cell (row, col) of an array of conductances `g_s` (R x C) with `v_read` on the
-/// selected source line and the selected drain line sensed as in CrossbarEngine (geometry's
-/// line, driver and sense resistances). floating = false: every other source line is driven at
-/// 0 V and every other drain line sensed at 0 V (what CrossbarEngine does); floating = true:
-/// the other lines have no driver. Dense nodal solve: InputError above 32 x 32 cells.
-[[nodiscard]] SneakRead readCellDense(const CrossbarGeometry& geo, const Eigen::MatrixXd& g_s,
-                                      Eigen::Index row, Eigen::Index col, double v_read,
-                                      bool floating);
-
 /// Runs the job (layout above; /metrics, /config). Throws InputError for bad settings or data.
 [[nodiscard]] ResultTree runVmmJob(const VmmJob& job, Progress& progress);
 

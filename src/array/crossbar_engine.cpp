@@ -25,7 +25,7 @@ nodal::CrossbarNet readNet(const CrossbarGeometry& geo) {
 }  // namespace
 
 CrossbarEngine::CrossbarEngine(const CrossbarGeometry& geo)
-    : geo_(geo), net_(readNet(geo)), matrix_(net_.unknowns()) {
+    : geo_(geo), net_(readNet(geo)), matrix_(net_.unknowns(), nodal::Factorization::Supernodal) {
   for (const auto& res : net_.resistors()) lineBranch_.push_back(matrix_.addBranch(res.a, res.b));
   for (Index r = 0; r < geo_.rows; ++r) {
     for (Index c = 0; c < geo_.cols; ++c) {

@@ -8,7 +8,8 @@
 /// ~1e-15 S at read voltages) are left out of the read, so the read is linear in the inputs. A
 /// cubic channel term (c3) is not handled here: callers with c3 != 0 must not use this engine.
 ///
-/// Cost: the pattern is analysed once (AMD ordering, SimplicialLDLT) in the constructor; each
+/// Cost: the pattern is analysed once (CHOLMOD supernodal Cholesky, the better of AMD and METIS
+/// nested dissection by fill; network.hpp Factorization) in the constructor; each
 /// setConductances() restamps the values and refactorizes numerically; each solve() is one pair
 /// of triangular solves per input vector. Because the read is linear, the column and driver
 /// currents are a fixed C x R (and R x R) transfer matrix times the inputs: once a solve asks

@@ -165,8 +165,34 @@ void NodalMatrix::finalize() {
       s.ba = offset(b.index, a.index);
     }
   }
-  if (n_ > 0) ldlt_.analyzePattern(a_);
+  analyse();
+}
+
+void NodalMatrix::analyse() {
+  if (n_ > 0) {
+    if (kind_ == Factorization::Supernodal) {
+      chol_ = std::make_unique<Cholmod>();
+      chol_->analyzePattern(a_);
+    } else {
+      ldlt_.analyzePattern(a_);
+    }
+  }
   analysed_ = true;
+}
+
+NodalMatrix::NodalMatrix(const NodalMatrix& other)
+    : n_(other.n_),
+      kind_(other.kind_),
+      branches_(other.branches_),
+      slots_(other.slots_),
+      a_(other.a_) {
+  if (other.analysed_) analyse();
+  if (other.factorized_) factorize();
+}
+
+NodalMatrix& NodalMatrix::operator=(const NodalMatrix& other) {
+  if (this != &other) *this = NodalMatrix(other);
+  return *this;
 }
 
 void NodalMatrix::setZero() {
@@ -185,8 +211,17 @@ void NodalMatrix::stamp(Index handle, double g) {
 void NodalMatrix::factorize() {
   assert(analysed_);
   if (n_ == 0) return;
-  ldlt_.factorize(a_);
-  if (ldlt_.info() != Eigen::Success) {
+  factorized_ = false;
+  Eigen::ComputationInfo info = Eigen::Success;
+  if (chol_) {
+    chol_->factorize(a_);
+    info = chol_->info();
+  } else {
+    ldlt_.factorize(a_);
+    info = ldlt_.info();
+  }
+  factorized_ = info == Eigen::Success;
+  if (!factorized_) {
     throw SimulationError("nodal matrix could not be factorized (singular network)");
   }
 }

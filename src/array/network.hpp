@@ -3,9 +3,11 @@
 /// ideal wires merge them, which lines are tied to a driver) and a symmetric sparse nodal matrix
 /// whose pattern is analysed once and whose values are restamped and refactorized in place.
 
+#include <Eigen/CholmodSupport>
 #include <Eigen/Core>
 #include <Eigen/SparseCholesky>
 #include <Eigen/SparseCore>
+#include <memory>
 #include <vector>
 
 #include "array/geometry.hpp"
@@ -58,12 +60,28 @@ class CrossbarNet {
   Eigen::Index unknowns_ = 0;
 };
 
+/// How a NodalMatrix is factorized. Simplicial: Eigen's SimplicialLDLT on an AMD ordering, cheap
+/// to call for one right-hand side at a time (the write network's Newton steps). Supernodal:
+/// CHOLMOD's supernodal Cholesky (SuiteSparse), whose ordering is the better of AMD and METIS
+/// nested dissection by fill, with dense BLAS kernels on the supernodes: the read network of
+/// large arrays (fill O(n log n) instead of AMD's on these grid-like graphs) and blocks of
+/// right-hand sides.
+enum class Factorization { Simplicial, Supernodal };
+
 /// A symmetric nodal matrix over the unknowns of a network, stamped by two-terminal branches.
 /// The sparsity pattern is fixed by the branches registered before finalize(); values are
 /// cleared and restamped for every refactorization, which reuses the symbolic analysis.
+/// Copying redoes the symbolic analysis and the factorization of the copy (a CHOLMOD factor is
+/// not copyable).
 class NodalMatrix {
  public:
-  explicit NodalMatrix(Eigen::Index unknowns) : n_(unknowns) {}
+  explicit NodalMatrix(Eigen::Index unknowns, Factorization kind = Factorization::Simplicial)
+      : n_(unknowns), kind_(kind) {}
+  NodalMatrix(const NodalMatrix& other);
+  NodalMatrix& operator=(const NodalMatrix& other);
+  NodalMatrix(NodalMatrix&&) noexcept = default;
+  NodalMatrix& operator=(NodalMatrix&&) noexcept = default;
+  ~NodalMatrix() = default;
 
   /// Registers a branch between a and b; returns its handle for stamp().
   Eigen::Index addBranch(NodeRef a, NodeRef b);
@@ -78,20 +96,27 @@ class NodalMatrix {
   [[nodiscard]] Eigen::Index size() const { return n_; }
   [[nodiscard]] const Eigen::SparseMatrix<double>& matrix() const { return a_; }
   template <typename Rhs>
-  [[nodiscard]] auto solve(const Eigen::MatrixBase<Rhs>& b) const {
+  [[nodiscard]] Eigen::Matrix<double, Eigen::Dynamic, Rhs::ColsAtCompileTime> solve(
+      const Eigen::MatrixBase<Rhs>& b) const {
+    if (chol_) return chol_->solve(b);
     return ldlt_.solve(b);
   }
 
  private:
+  void analyse();  ///< symbolic analysis of a_'s pattern
   struct Slots {
     Eigen::Index aa = -1, bb = -1, ab = -1, ba = -1;  ///< offsets into the value array
   };
+  using Cholmod = Eigen::CholmodSupernodalLLT<Eigen::SparseMatrix<double>, Eigen::Lower>;
   Eigen::Index n_;
+  Factorization kind_;
   std::vector<std::pair<NodeRef, NodeRef>> branches_;
   std::vector<Slots> slots_;
   Eigen::SparseMatrix<double> a_;
   Eigen::SimplicialLDLT<Eigen::SparseMatrix<double>> ldlt_;
+  std::unique_ptr<Cholmod> chol_;  ///< Supernodal only
   bool analysed_ = false;
+  bool factorized_ = false;
 };
 
 }  // namespace ecramsim::nodal

@@ -13,8 +13,6 @@ namespace {
 
 using Index = Eigen::Index;
 
-
-
 }  // namespace
 
 NodalBackend::NodalBackend(const EcramParams& p, const CrossbarGeometry& geo, Rng& rng,
@@ -22,7 +20,22 @@ NodalBackend::NodalBackend(const EcramParams& p, const CrossbarGeometry& geo, Rn
     : CellArrayBackend(p, checkedForLinearRead(geo, p, "nodal engine"), rng),
       options_(options),
       engine_(geo),
-      writer_(geo) {}
+      writer_(geo, options.write_solver) {}
+
+void NodalBackend::advanceCell(const WriteOperatingPoint& op, Index r, Index c, double dt_s) {
+  const CellParams& p = cell(r, c);
+  double& x = x_(r, c);
+  if (options_.write_solver == WriteSolverKind::Fast) {
+    const double dx = physics::stateRate(p, x, op.ionic_a(r, c)) * dt_s;
+    if (std::fabs(dx) <= kSmallStep) {
+      x = std::clamp(x + dx, 0.0, 1.0);
+      return;
+    }
+  }
+  const bool fast = options_.write_solver == WriteSolverKind::Fast;
+  x = advanceHeld(p, x, {op.vg(r, c), op.vd(r, c), op.vs(r, c)}, dt_s,
+                  fast ? kFastTol : options_.tol).x;
+}
 
 ReadResult NodalBackend::read(const Eigen::MatrixXd& inputs_v) {
   if (engineStale_) {
@@ -79,8 +92,7 @@ void NodalBackend::floatingSegment(const LineDrive& drive, double duration_s, bo
     if (t >= 0.0) {
       for (Index r = 0; r < R; ++r) {
         for (Index c = 0; c < C; ++c) {
-          const Terminals term{op.vg(r, c), op.vd(r, c), op.vs(r, c)};
-          x_(r, c) = advanceHeld(cell(r, c), x_(r, c), term, h, options_.tol).x;
+          advanceCell(op, r, c, h);
           out.cell_energy_j(r, c) += op.cell_power_w(r, c) * h;
         }
       }
@@ -140,7 +152,7 @@ PulseBatchResult NodalBackend::applyPulses(std::span<const PulseRequest> pulses,
           for (Index c = 0; c < C; ++c) {
             const CellParams& cp = cell(r, c);
             const Terminals term{op.vg(r, c), op.vd(r, c), op.vs(r, c)};
-            x_(r, c) = advanceHeld(cp, x_(r, c), term, dt, options_.tol).x;
+            advanceCell(op, r, c, dt);
             const double u = term.vg - 0.5 * (term.vd + term.vs);
             const double q = std::max(cp.c_dl * (u - uPrev(r, c)) * u, 0.0);
             uPrev(r, c) = u;

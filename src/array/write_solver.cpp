@@ -70,6 +70,31 @@ Eval evalBranch(const Branch& br, double dv, std::span<const CellParams> cells,
   return {i.derivative(0), i.derivative(1)};
 }
 
+/// Fast solver: the linearization of a gate half's Faradaic current at its last evaluation.
+struct HalfCache {
+  bool valid = false;
+  double drive = 0.0;  ///< V, gate-to-channel voltage minus U_oc at the evaluation
+  double f = 0.0;      ///< A, Faradaic current there
+  double dfdv = 0.0;   ///< S
+};
+
+/// Current of a gate half at gate-to-channel voltage u through the fast solver's cache:
+/// the linearization when its second-order error is within tolerance, else a fresh evaluation.
+Eval fastGateHalf(double u, const CellParams& p, double x, HalfCache& hc) {
+  const double drive = u - physics::openCircuitPotential(p, x);
+  const double dd = drive - hc.drive;
+  const bool good = hc.valid && std::fabs(dd) < 0.1 * p.v0 &&
+                    0.5 * std::fabs(hc.dfdv) / p.v0 * dd * dd <=
+                        WriteSolver::kFastCurrentTol +
+                            WriteSolver::kFastCurrentRel * std::fabs(hc.f);
+  if (!good) {
+    const Dual f = physics::faradaicCurrent(p, ad::make_fvar<double, 1>(u), Dual(x));
+    hc = {true, drive, f.derivative(0), f.derivative(1)};
+  }
+  const double f = good ? hc.f + hc.dfdv * dd : hc.f;
+  return {0.5 * (f + u / p.r_leak), 0.5 * (hc.dfdv + 1.0 / p.r_leak)};
+}
+
 /// Every line driven at its end through r_drv, except the floating gate and drain lines.
 nodal::CrossbarNet writeNet(const CrossbarGeometry& geo, const LineDrive& d) {
   const nodal::LineTermination gate{geo.r_drv, d.gate_driven};
@@ -112,10 +137,20 @@ struct WriteSolver::Prepared {
     }
     for (const Branch& b : branches) handles.push_back(jac.addBranch(b.a, b.b));
     jac.finalize();
+    half.resize(branches.size());
   }
+
+  std::vector<HalfCache> half;
+  Eigen::VectorXd v;               ///< fast solver: the last solution, the next one's start
+  bool factorized = false;         ///< fast solver: jac holds a usable factorization
+  const CellParams* cells = nullptr;  ///< fast solver: the cells the caches belong to
 };
 
-WriteSolver::WriteSolver(const CrossbarGeometry& geo) : geo_(geo) { geo_.validate(); }
+
+WriteSolver::WriteSolver(const CrossbarGeometry& geo, WriteSolverKind kind)
+    : geo_(geo), kind_(kind) {
+  geo_.validate();
+}
 WriteSolver::~WriteSolver() = default;
 WriteSolver::WriteSolver(WriteSolver&&) noexcept = default;
 WriteSolver& WriteSolver::operator=(WriteSolver&&) noexcept = default;
@@ -164,21 +199,43 @@ WriteOperatingPoint WriteSolver::solve(std::span<const CellParams> cells, const 
   }
   for (Index c = 0; c < C; ++c) vk(pr.net.terminal(LineKind::Drain, c)) = drive.drain_v(c);
 
-  Eigen::VectorXd v = Eigen::VectorXd::Zero(n);
+  // A floating line is held only by its cells' gigaohm branches: a cached gate half (1e-19 A
+  // tolerance) would move it by tens of nanovolts, and the previous solution and Jacobian (of
+  // another double-layer step) are poor starts. Such networks take the exact path.
+  const bool allDriven =
+      std::all_of(drive.gate_driven.begin(), drive.gate_driven.end(), [](bool b) { return b; }) &&
+      std::all_of(drive.drain_driven.begin(), drive.drain_driven.end(), [](bool b) { return b; });
+  const bool fast = kind_ == WriteSolverKind::Fast && allDriven;
+  if (fast && pr.cells != cells.data()) {
+    for (HalfCache& hc : pr.half) hc.valid = false;
+    pr.cells = cells.data();
+  }
+  Eigen::VectorXd v = fast && pr.v.size() == n ? pr.v : Eigen::VectorXd::Zero(n);
   auto pot = [&](const NodeRef& ref) { return ref.known ? vk(ref.index) : v(ref.index); };
+  // Current of branch k at voltage dv; derivative as evalBranch, always given by a gate half of
+  // the fast solver (its cached linearization).
+  auto eval = [&](std::size_t k, double dv, bool derivative) {
+    const Branch& br = pr.branches[k];
+    if (!fast || br.kind != BranchKind::GateHalf) {
+      return evalBranch(br, dv, cells, x, driven, derivative, step);
+    }
+    const auto cell = static_cast<std::size_t>(br.cell);
+    return fastGateHalf(dv, cells[cell], x(br.cell / C, br.cell % C), pr.half[k]);
+  };
 
-  // Newton with chord steps: the Jacobian is factorized at the first iterate and reused while
-  // the steps shrink fast (the sinh branches are tiny next to the lines when every gate line is
-  // driven); a chord step that shrinks by less than half is discarded and the Jacobian is
-  // refreshed at the same point. Every step after the first (linear-like) one is limited to
-  // kMaxStepV.
+  // Newton with chord steps: the Jacobian is factorized at the first iterate (exact; the fast
+  // solver keeps the last one) and reused while the steps shrink fast (the sinh branches are
+  // tiny next to the lines when every gate line is driven); a chord step that shrinks by less
+  // than half is discarded and the Jacobian is refreshed at the same point. Every step after
+  // the first (linear-like) one is limited to kMaxStepV.
   constexpr int kMaxIterations = 200;
   constexpr double kMaxStepV = 0.5;
+  const double tolerance = fast ? 1e-8 : 1e-13;
   int it = 0;
   int factorizations = 0;
   if (n > 0) {
     Eigen::VectorXd f(n);
-    bool fresh = true;  // evaluate and factorize the Jacobian in this iteration
+    bool fresh = !fast || !pr.factorized;  // evaluate and factorize the Jacobian now
     double lastStep = std::numeric_limits<double>::infinity();
     for (;; ++it) {
       if (it >= kMaxIterations) {
@@ -189,13 +246,15 @@ WriteOperatingPoint WriteSolver::solve(std::span<const CellParams> cells, const 
       if (fresh) pr.jac.setZero();
       for (std::size_t k = 0; k < pr.branches.size(); ++k) {
         const Branch& br = pr.branches[k];
-        const Eval e = evalBranch(br, pot(br.a) - pot(br.b), cells, x, driven, fresh, step);
+        const Eval e = eval(k, pot(br.a) - pot(br.b), fresh);
         if (!br.a.known) f(br.a.index) += e.i;
         if (!br.b.known) f(br.b.index) -= e.i;
         if (fresh) pr.jac.stamp(pr.handles[k], e.didv);
       }
       if (fresh) {
+        pr.factorized = false;
         pr.jac.factorize();
+        pr.factorized = true;
         ++factorizations;
       }
       Eigen::VectorXd dv = -pr.jac.solve(f);
@@ -210,9 +269,11 @@ WriteOperatingPoint WriteSolver::solve(std::span<const CellParams> cells, const 
       if (it > 0 && stepV > kMaxStepV) dv *= kMaxStepV / stepV;
       v += dv;
       const double scale = 1.0 + v.cwiseAbs().maxCoeff();
-      if (stepV <= 1e-13 * scale) break;
+      if (stepV <= tolerance * scale) break;
     }
   }
+  if (fast) pr.v = v;
+  if (!fast) pr.factorized = false;  // the exact path's last Jacobian may belong to a step
 
   WriteOperatingPoint op;
   op.newton_iterations = it + (n > 0 ? 1 : 0);
@@ -228,10 +289,16 @@ WriteOperatingPoint WriteSolver::solve(std::span<const CellParams> cells, const 
     }
   }
   op.cell_power_w = Eigen::MatrixXd::Zero(R, C);
+  op.ionic_a = Eigen::MatrixXd::Zero(R, C);
   Eigen::VectorXd terminalCurrent = Eigen::VectorXd::Zero(pr.net.terminals());
-  for (const Branch& br : pr.branches) {
+  for (std::size_t k = 0; k < pr.branches.size(); ++k) {
+    const Branch& br = pr.branches[k];
     const double dv = pot(br.a) - pot(br.b);
-    const double i = evalBranch(br, dv, cells, x, driven, false, step).i;
+    const double i = eval(k, dv, false).i;
+    if (br.kind == BranchKind::GateHalf) {
+      const double leak = 0.5 * dv / cells[static_cast<std::size_t>(br.cell)].r_leak;
+      op.ionic_a(br.cell / C, br.cell % C) += i - leak;
+    }
     const bool doubleLayer =
         br.kind == BranchKind::DoubleLayerSource || br.kind == BranchKind::DoubleLayerDrain;
     if (br.cell >= 0 && !doubleLayer) op.cell_power_w(br.cell / C, br.cell % C) += i * dv;

@@ -57,9 +57,14 @@ struct DoubleLayerStep {
   Eigen::MatrixXd vgd_prev;  ///< R x C, V, gate minus drain
 };
 
+/// How WriteSolver solves a network (both reach the same operating point; see WriteSolver).
+enum class WriteSolverKind { Exact, Fast };
+
 /// The DC operating point of the write network.
 struct [[nodiscard]] WriteOperatingPoint {
   Eigen::MatrixXd vg, vd, vs;      ///< R x C, V: every cell's terminal potentials
+  Eigen::MatrixXd ionic_a;         ///< R x C, A: every cell's ionic (Faradaic) gate current,
+                                   ///< physics::ionicCurrent at its terminals
   Eigen::MatrixXd cell_power_w;    ///< R x C, W: dissipated in each cell's branches (the
                                    ///< double layers of a DoubleLayerStep not counted)
   double driver_power_w = 0.0;     ///< W, delivered by all drivers (lines included)
@@ -74,10 +79,27 @@ T gateHalfCurrent(const CellParams& p, const T& u, const T& x) {
   return 0.5 * (physics::faradaicCurrent(p, u, x) + physics::leakageCurrent(p, u, T(0.0), T(0.0)));
 }
 
+/// Exact: every solve starts from 0 V and runs Newton on fresh Jacobians with every branch
+/// evaluated at every iterate, to a step of 1e-13 of the largest potential; the reference.
+/// Fast: what the physics allows when consecutive solves differ a little (the segments and
+/// phases of a write). A solve starts from the previous solution; the factorized Jacobian is kept
+/// across solves and refreshed only when a chord step shrinks by less than half; a gate half
+/// (Faradaic current, nanoamperes at most, next to microampere channels) is re-evaluated only
+/// when its linearization at the last evaluation could be off by more than kFastCurrentTol
+/// (second-order bound), and otherwise contributes that linearization; Newton stops at a step of
+/// 1e-8 of the largest potential (tens of nanovolts; the chord steps shrink by 1e-2 or faster,
+/// so the error left is below a nanovolt). A network with a floating line (held by gigaohm
+/// branches alone, and stepped through double-layer steps of very different conductance) takes
+/// the exact path under Fast too.
 class WriteSolver {
  public:
+  /// A, absolute part of the fast solver's tolerance on a gate half's current (the relative
+  /// part is kFastCurrentRel of the current).
+  static constexpr double kFastCurrentTol = 1e-19;
+  static constexpr double kFastCurrentRel = 1e-8;
+
   /// Throws InputError for a bad geometry.
-  explicit WriteSolver(const CrossbarGeometry& geo);
+  explicit WriteSolver(const CrossbarGeometry& geo, WriteSolverKind kind = WriteSolverKind::Exact);
   ~WriteSolver();
   WriteSolver(WriteSolver&&) noexcept;
   WriteSolver& operator=(WriteSolver&&) noexcept;
@@ -94,6 +116,7 @@ class WriteSolver {
  private:
   struct Prepared;
   CrossbarGeometry geo_;
+  WriteSolverKind kind_;
   std::unique_ptr<Prepared> prepared_;  ///< network of the last floating pattern, reused
 };
 

@@ -8,7 +8,7 @@ namespace ecramsim::cli {
 void addProgramCommand(CLI::App& app) {
   struct Options {
     std::string target, model, scheme = "pwm", order = "serial";
-    std::string start = "reset", out;
+    std::string start = "reset", out, compensate = "none";
     app::CardOverrides overrides;
     app::ProgramJob job;
     std::vector<double> window;
@@ -35,6 +35,12 @@ void addProgramCommand(CLI::App& app) {
   cmd->add_option("--start", o->start, "reset (all states 0 first) or keep (the states as they are)")
       ->check(CLI::IsMember({"reset", "keep"}))->default_str("reset");
   addArrayOptions(*cmd, o->array, o->job.geometry, true);
+  cmd->add_option("--compensate", o->compensate,
+                  "none, or lines: pwm widths corrected for the IR drop the controller predicts "
+                  "on a nodal model of the array (nominal card, the same line and driver "
+                  "resistances, its belief of the states); no cell is read. Example: "
+                  "--scheme pwm --order row --compensate lines")
+      ->check(CLI::IsMember({"none", "lines"}))->default_str("none");
   addQuantity(*cmd, "--amplitude", o->job.config.amplitude_v, "V", "Write amplitude");
   addQuantity(*cmd, "--width", o->job.config.count_width_s, "s", "Pulse width of the count scheme");
   addQuantity(*cmd, "--max-width", o->job.config.max_width_s, "s", "Longest PWM pulse");
@@ -52,6 +58,8 @@ void addProgramCommand(CLI::App& app) {
                         : o->scheme == "pwm" ? ProgramScheme::Pwm : ProgramScheme::Verify;
     job.config.bias = biasScheme(o->array);
     job.engine = o->array.engine;
+    job.write_solver = writeSolverKind(o->array);
+    job.compensate_lines = o->compensate == "lines";
     applyArrayOptions(o->array, job.geometry);
     job.config.order = o->order == "serial" ? PulseOrder::Serial : PulseOrder::RowParallel;
     job.config.reset = o->start == "reset";

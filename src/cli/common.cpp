@@ -78,6 +78,14 @@ void addArrayOptions(CLI::App& cmd, ArrayOptions& o, const CrossbarGeometry& def
     cmd.add_option("--unselected", o.unselected, "Unselected lines: grounded or floating")
         ->check(CLI::IsMember({"grounded", "floating"}))
         ->default_str("grounded");
+    cmd.add_option("--write-solver", o.write_solver,
+                   "Write network solver of the nodal engine: fast (reuses factorizations and "
+                   "solutions between the segments of a write, re-evaluates only the gate "
+                   "currents that changed) or exact (fresh Newton solve of every segment, the "
+                   "reference; fast agrees with it to 0.02 % of the window). Example: "
+                   "--write-solver exact")
+        ->check(CLI::IsMember({"fast", "exact"}))
+        ->default_str("fast");
   }
 }
 
@@ -92,6 +100,10 @@ void applyArrayOptions(const ArrayOptions& o, CrossbarGeometry& geo) {
 BiasScheme biasScheme(const ArrayOptions& o) {
   return {o.bias == "v3" ? BiasFraction::Third : BiasFraction::Half,
           o.unselected == "floating" ? UnselectedLines::Floating : UnselectedLines::Grounded};
+}
+
+WriteSolverKind writeSolverKind(const ArrayOptions& o) {
+  return o.write_solver == "exact" ? WriteSolverKind::Exact : WriteSolverKind::Fast;
 }
 
 void StderrProgress::update(std::string_view stage, std::size_t done, std::size_t total) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "array/geometry.hpp"
+#include "array/write_solver.hpp"
 #include "control/backend.hpp"
 #include "core/progress.hpp"
 #include "core/result.hpp"
@@ -45,10 +46,11 @@ struct ArrayOptions {
   double r_drv = 0.0;        ///< Ohm, driver output resistance
   bool ideal_lines = false;  ///< zero line, driver and sense resistance
   std::string bias = "v2", unselected = "grounded";
+  std::string write_solver = "fast";  ///< --write-solver: fast or exact (array/write_solver.hpp)
 };
 
 /// Adds --engine, --r-seg (alias --r-line), --r-drv and --ideal-lines, defaults from `defaults`
-/// (its row segment and driver); with `bias` also --bias and --unselected.
+/// (its row segment and driver); with `bias` also --bias, --unselected and --write-solver.
 void addArrayOptions(CLI::App& cmd, ArrayOptions& o, const CrossbarGeometry& defaults, bool bias);
 
 /// Puts the options into `geo` (every line's segment r_seg, driver r_drv; --ideal-lines zeroes
@@ -57,6 +59,9 @@ void applyArrayOptions(const ArrayOptions& o, CrossbarGeometry& geo);
 
 /// The write bias scheme of --bias and --unselected.
 [[nodiscard]] BiasScheme biasScheme(const ArrayOptions& o);
+
+/// The write network solver of --write-solver.
+[[nodiscard]] WriteSolverKind writeSolverKind(const ArrayOptions& o);
 
 /// Progress on stderr: a line per update, at most a few per second; nothing when quiet.
 class StderrProgress final : public Progress {

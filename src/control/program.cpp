@@ -1,10 +1,12 @@
 #include "control/program.hpp"
 
 #include <algorithm>
+#include <boost/math/quadrature/gauss_kronrod.hpp>
 #include <cmath>
 
 #include "core/error.hpp"
 #include "device/integrate.hpp"
+#include "device/physics.hpp"
 
 namespace ecramsim {
 
@@ -22,17 +24,26 @@ double nominalWidth(const EcramParams& nominal, const BiasScheme& bias, double a
                     double x_from, double x_to, double max_width_s) {
   const CellParams c = cellParams(nominal);
   const Terminals t = selectedTerminals(bias, amplitude_v);
-  auto reach = [&](double w) { return advanceHeld(c, x_from, t, w).x; };
+  // With the terminals held, dx/dt = f(x) is autonomous, so the width is the integral of
+  // dx / f(x) from x_from to x_to (adaptive Gauss-Kronrod; the window's (1 - x)^p_up zero at an
+  // end is an integrable singularity the nodes never touch). A rate that does not point towards
+  // x_to somewhere on the way means the cell cannot get there: the cap.
+  const double lo = std::min(x_from, x_to), hi = std::max(x_from, x_to);
+  if (hi - lo <= 0.0) return 0.0;
   const double dir = x_to >= x_from ? 1.0 : -1.0;
-  if (dir * (reach(max_width_s) - x_to) <= 0.0) return max_width_s;  // cannot get there: cap
-  // Bisection on a monotone function of the width; 50 halvings of 20 s leave < 20 fs.
-  double lo = 0.0;
-  double hi = max_width_s;
-  for (int it = 0; it < 50 && hi - lo > 1e-9 * max_width_s; ++it) {
-    const double mid = 0.5 * (lo + hi);
-    (dir * (reach(mid) - x_to) < 0.0 ? lo : hi) = mid;
-  }
-  return 0.5 * (lo + hi);
+  bool stalls = false;
+  auto inverseRate = [&](double x) {
+    const double rate = dir * physics::stateRate(c, t.vg, t.vd, t.vs, x);
+    if (!(rate > 0.0)) {
+      stalls = true;
+      return 0.0;
+    }
+    return 1.0 / rate;
+  };
+  const double width = boost::math::quadrature::gauss_kronrod<double, 31>::integrate(
+      inverseRate, lo, hi, 15, 1e-12);
+  if (stalls || !(width < max_width_s)) return max_width_s;
+  return width;
 }
 
 CountPlan nominalCount(const EcramParams& nominal, const BiasScheme& bias, double amplitude_v,
@@ -92,6 +103,22 @@ ProgramResult programArray(ArrayBackend& array, const EcramParams& nominal,
     res.log.insert(res.log.end(), b.pulses.begin(), b.pulses.end());
     res.total_pulses += static_cast<long long>(b.pulses.size());
   };
+  // Line compensation: widths of a planned pwm batch corrected on the controller's model, from
+  // the belief `before` the batch (see ProgramConfig::model).
+  auto compensate = [&](std::vector<PulseRequest>& batch, const Eigen::MatrixXd& before) {
+    if (cfg.model == nullptr || cfg.scheme != ProgramScheme::Pwm || batch.empty()) return;
+    for (int it = 0; it < cfg.compensate_iterations; ++it) {
+      cfg.model->setStates(before);
+      (void)cfg.model->applyPulses(batch, cfg.bias, cfg.order);
+      const Eigen::MatrixXd reached = cfg.model->states();
+      for (PulseRequest& q : batch) {
+        const double want = xTarget(q.row, q.col) - before(q.row, q.col);
+        const double got = reached(q.row, q.col) - before(q.row, q.col);
+        if (want * got <= 0.0) continue;
+        q.width_s = std::min(q.width_s * want / got, cfg.max_width_s);
+      }
+    }
+  };
   auto readRow = [&](Eigen::Index r) {
     Eigen::MatrixXd in = Eigen::MatrixXd::Zero(1, R);
     in(0, r) = cfg.read_v;
@@ -141,13 +168,17 @@ ProgramResult programArray(ArrayBackend& array, const EcramParams& nominal,
     }
     if (cfg.order == PulseOrder::Serial) {
       for (Eigen::Index c = 0; c < C; ++c) {
-        apply(openLoopRequests(r, c));
+        const Eigen::MatrixXd before = belief;
+        std::vector<PulseRequest> reqs = openLoopRequests(r, c);
+        compensate(reqs, before);
+        apply(reqs);
         progress.update("program", ++done, total);
       }
     } else {
       // Row-parallel: all up pulses of the row in one batch, then all down pulses. Pulse k of
       // every cell comes before pulse k+1 of any, so each phase holds one pulse per cell.
       for (const double sign : {1.0, -1.0}) {
+        const Eigen::MatrixXd before = belief;
         std::vector<std::vector<PulseRequest>> perCell;
         for (Eigen::Index c = 0; c < C; ++c) {
           if ((xTarget(r, c) - belief(r, c)) * sign > 0.0) perCell.push_back(openLoopRequests(r, c));
@@ -163,6 +194,7 @@ ProgramResult programArray(ArrayBackend& array, const EcramParams& nominal,
           }
           if (!any) break;
         }
+        compensate(batch, before);
         apply(batch);
       }
       done += static_cast<std::size_t>(C);

@@ -34,6 +34,14 @@ struct ProgramConfig {
   bool reset = true;            ///< set every state to 0 before writing (a simulated reset)
   /// Believed states when reset is false (R x C); empty: the backend's states are trusted.
   Eigen::MatrixXd belief;
+  /// Line compensation of the pwm scheme (`--compensate lines`), or null for none: the
+  /// controller's own model of the array, a backend of the nominal card without variation on the
+  /// same lines and drivers. Before each batch the controller sets the model to its belief,
+  /// applies the planned pulses to it, and scales each width by wanted / reached state change,
+  /// compensate_iterations times; the real array then gets the final widths. It still reads no
+  /// cell of the real array.
+  ArrayBackend* model = nullptr;
+  int compensate_iterations = 3;
 };
 
 /// What a programming run did and reached.

@@ -17,6 +17,7 @@
 #include "app/cards.hpp"
 #include "app/program_job.hpp"
 #include "app/vmm_job.hpp"
+#include "array/sneak_read.hpp"
 #include "array/crossbar_engine.hpp"
 #include "core/error.hpp"
 #include "io/hdf5.hpp"
@@ -175,23 +176,23 @@ TEST_CASE("(c) the dense grounded read is the nodal engine's, floating lines rea
       Eigen::MatrixXd in = Eigen::MatrixXd::Zero(1, 10);
       in(0, row) = 0.1;
       const double want = engine.solve(in).column_currents_a(0, col);
-      const app::SneakRead s = app::readCellDense(geo, gr, row, col, 0.1, false);
+      const SneakRead s = readCellSneak(geo, gr, row, col, 0.1, false);
       CHECK(s.current_a == doctest::Approx(want).epsilon(1e-10));
     }
   }
   SUBCASE("ideal lines: grounded exact, floating matches the series sneak path") {
     CrossbarGeometry ideal = geo;
     ideal.r_gate_seg = ideal.r_row_seg = ideal.r_col_seg = ideal.r_drv = 0.0;
-    const app::SneakRead gnd = app::readCellDense(ideal, g, 0, 9, 0.1, false);
-    const app::SneakRead flt = app::readCellDense(ideal, g, 0, 9, 0.1, true);
+    const SneakRead gnd = readCellSneak(ideal, g, 0, 9, 0.1, false);
+    const SneakRead flt = readCellSneak(ideal, g, 0, 9, 0.1, true);
     CHECK(std::abs(gnd.g_read_s - 2e-6) < 1e-12 * 2e-6);
     // Row 0 -> 9 cells -> other columns -> 81 cells -> other rows -> 9 cells -> column 9.
     const double gs = 1.0 / (1.0 / 36e-6 + 1.0 / 324e-6 + 1.0 / 36e-6);
     CHECK(flt.g_read_s == doctest::Approx(2e-6 + gs).epsilon(1e-10));
   }
   SUBCASE("shipped lines: floating error far larger than grounded") {
-    const app::SneakRead gnd = app::readCellDense(geo, g, 0, 9, 0.1, false);
-    const app::SneakRead flt = app::readCellDense(geo, g, 0, 9, 0.1, true);
+    const SneakRead gnd = readCellSneak(geo, g, 0, 9, 0.1, false);
+    const SneakRead flt = readCellSneak(geo, g, 0, 9, 0.1, true);
     const double eg = std::abs(gnd.g_read_s - 2e-6) / 2e-6, ef = std::abs(flt.g_read_s - 2e-6) / 2e-6;
     CHECK(eg < 0.01);
     CHECK(ef > 100 * eg);

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Benchmark of issue 12, acceptance A and B: the fast write solver against the exact one.
+#  - B: `ecramsim program` of the random N x N target (numpy default_rng(1).random((N, N)) as
+#    CSV), pwm, row order, with --write-solver exact and fast in the same run: wall time of each,
+#    their ratio, and the largest difference of the final maps (% of the window). N from SIZES
+#    (default "64"; empty: none); FAST_ONLY sizes (default "128") are timed with the fast solver
+#    alone.
+#  - A at 48x48 (grounded, pwm and count, V/2 and V/3) and 16x16 floating: the `bench`
+#    cases of tests/program/test_write_solver.cpp (skipped in the suite). SKIP_A=1 skips them.
+# One core: every run is a single process. Usage: tools/bench/write_solver.sh [BUILD_DIR]
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+build="${1:-$repo/build}"
+bin="$build/ecramsim"
+py=/usr/bin/python3
+sizes="${SIZES-64}"
+fast_only="${FAST_ONLY-128}"
+scratch="$(mktemp -d)"
+trap 'rm -rf "$scratch"' EXIT
+
+target() {  # target N: writes $scratch/tN.csv
+  "$py" -c "import numpy as np, sys; n = int(sys.argv[1]); \
+np.savetxt(sys.argv[2], np.random.default_rng(1).random((n, n)), delimiter=',')" \
+    "$1" "$scratch/t$1.csv"
+}
+
+timed() {  # timed N SOLVER: runs program; prints "seconds rmse_pct"
+  local n="$1" solver="$2" t0 t1 out
+  t0=$(date +%s.%N)
+  out=$("$bin" program -t "$scratch/t$n.csv" --scheme pwm --order row --write-solver "$solver" \
+          -q --json -o "$scratch/p${n}_$solver.h5")
+  t1=$(date +%s.%N)
+  local rmse
+  rmse=$(echo "$out" | "$py" -c "import json, sys; print(json.load(sys.stdin)['metrics']['rmse_pct'])")
+  echo "$(echo "$t0 $t1" | awk '{printf "%.2f", $2-$1}') $rmse"
+}
+
+mapdiff() {  # mapdiff N: largest |after_fast - after_exact|, % of the shipped card's 2 uS window
+  "$py" - "$scratch/p$1_fast.h5" "$scratch/p$1_exact.h5" <<'EOF'
+import sys, h5py, numpy as np
+a = h5py.File(sys.argv[1], "r")["maps/after_s"][...]
+b = h5py.File(sys.argv[2], "r")["maps/after_s"][...]
+print(f"{100 * np.max(np.abs(a - b)) / 2e-6:.2e}")
+EOF
+}
+
+echo "B: program, random target, pwm, row order (wall s, one process each)"
+printf "%6s %10s %10s %8s %12s %12s %16s\n" N exact_s fast_s ratio rmse_exact rmse_fast max_diff_pct
+for n in $sizes; do
+  target "$n"
+  read -r te re < <(timed "$n" exact)
+  read -r tf rf < <(timed "$n" fast)
+  printf "%6s %10s %10s %8.1f %12.3f %12.3f %16s\n" "$n" "$te" "$tf" \
+    "$(echo "$te $tf" | awk '{print $1/$2}')" "$re" "$rf" "$(mapdiff "$n")"
+done
+for n in $fast_only; do
+  target "$n"
+  read -r tf rf < <(timed "$n" fast)
+  printf "%6s %10s %10s %8s %12s %12.3f %16s\n" "$n" "-" "$tf" "-" "-" "$rf" "-"
+done
+
+if [[ "${SKIP_A:-0}" != 1 ]]; then
+  echo
+  echo "A: fast against exact final maps (bench cases of tests/program/test_write_solver.cpp)"
+  "$build/tests/test_program" --no-skip -tc='bench acceptance A: fast*' -s 2>&1 |
+    grep -E 'MESSAGE|test cases' | sed 's/^.*MESSAGE: //'
+fi
