@@ -2,10 +2,13 @@
 /// The crossbar write network: gate, source and drain lines with their segment and driver
 /// resistances, and per cell three nonlinear branches taken from device/physics.hpp:
 ///  - the channel, drain to source: physics::channelCurrent (cubic term included);
-///  - the source-end and the drain-end half of the two-segment gate: each carries half of the
-///    Faradaic current physics::faradaicCurrent and half of the leakage physics::leakageCurrent
-///    at its own gate-to-channel voltage, so the two halves add up to ionicCurrent +
-///    leakageCurrent of the cell exactly as the single-cell engines see it.
+///  - the gate, a three-terminal element (gateBranchCurrents): the distributed gate's Faradaic
+///    current physics::gateCurrent, returned to the source and the drain end as it splits along
+///    the channel, plus half of the leakage physics::leakageCurrent at each end's own
+///    gate-to-channel voltage; its total is gateIonicCurrent + leakageCurrent of the cell
+///    exactly as the single-cell engines see it. Its Jacobian is symmetric (the split is the
+///    gradient of one potential), so it stamps as three conductances: gate-source, gate-drain
+///    and drain-source.
 /// The DC operating point is solved by Newton on all unknown line potentials; branch
 /// derivatives come from evaluating the same templated physics with a first-order dual number
 /// (boost::math::differentiation), not from a second hand-written formula.
@@ -67,11 +70,22 @@ struct [[nodiscard]] WriteOperatingPoint {
   int jacobian_factorizations = 0;  ///< of which with a fresh Jacobian
 };
 
-/// A, current from the gate into a channel end at gate-to-channel voltage `u`, through one half
-/// of the two-segment gate (see the header comment).
+/// A, currents from the gate into the source end and into the drain end of a cell with
+/// gate-to-source voltage `vgs` and gate-to-drain voltage `vgd` (see the header comment).
 template <typename T>
-T gateHalfCurrent(const CellParams& p, const T& u, const T& x) {
-  return 0.5 * (physics::faradaicCurrent(p, u, x) + physics::leakageCurrent(p, u, T(0.0), T(0.0)));
+physics::GateSplit<T> gateBranchCurrents(const CellParams& p, const T& vgs, const T& vgd,
+                                         const T& x) {
+  const T zero = 0.0 * vgs;
+  physics::GateSplit<T> out = physics::gateCurrentAt(p, vgs, vgd, x);
+  out.source += 0.5 * physics::leakageCurrent(p, vgs, zero, zero);
+  out.drain += 0.5 * physics::leakageCurrent(p, vgd, zero, zero);
+  return out;
+}
+
+/// W, dissipated in a cell's gate (Faradaic and leakage) at vgs, vgd and state x.
+inline double gatePower(const CellParams& p, double vgs, double vgd, double x) {
+  const physics::GateSplit<double> i = gateBranchCurrents(p, vgs, vgd, x);
+  return i.source * vgs + i.drain * vgd;
 }
 
 class WriteSolver {

@@ -5,6 +5,7 @@
 
 #include "core/error.hpp"
 #include "device/integrate.hpp"
+#include "device/physics.hpp"
 
 namespace ecramsim {
 
@@ -25,7 +26,7 @@ double nominalWidth(const EcramParams& nominal, const BiasScheme& bias, double a
   auto reach = [&](double w) { return advanceHeld(c, x_from, t, w).x; };
   const double dir = x_to >= x_from ? 1.0 : -1.0;
   if (dir * (reach(max_width_s) - x_to) <= 0.0) return max_width_s;  // cannot get there: cap
-  // Bisection on a monotone function of the width; 50 halvings of 20 s leave < 20 fs.
+  // Bisection on a monotone function of the width; 50 halvings of 200 s leave < 200 fs.
   double lo = 0.0;
   double hi = max_width_s;
   for (int it = 0; it < 50 && hi - lo > 1e-9 * max_width_s; ++it) {
@@ -48,6 +49,26 @@ CountPlan nominalCount(const EcramParams& nominal, const BiasScheme& bias, doubl
     ++plan.pulses;
   }
   return plan;
+}
+
+ArrayGateFigures arrayGateFigures(const EcramParams& nominal, GateModel gate, BiasFraction bias,
+                                  double amplitude_v, double width_s) {
+  CellParams c = cellParams(nominal);
+  c.gate = gate;
+  const BiasLevels l = biasLevels({bias, UnselectedLines::Grounded}, amplitude_v);
+  const Terminals selected{l.gate_selected_v, l.drain_selected_v, l.source_v};
+  const Terminals others[] = {{l.gate_selected_v, l.drain_unselected_v, l.source_v},
+                              {l.gate_unselected_v, l.drain_selected_v, l.source_v},
+                              {l.gate_unselected_v, l.drain_unselected_v, l.source_v}};
+  auto rate = [&](const Terminals& t) {
+    return std::fabs(physics::stateRate(c, t.vg, t.vd, t.vs, c.x_eq));
+  };
+  double worst = 0.0;
+  for (const Terminals& t : others) worst = std::max(worst, rate(t));
+  ArrayGateFigures f;
+  f.step_selected = advanceHeld(c, nominal.x0, selected, width_s).x - nominal.x0;
+  f.selectivity = rate(selected) / std::max(worst, 1e-300);
+  return f;
 }
 
 ProgramResult programArray(ArrayBackend& array, const EcramParams& nominal,
