@@ -117,7 +117,8 @@ TEST_CASE("gate: the default gate_points is the smallest order within 0.1% at th
     bool within = true;
     for (double x : {0.0, 0.5}) {
       const double ref = physics::gateQuadrature(c, kHalfUs, kUd, x, 64).total();
-      within = within && relErr(physics::gateQuadrature(c, kHalfUs, kUd, x, n).total(), ref) <= 1e-3;
+      const double got = physics::gateQuadrature(c, kHalfUs, kUd, x, n).total();
+      within = within && relErr(got, ref) <= 1e-3;
     }
     if (within) smallest = n;
   }
