@@ -42,6 +42,10 @@ app::TrainJob linearRuleJob(const std::string& card) {
   app::TrainJob job = cardJob(card);
   job.config.map.w_scale = 0.5;
   job.config.pulses.state_aware = false;
+  // An array pulse under V/2 moves a cell about a fifth of what the two-point gate predicted
+  // (device gate-iv: array_step_v2 against array_step_v2_two_point), so the cap allows five
+  // times the default's pulses per step, keeping the rule's reach per step.
+  job.config.pulses.max_pulses = 10;
   return job;
 }
 
