@@ -1,6 +1,8 @@
 #include "app/device_job.hpp"
 
 #include "app/cards.hpp"
+#include "control/program.hpp"
+#include "device/integrate.hpp"
 
 namespace ecramsim::app {
 
@@ -19,6 +21,30 @@ void requireCount(int v, int min, const char* what) {
     throw InputError({}, what, "must be at least " + std::to_string(min) + ", got " + std::to_string(v));
   }
 }
+
+/// The gate's array figures (ideal lines, nominal device), distributed and two-point gate:
+/// selectivity under V/2 and V/3, the selected cell's step in one pulse, and the bench step.
+void arrayGateMetrics(const EcramParams& p, const GateIvConfig& cfg, ResultTree& out) {
+  const double V = cfg.v_program;
+  for (const GateModel gate : {GateModel::Distributed, GateModel::TwoPoint}) {
+    const bool two = gate == GateModel::TwoPoint;
+    const std::string suffix = two ? "_two_point" : "";
+    const std::string model = two ? " (two-point gate)" : " (distributed gate)";
+    for (const BiasFraction bias : {BiasFraction::Half, BiasFraction::Third}) {
+      const std::string scheme = bias == BiasFraction::Half ? "v2" : "v3";
+      const ArrayGateFigures f = arrayGateFigures(p, gate, bias, V, cfg.width_s);
+      out.metric("selectivity_" + scheme + suffix, f.selectivity, "1",
+                 "selected cell's |dx/dt| over the largest other cell's at x_eq, " + scheme +
+                     ", ideal lines" + model);
+      out.metric("array_step_" + scheme + suffix, f.step_selected, "1",
+                 "selected cell's state change in one pulse of V from x0, " + scheme +
+                     ", ideal lines" + model);
+    }
+  }
+  const double bench = advanceHeld(cellParams(p), p.x0, {V, 0.0, 0.0}, cfg.width_s).x - p.x0;
+  out.metric("bench_step", bench, "1", "state change in one bench pulse of V from x0");
+}
+
 }  // namespace
 
 ResultTree runDeviceJob(const DeviceJob& job, Progress& progress) {
@@ -54,7 +80,9 @@ ResultTree runDeviceJob(const DeviceJob& job, Progress& progress) {
     runPwm(p, job.pwm, rng, out);
   } else if (job.protocol == "gate-iv") {
     requirePositive(job.gateIv.v_max, "--v-max");
+    requirePositive(job.gateIv.width_s, "--width");
     runGateIv(p, job.gateIv, out);
+    arrayGateMetrics(p, job.gateIv, out);
   } else {
     throw InputError({}, "protocol", "unknown protocol '" + echoToken(job.protocol) + "'");
   }

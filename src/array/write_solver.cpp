@@ -22,7 +22,7 @@ using Dual = ad::autodiff_fvar<double, 1>;
 
 /// Double-layer halves (DoubleLayerSource: gate to source end, DoubleLayerDrain: gate to drain
 /// end) carry current only within a DoubleLayerStep.
-enum class BranchKind { Line, Channel, GateHalf, DoubleLayerSource, DoubleLayerDrain };
+enum class BranchKind { Line, Channel, DoubleLayerSource, DoubleLayerDrain };
 
 /// A branch from node a to node b: current a -> b is a function of v_a - v_b.
 struct Branch {
@@ -56,43 +56,42 @@ Eval evalBranch(const Branch& br, double dv, std::span<const CellParams> cells,
         br.kind == BranchKind::DoubleLayerSource ? step->vgs_prev : step->vgd_prev;
     return {g * (dv - prev(br.cell / C, br.cell % C)), g};
   }
-  if (!derivative) {
-    const double x = xRowMajor(br.cell / C, br.cell % C);
-    return {br.kind == BranchKind::Channel ? physics::channelCurrent(p, x, dv)
-                                           : gateHalfCurrent(p, dv, x),
-            0.0};
-  }
-  const Dual x(xRowMajor(br.cell / C, br.cell % C));
-  const Dual u = ad::make_fvar<double, 1>(dv);
   // Channel branches run drain -> source: channelCurrent is the drain-to-source current at vds.
-  const Dual i = br.kind == BranchKind::Channel ? physics::channelCurrent(p, x, u)
-                                                : gateHalfCurrent(p, u, x);
+  const double xCell = xRowMajor(br.cell / C, br.cell % C);
+  if (!derivative) return {physics::channelCurrent(p, xCell, dv), 0.0};
+  const Dual x(xCell);
+  const Dual i = physics::channelCurrent(p, x, ad::make_fvar<double, 1>(dv));
   return {i.derivative(0), i.derivative(1)};
 }
 
-/// Fast solver: the linearization of a gate half's Faradaic current at its last evaluation.
-struct HalfCache {
-  bool valid = false;
-  double drive = 0.0;  ///< V, gate-to-channel voltage minus U_oc at the evaluation
-  double f = 0.0;      ///< A, Faradaic current there
-  double dfdv = 0.0;   ///< S
+/// A cell's gate element (gateBranchCurrents) between its gate node g and its channel ends s
+/// and d, with the handles of its three Jacobian conductances.
+struct GateElement {
+  NodeRef g, s, d;
+  Index cell = -1;
+  Index gs = -1, gd = -1, ds = -1;
 };
 
-/// Current of a gate half at gate-to-channel voltage u through the fast solver's cache:
-/// the linearization when its second-order error is within tolerance, else a fresh evaluation.
-Eval fastGateHalf(double u, const CellParams& p, double x, HalfCache& hc) {
-  const double drive = u - physics::openCircuitPotential(p, x);
-  const double dd = drive - hc.drive;
-  const bool good = hc.valid && std::fabs(dd) < 0.1 * p.v0 &&
-                    0.5 * std::fabs(hc.dfdv) / p.v0 * dd * dd <=
-                        WriteSolver::kFastCurrentTol +
-                            WriteSolver::kFastCurrentRel * std::fabs(hc.f);
-  if (!good) {
-    const Dual f = physics::faradaicCurrent(p, ad::make_fvar<double, 1>(u), Dual(x));
-    hc = {true, drive, f.derivative(0), f.derivative(1)};
+struct GateEval {
+  double i_s = 0.0, i_d = 0.0;                 ///< A, gate -> source end, gate -> drain end
+  double g_gs = 0.0, g_gd = 0.0, g_ds = 0.0;  ///< S, the Jacobian as three conductances
+};
+
+/// Currents of a gate element at vgs, vgd; with `derivative`, its Jacobian: with A, B, D the
+/// derivatives of (i_s, i_d) by (vgs, vgd) (B = d i_s / d vgd = d i_d / d vgs), the
+/// conductances are g_gs = A + B, g_gd = B + D, g_ds = -B.
+GateEval evalGate(const CellParams& p, double vgs, double vgd, double x, bool derivative) {
+  if (!derivative) {
+    const auto i = gateBranchCurrents(p, vgs, vgd, x);
+    return {i.source, i.drain};
   }
-  const double f = good ? hc.f + hc.dfdv * dd : hc.f;
-  return {0.5 * (f + u / p.r_leak), 0.5 * (hc.dfdv + 1.0 / p.r_leak)};
+  const Dual xd(x);
+  const auto bySource = gateBranchCurrents(p, ad::make_fvar<double, 1>(vgs), Dual(vgd), xd);
+  const auto byDrain = gateBranchCurrents(p, Dual(vgs), ad::make_fvar<double, 1>(vgd), xd);
+  const double a = bySource.source.derivative(1);
+  const double b = 0.5 * (byDrain.source.derivative(1) + bySource.drain.derivative(1));
+  const double d = byDrain.drain.derivative(1);
+  return {bySource.source.derivative(0), bySource.drain.derivative(0), a + b, b + d, -b};
 }
 
 /// Every line driven at its end through r_drv, except the floating gate and drain lines.
@@ -114,6 +113,7 @@ struct WriteSolver::Prepared {
   nodal::NodalMatrix jac;
   std::vector<Branch> branches;
   std::vector<Index> handles;
+  std::vector<GateElement> gates;
 
   Prepared(const CrossbarGeometry& geo, const LineDrive& d, std::vector<bool> k)
       : key(std::move(k)),
@@ -129,21 +129,22 @@ struct WriteSolver::Prepared {
         const NodeRef s = net.node(LineKind::Source, r, c);
         const NodeRef dr = net.node(LineKind::Drain, r, c);
         branches.push_back({dr, s, BranchKind::Channel, cell, 0.0, -1});
-        branches.push_back({g, s, BranchKind::GateHalf, cell, 0.0, -1});
-        branches.push_back({g, dr, BranchKind::GateHalf, cell, 0.0, -1});
+        gates.push_back({g, s, dr, cell});
         branches.push_back({g, s, BranchKind::DoubleLayerSource, cell, 0.0, -1});
         branches.push_back({g, dr, BranchKind::DoubleLayerDrain, cell, 0.0, -1});
       }
     }
     for (const Branch& b : branches) handles.push_back(jac.addBranch(b.a, b.b));
+    for (GateElement& e : gates) {
+      e.gs = jac.addBranch(e.g, e.s);
+      e.gd = jac.addBranch(e.g, e.d);
+      e.ds = jac.addBranch(e.d, e.s);
+    }
     jac.finalize();
-    half.resize(branches.size());
   }
 
-  std::vector<HalfCache> half;
-  Eigen::VectorXd v;               ///< fast solver: the last solution, the next one's start
-  bool factorized = false;         ///< fast solver: jac holds a usable factorization
-  const CellParams* cells = nullptr;  ///< fast solver: the cells the caches belong to
+  Eigen::VectorXd v;        ///< fast solver: the last solution, the next one's start
+  bool factorized = false;  ///< fast solver: jac holds a usable factorization
 };
 
 
@@ -199,28 +200,16 @@ WriteOperatingPoint WriteSolver::solve(std::span<const CellParams> cells, const 
   }
   for (Index c = 0; c < C; ++c) vk(pr.net.terminal(LineKind::Drain, c)) = drive.drain_v(c);
 
-  // A floating line is held only by its cells' gigaohm branches: a cached gate half (1e-19 A
-  // tolerance) would move it by tens of nanovolts, and the previous solution and Jacobian (of
-  // another double-layer step) are poor starts. Such networks take the exact path.
+  // A floating line is held only by its cells' gigaohm branches, and the previous solution and
+  // Jacobian (of another double-layer step) are poor starts: such networks take the exact path.
   const bool allDriven =
       std::all_of(drive.gate_driven.begin(), drive.gate_driven.end(), [](bool b) { return b; }) &&
       std::all_of(drive.drain_driven.begin(), drive.drain_driven.end(), [](bool b) { return b; });
   const bool fast = kind_ == WriteSolverKind::Fast && allDriven;
-  if (fast && pr.cells != cells.data()) {
-    for (HalfCache& hc : pr.half) hc.valid = false;
-    pr.cells = cells.data();
-  }
   Eigen::VectorXd v = fast && pr.v.size() == n ? pr.v : Eigen::VectorXd::Zero(n);
   auto pot = [&](const NodeRef& ref) { return ref.known ? vk(ref.index) : v(ref.index); };
-  // Current of branch k at voltage dv; derivative as evalBranch, always given by a gate half of
-  // the fast solver (its cached linearization).
   auto eval = [&](std::size_t k, double dv, bool derivative) {
-    const Branch& br = pr.branches[k];
-    if (!fast || br.kind != BranchKind::GateHalf) {
-      return evalBranch(br, dv, cells, x, driven, derivative, step);
-    }
-    const auto cell = static_cast<std::size_t>(br.cell);
-    return fastGateHalf(dv, cells[cell], x(br.cell / C, br.cell % C), pr.half[k]);
+    return evalBranch(pr.branches[k], dv, cells, x, driven, derivative, step);
   };
 
   // Newton with chord steps: the Jacobian is factorized at the first iterate (exact; the fast
@@ -250,6 +239,19 @@ WriteOperatingPoint WriteSolver::solve(std::span<const CellParams> cells, const 
         if (!br.a.known) f(br.a.index) += e.i;
         if (!br.b.known) f(br.b.index) -= e.i;
         if (fresh) pr.jac.stamp(pr.handles[k], e.didv);
+      }
+      for (const GateElement& ge : pr.gates) {
+        const double vg = pot(ge.g);
+        const GateEval e = evalGate(cells[std::size_t(ge.cell)], vg - pot(ge.s), vg - pot(ge.d),
+                                    x(ge.cell / C, ge.cell % C), fresh);
+        if (!ge.g.known) f(ge.g.index) += e.i_s + e.i_d;
+        if (!ge.s.known) f(ge.s.index) -= e.i_s;
+        if (!ge.d.known) f(ge.d.index) -= e.i_d;
+        if (fresh) {
+          pr.jac.stamp(ge.gs, e.g_gs);
+          pr.jac.stamp(ge.gd, e.g_gd);
+          pr.jac.stamp(ge.ds, e.g_ds);
+        }
       }
       if (fresh) {
         pr.factorized = false;
@@ -295,15 +297,22 @@ WriteOperatingPoint WriteSolver::solve(std::span<const CellParams> cells, const 
     const Branch& br = pr.branches[k];
     const double dv = pot(br.a) - pot(br.b);
     const double i = eval(k, dv, false).i;
-    if (br.kind == BranchKind::GateHalf) {
-      const double leak = 0.5 * dv / cells[static_cast<std::size_t>(br.cell)].r_leak;
-      op.ionic_a(br.cell / C, br.cell % C) += i - leak;
-    }
     const bool doubleLayer =
         br.kind == BranchKind::DoubleLayerSource || br.kind == BranchKind::DoubleLayerDrain;
     if (br.cell >= 0 && !doubleLayer) op.cell_power_w(br.cell / C, br.cell % C) += i * dv;
     if (br.a.known) terminalCurrent(br.a.index) += i;
     if (br.b.known) terminalCurrent(br.b.index) -= i;
+  }
+  for (const GateElement& ge : pr.gates) {
+    const double vgs = pot(ge.g) - pot(ge.s), vgd = pot(ge.g) - pot(ge.d);
+    const CellParams& p = cells[std::size_t(ge.cell)];
+    const double xc = x(ge.cell / C, ge.cell % C);
+    const GateEval e = evalGate(p, vgs, vgd, xc, false);
+    op.ionic_a(ge.cell / C, ge.cell % C) = physics::gateCurrentAt(p, vgs, vgd, xc).total();
+    op.cell_power_w(ge.cell / C, ge.cell % C) += e.i_s * vgs + e.i_d * vgd;
+    if (ge.g.known) terminalCurrent(ge.g.index) += e.i_s + e.i_d;
+    if (ge.s.known) terminalCurrent(ge.s.index) -= e.i_s;
+    if (ge.d.known) terminalCurrent(ge.d.index) -= e.i_d;
   }
   op.driver_power_w = vk.dot(terminalCurrent);
   return op;

@@ -2,10 +2,13 @@
 /// The crossbar write network: gate, source and drain lines with their segment and driver
 /// resistances, and per cell three nonlinear branches taken from device/physics.hpp:
 ///  - the channel, drain to source: physics::channelCurrent (cubic term included);
-///  - the source-end and the drain-end half of the two-segment gate: each carries half of the
-///    Faradaic current physics::faradaicCurrent and half of the leakage physics::leakageCurrent
-///    at its own gate-to-channel voltage, so the two halves add up to ionicCurrent +
-///    leakageCurrent of the cell exactly as the single-cell engines see it.
+///  - the gate, a three-terminal element (gateBranchCurrents): the distributed gate's Faradaic
+///    current physics::gateCurrent, returned to the source and the drain end as it splits along
+///    the channel, plus half of the leakage physics::leakageCurrent at each end's own
+///    gate-to-channel voltage; its total is gateIonicCurrent + leakageCurrent of the cell
+///    exactly as the single-cell engines see it. Its Jacobian is symmetric (the split is the
+///    gradient of one potential), so it stamps as three conductances: gate-source, gate-drain
+///    and drain-source.
 /// The DC operating point is solved by Newton on all unknown line potentials; branch
 /// derivatives come from evaluating the same templated physics with a first-order dual number
 /// (boost::math::differentiation), not from a second hand-written formula.
@@ -64,7 +67,7 @@ enum class WriteSolverKind { Exact, Fast };
 struct [[nodiscard]] WriteOperatingPoint {
   Eigen::MatrixXd vg, vd, vs;      ///< R x C, V: every cell's terminal potentials
   Eigen::MatrixXd ionic_a;         ///< R x C, A: every cell's ionic (Faradaic) gate current,
-                                   ///< physics::ionicCurrent at its terminals
+                                   ///< physics::gateCurrentAt(...).total() at its terminals
   Eigen::MatrixXd cell_power_w;    ///< R x C, W: dissipated in each cell's branches (the
                                    ///< double layers of a DoubleLayerStep not counted)
   double driver_power_w = 0.0;     ///< W, delivered by all drivers (lines included)
@@ -72,32 +75,36 @@ struct [[nodiscard]] WriteOperatingPoint {
   int jacobian_factorizations = 0;  ///< of which with a fresh Jacobian
 };
 
-/// A, current from the gate into a channel end at gate-to-channel voltage `u`, through one half
-/// of the two-segment gate (see the header comment).
+/// A, currents from the gate into the source end and into the drain end of a cell with
+/// gate-to-source voltage `vgs` and gate-to-drain voltage `vgd` (see the header comment).
 template <typename T>
-T gateHalfCurrent(const CellParams& p, const T& u, const T& x) {
-  return 0.5 * (physics::faradaicCurrent(p, u, x) + physics::leakageCurrent(p, u, T(0.0), T(0.0)));
+physics::GateSplit<T> gateBranchCurrents(const CellParams& p, const T& vgs, const T& vgd,
+                                         const T& x) {
+  const T zero = 0.0 * vgs;
+  physics::GateSplit<T> out = physics::gateCurrentAt(p, vgs, vgd, x);
+  out.source += 0.5 * physics::leakageCurrent(p, vgs, zero, zero);
+  out.drain += 0.5 * physics::leakageCurrent(p, vgd, zero, zero);
+  return out;
+}
+
+/// W, dissipated in a cell's gate (Faradaic and leakage) at vgs, vgd and state x.
+inline double gatePower(const CellParams& p, double vgs, double vgd, double x) {
+  const physics::GateSplit<double> i = gateBranchCurrents(p, vgs, vgd, x);
+  return i.source * vgs + i.drain * vgd;
 }
 
 /// Exact: every solve starts from 0 V and runs Newton on fresh Jacobians with every branch
 /// evaluated at every iterate, to a step of 1e-13 of the largest potential; the reference.
 /// Fast: what the physics allows when consecutive solves differ a little (the segments and
 /// phases of a write). A solve starts from the previous solution; the factorized Jacobian is kept
-/// across solves and refreshed only when a chord step shrinks by less than half; a gate half
-/// (Faradaic current, nanoamperes at most, next to microampere channels) is re-evaluated only
-/// when its linearization at the last evaluation could be off by more than kFastCurrentTol
-/// (second-order bound), and otherwise contributes that linearization; Newton stops at a step of
-/// 1e-8 of the largest potential (tens of nanovolts; the chord steps shrink by 1e-2 or faster,
-/// so the error left is below a nanovolt). A network with a floating line (held by gigaohm
+/// across solves and refreshed only when a chord step shrinks by less than half; Newton stops at
+/// a step of 1e-8 of the largest potential (tens of nanovolts; the chord steps shrink by 1e-2 or
+/// faster, so the error left is below a nanovolt). Every gate element is evaluated at every
+/// iterate (the distributed gate of device/physics.hpp). A network with a floating line (held by gigaohm
 /// branches alone, and stepped through double-layer steps of very different conductance) takes
 /// the exact path under Fast too.
 class WriteSolver {
  public:
-  /// A, absolute part of the fast solver's tolerance on a gate half's current (the relative
-  /// part is kFastCurrentRel of the current).
-  static constexpr double kFastCurrentTol = 1e-19;
-  static constexpr double kFastCurrentRel = 1e-8;
-
   /// Throws InputError for a bad geometry.
   explicit WriteSolver(const CrossbarGeometry& geo, WriteSolverKind kind = WriteSolverKind::Exact);
   ~WriteSolver();

@@ -136,7 +136,12 @@ void addDeviceCommand(CLI::App& app) {
   auto* giv = protocol("gate-iv", "Gate current against voltage; update-rate ratios V:V/2, V:V/3");
   addQuantity(*giv, "--v-max", j.gateIv.v_max, "V", "Sweep from -v-max to +v-max");
   giv->add_option("--points", j.gateIv.points, "Points of the sweep")->default_val(241);
-  addQuantity(*giv, "--v-program", j.gateIv.v_program, "V", "The V of the rate ratios");
+  addQuantity(*giv, "--v-program", j.gateIv.v_program, "V",
+              "The V of the rate ratios and of the array figures (selectivity_v2, _v3: the "
+              "selected cell's rate over the largest other cell's, ideal lines; array_step_v2, "
+              "_v3: its step in one pulse; _two_point: the same with the two-point gate)");
+  addQuantity(*giv, "--width", j.gateIv.width_s, "s",
+              "Pulse width of the array_step and bench_step figures, e.g. 0.1");
 }
 
 }  // namespace ecramsim::cli

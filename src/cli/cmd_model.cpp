@@ -128,7 +128,7 @@ void addModelCommand(CLI::App& app) {
     }
     std::printf("model %s (type ecram)%s\n", card.name.c_str(),
                 card.where.file.empty() ? "" : (" from " + card.where.str()).c_str());
-    std::printf("  %-9s %-13s %-6s %-22s %-8s %s\n", "key", "value", "unit", "range", "source",
+    std::printf("  %-11s %-13s %-6s %-22s %-8s %s\n", "key", "value", "unit", "range", "source",
                 "description");
     for (const auto& s : ecramParamTable()) {
       const std::string key(s.key);
@@ -136,7 +136,7 @@ void addModelCommand(CLI::App& app) {
       if (auto g = card.given.find(key); g != card.given.end()) {
         source = g->second.line > 0 ? "line " + std::to_string(g->second.line) : g->second.file;
       }
-      std::printf("  %-9s %-13s %-6.*s %-22s %-8s %.*s\n", key.c_str(),
+      std::printf("  %-11s %-13s %-6.*s %-22s %-8s %.*s\n", key.c_str(),
                   formatShort(card.params.*s.member).c_str(),
                   static_cast<int>(s.unit.size()), s.unit.data(), rangeText(s).c_str(),
                   source.c_str(), static_cast<int>(s.description.size()), s.description.data());

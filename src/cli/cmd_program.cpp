@@ -43,7 +43,9 @@ void addProgramCommand(CLI::App& app) {
       ->check(CLI::IsMember({"none", "lines"}))->default_str("none");
   addQuantity(*cmd, "--amplitude", o->job.config.amplitude_v, "V", "Write amplitude");
   addQuantity(*cmd, "--width", o->job.config.count_width_s, "s", "Pulse width of the count scheme");
-  addQuantity(*cmd, "--max-width", o->job.config.max_width_s, "s", "Longest PWM pulse");
+  addQuantity(*cmd, "--max-width", o->job.config.max_width_s, "s",
+              "Longest PWM pulse, e.g. 200 (under V/2 a 5 V array pulse moves the default "
+              "card about 1.2e-3 of its range per 100 ms: device gate-iv, array_step_v2)");
   addQuantity(*cmd, "--tol", o->job.config.verify_tol, "1", "verify: tolerance, fraction of the window");
   addQuantityList(*cmd, "--window", o->window, "S", "Target window low,high (default: gmin,gmax)");
   cmd->add_option("--seed", o->job.seed, "Seed of the random number generator")->default_val(1);

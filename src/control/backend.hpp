@@ -42,8 +42,11 @@ struct BiasScheme {
 /// Because the source line runs along the row together with the gate line, the source-end half
 /// of the gate of every cell in the selected row sees the same gate-source voltage; keeping it
 /// at V/2 (V/3) is what keeps the row's other cells half-selected. The selected cell therefore
-/// sees V only at its drain end, and its ionic current is about half that of a cell whose whole
-/// channel sits V below its gate (the single-cell bench at the same V).
+/// sees V only at its drain end: its gate-to-channel voltage falls along the channel to V/2
+/// (V/3) at the source end, and the distributed gate (physics::gateCurrent) carries about 0.10
+/// (0.075) of the ionic current of a cell whose whole channel sits V below its gate (the
+/// single-cell bench at the same V) for the default card at 5 V; `ecramsim device gate-iv
+/// --json` prints array_step_v2 and bench_step.
 struct BiasLevels {
   double gate_selected_v = 0.0;
   double gate_unselected_v = 0.0;

@@ -61,6 +61,26 @@ CountPlan nominalCount(const EcramParams& nominal, const BiasScheme& bias, doubl
   return plan;
 }
 
+ArrayGateFigures arrayGateFigures(const EcramParams& nominal, GateModel gate, BiasFraction bias,
+                                  double amplitude_v, double width_s) {
+  CellParams c = cellParams(nominal);
+  c.gate = gate;
+  const BiasLevels l = biasLevels({bias, UnselectedLines::Grounded}, amplitude_v);
+  const Terminals selected{l.gate_selected_v, l.drain_selected_v, l.source_v};
+  const Terminals others[] = {{l.gate_selected_v, l.drain_unselected_v, l.source_v},
+                              {l.gate_unselected_v, l.drain_selected_v, l.source_v},
+                              {l.gate_unselected_v, l.drain_unselected_v, l.source_v}};
+  auto rate = [&](const Terminals& t) {
+    return std::fabs(physics::stateRate(c, t.vg, t.vd, t.vs, c.x_eq));
+  };
+  double worst = 0.0;
+  for (const Terminals& t : others) worst = std::max(worst, rate(t));
+  ArrayGateFigures f;
+  f.step_selected = advanceHeld(c, nominal.x0, selected, width_s).x - nominal.x0;
+  f.selectivity = rate(selected) / std::max(worst, 1e-300);
+  return f;
+}
+
 ProgramResult programArray(ArrayBackend& array, const EcramParams& nominal,
                            const Eigen::MatrixXd& target, double g_low, double g_high,
                            const ProgramConfig& cfg, Progress& progress) {

@@ -27,7 +27,7 @@ struct ProgramConfig {
   double amplitude_v = 5.0;     ///< V, |write amplitude| of every pulse
   double count_width_s = 0.1;   ///< s, width of each pulse of the count scheme
   int max_count = 1000;         ///< cap of pulses per cell and run (count)
-  double max_width_s = 20.0;    ///< s, cap of one PWM pulse
+  double max_width_s = 200.0;   ///< s, cap of one PWM pulse (room for a full sweep under V/2)
   double verify_tol = 0.005;    ///< verify: |G_read - G_target| <= tol x window
   int verify_max_iter = 40;     ///< verify: pulses per cell at most
   double read_v = 0.1;          ///< V, read voltage (verify reads and the final read map)
@@ -82,5 +82,19 @@ struct CountPlan {
 [[nodiscard]] CountPlan nominalCount(const EcramParams& nominal, const BiasScheme& bias,
                                      double amplitude_v, double width_s, double x_from,
                                      double x_to, int max_count);
+
+/// A write on an array with ideal lines, for the nominal device under one gate model: what the
+/// selected cell does and how much more than the half-selected cells it does.
+struct ArrayGateFigures {
+  double step_selected = 0.0;  ///< 1, state change of the selected cell in one pulse from x0
+  double selectivity = 0.0;    ///< 1, |dx/dt| of the selected cell over the largest |dx/dt| of
+                               ///< the other cells (same row, same column, the rest), at x_eq
+};
+
+/// The figures of one pulse (amplitude_v, width_s) under `bias` (unselected lines held at their
+/// levels, biasLevels) with the gate taken as `gate`.
+[[nodiscard]] ArrayGateFigures arrayGateFigures(const EcramParams& nominal, GateModel gate,
+                                                BiasFraction bias, double amplitude_v,
+                                                double width_s);
 
 }  // namespace ecramsim

@@ -95,11 +95,12 @@ class Coupling {
         result_.max_state_step = std::max(result_.max_state_step, std::abs(a.x - xUsed));
         x_[i] = a.x;
       }
+      // The row: the accepted point's time and voltages with the state reached at it.
       const double vds = now.vd - now.vs;
       result_.x.push_back(x_[i]);
       result_.g_s.push_back(physics::conductance(p, x_[i]));
-      result_.i_ion_a.push_back(physics::ionicCurrent(p, now.vg, now.vd, now.vs, xUsed));
-      result_.i_ds_a.push_back(physics::conductance(p, xUsed) * vds * (1.0 + p.c3 * vds * vds));
+      result_.i_ion_a.push_back(physics::gateIonicCurrent(p, now.vg, now.vd, now.vs, x_[i]));
+      result_.i_ds_a.push_back(physics::channelCurrent(p, x_[i], vds));
       result_.v_gs_v.push_back(now.vg - now.vs);
       result_.v_gd_v.push_back(now.vg - now.vd);
       // Step cap from the rate at this point and its growth over the last step.

@@ -7,7 +7,7 @@
 ///  - every cell's x advances from the previous accepted point with advanceLinear (Odeint
 ///    dopri5), its terminal voltages taken linear in time between the two points, which is
 ///    exactly how ngspice's own solution is interpolated; the ionic current of the integration
-///    is physics::ionicCurrent, the same function the stub's B-sources reproduce;
+///    is physics::gateIonicCurrent, the distributed gate the stub's B-sources reproduce;
 ///  - the EXTERNAL sources then return G(x) and U_oc(x) of the new state for every Newton
 ///    iteration of the next step (the state is frozen within a step: an explicit coupling whose
 ///    lag is bounded by the step control below);
@@ -46,10 +46,13 @@ struct [[nodiscard]] Result {
   std::vector<std::string> vectorNames;  ///< ngspice's output vectors (lower case), V ones
   std::vector<double> vectors;        ///< P x V, every vector at every point (time included)
   std::vector<std::string> cellNames;  ///< N cells, in circuit order
-  std::vector<double> x;              ///< P x N, state after the point
-  std::vector<double> g_s;            ///< P x N, S, G(x) after the point
-  std::vector<double> i_ion_a;        ///< P x N, A, ionic gate current at the point (stub value)
-  std::vector<double> i_ds_a;         ///< P x N, A, channel current drain to source (stub value)
+  // Every cell quantity of a point is taken at that accepted point: its time, ngspice's
+  // voltages there and the state integrated up to it. (ngspice solved those voltages with the
+  // state of the previous point, which the step control keeps within state_reltol of it.)
+  std::vector<double> x;              ///< P x N, state at the point
+  std::vector<double> g_s;            ///< P x N, S, G(x) at the point
+  std::vector<double> i_ion_a;        ///< P x N, A, ionic gate current gateIonicCurrent
+  std::vector<double> i_ds_a;         ///< P x N, A, channel current drain to source
   std::vector<double> v_gs_v;         ///< P x N, V, gate minus source
   std::vector<double> v_gd_v;         ///< P x N, V, gate minus drain
   double max_state_step = 0.0;        ///< 1, largest |dx| of any cell over any accepted step

@@ -302,9 +302,8 @@ PulseBatchResult SpiceBackend::applyPulses(std::span<const PulseRequest> pulses,
         std::vector<double> pw(P);
         for (std::size_t q = 0; q < P; ++q) {
           const double vgs = res.v_gs_v[q * N + k], vgd = res.v_gd_v[q * N + k];
-          const double xq = q == 0 ? res.x[k] : res.x[(q - 1) * N + k];
-          pw[q] = res.i_ds_a[q * N + k] * (vgs - vgd) + gateHalfCurrent(cp, vgs, xq) * vgs +
-                  gateHalfCurrent(cp, vgd, xq) * vgd;
+          pw[q] = res.i_ds_a[q * N + k] * (vgs - vgd) +
+                  gatePower(cp, vgs, vgd, res.x[q * N + k]);
         }
         out.cell_energy_j(Index(k) / C, Index(k) % C) += trapezoid(res.time_s, pw);
       }

@@ -7,21 +7,27 @@
 ///   vecr_<n>_gx  ecr_<n>_gx  0 external          ; G(x) in S, carried as volts
 ///   vecr_<n>_uoc ecr_<n>_uoc 0 external          ; U_oc(x) in V
 ///   becr_<n>_ch  d s  i = v(ecr_<n>_gx) * vds * (1 + c3 vds^2)          ; channel
-///   recr_<n>_rs  g ecr_<n>_gs  2 rs                                      ; gate, source end
-///                (with Cell::gate_floats: hecr_<n>_rs + vecr_<n>_rs, the same 2 rs as a branch)
-///   becr_<n>_fs  ecr_<n>_gs s  i = 0.5 i0 sinh((v(ecr_<n>_gs) - v(s) - v(ecr_<n>_uoc)) / v0)
-///   recr_<n>_rd  g ecr_<n>_gd  2 rs                                      ; gate, drain end
-///   becr_<n>_fd  ecr_<n>_gd d  i = 0.5 i0 sinh((v(ecr_<n>_gd) - v(d) - v(ecr_<n>_uoc)) / v0)
+///   (the gate's Faradaic current, physics::gateCurrent; with rs > 0, per Gauss-Legendre node k
+///    of order gate_points, at fraction xi_k of the channel from the source, weight w_k:)
+///   recr_<n>_r<k> g ecr_<n>_g<k>  rs / w_k                               ; segment k
+///                (with Cell::gate_floats: hecr_<n>_r<k> + vecr_<n>_r<k>, the same as a branch)
+///   becr_<n>_f<k>s ecr_<n>_g<k> s  i = (1 - xi_k) w_k i0 sinh(a_k)
+///   becr_<n>_f<k>d ecr_<n>_g<k> d  i = xi_k w_k i0 sinh(a_k)
+///     a_k = (v(ecr_<n>_g<k>) - (1 - xi_k) v(s) - xi_k v(d) - v(ecr_<n>_uoc)) / v0
+///   (with rs = 0, the closed form physics::gateClosedForm, no inner nodes:)
+///   becr_<n>_fs  g s  i = i0 sinh(m) sinhc(h) / 2 + i0 cosh(m) gateMoment(h)
+///   becr_<n>_fd  g d  i = i0 sinh(m) sinhc(h) / 2 - i0 cosh(m) gateMoment(h)
 ///   recr_<n>_ls  g s  2 r_leak        recr_<n>_ld  g d  2 r_leak         ; leakage
 ///   cecr_<n>_cs  g s  c_dl/2          cecr_<n>_cd  g d  c_dl/2           ; double layer
 ///
-/// Each gate half carries J = 0.5 i0 sinh((vgc - 2 rs J - U_oc) / v0); with I = 2 J this is
-/// I = i0 sinh((vgc - I rs - U_oc) / v0), so the two halves sum to physics::ionicCurrent
-/// exactly, and ngspice solves the implicit rs drop itself (with rs = 0 the resistor and the
-/// internal node are left out). The leakage pair sums to physics::leakageCurrent. G and U_oc
-/// come from physics::conductance and physics::openCircuitPotential through the EXTERNAL
-/// sources, so the state-dependent physics stays in C++ and is written once. All numbers are
-/// written with 17 significant digits.
+/// Segment k carries J = w_k i0 sinh((u_k - J rs / w_k - U_oc) / v0) with u_k its
+/// gate-to-channel voltage; with j = J / w_k this is j = faradaicCurrent(u_k), so the segments
+/// sum to physics::gateQuadrature exactly, and ngspice solves the implicit rs drops itself. The
+/// leakage pair sums to physics::leakageCurrent. A cell with GateModel::TwoPoint gets the two
+/// halves 2 rs and 0.5 i0 sinh at its channel ends instead (becr_<n>_f{s,d}, recr_<n>_r{s,d}).
+/// G and U_oc come from physics::conductance and physics::openCircuitPotential through the
+/// EXTERNAL sources, so the state-dependent physics stays in C++ and is written once. All numbers
+/// are written with 17 significant digits.
 
 #include <string>
 #include <vector>
@@ -40,9 +46,9 @@ struct Cell {
   std::string model;   ///< lower-case model name (for the record)
   CellParams params{};  ///< after device-to-device variation
   double x0 = 0.0;     ///< 1, initial state
-  /// The gate's line has no driver: the gate is held only through the cell branches. The two
-  /// 2 rs resistors are then written in branch form (`hecr_<n>_r{s,d}` in series with
-  /// `vecr_<n>_r{s,d}` through `mecr_<n>_r{s,d}`, see netlist/crossbar.hpp on floating lines).
+  /// The gate's line has no driver: the gate is held only through the cell branches. The
+  /// gate's series resistors are then written in branch form (`hecr_<n>_r<k>` in series with
+  /// `vecr_<n>_r<k>` through `mecr_<n>_r<k>`, see netlist/crossbar.hpp on floating lines).
   bool gate_floats = false;
   SourceLocation origin;  ///< the instance line
 };

@@ -28,7 +28,7 @@ Advance advanceHeld(const CellParams& p, double x, const Terminals& t, double du
                     const Tolerances& tol) {
   auto rhs = [&](const std::array<double, 2>& y, std::array<double, 2>& dy, double) {
     const double xi = std::clamp(y[0], 0.0, 1.0);
-    const double iIon = physics::ionicCurrent(p, t.vg, t.vd, t.vs, xi);
+    const double iIon = physics::gateIonicCurrent(p, t.vg, t.vd, t.vs, xi);
     dy[0] = physics::stateRate(p, xi, iIon);
     dy[1] = iIon;
   };
@@ -45,7 +45,7 @@ Advance advanceLinear(const CellParams& p, double x, const Terminals& a, const T
     const double vd = a.vd + (b.vd - a.vd) * f;
     const double vs = a.vs + (b.vs - a.vs) * f;
     const double xi = std::clamp(y[0], 0.0, 1.0);
-    const double iIon = physics::ionicCurrent(p, vg, vd, vs, xi);
+    const double iIon = physics::gateIonicCurrent(p, vg, vd, vs, xi);
     dy[0] = physics::stateRate(p, xi, iIon);
     dy[1] = iIon;
   };
@@ -58,7 +58,7 @@ Advance advanceFloatingGate(const CellParams& p, double x, double vg_start, cons
   // y = {x, vg, charge}: c_dl dvg/dt = -(I_ion + I_leak); no driver current.
   auto rhs = [&](const std::array<double, 3>& y, std::array<double, 3>& dy, double) {
     const double xi = std::clamp(y[0], 0.0, 1.0);
-    const double iIon = physics::ionicCurrent(p, y[1], t.vd, t.vs, xi);
+    const double iIon = physics::gateIonicCurrent(p, y[1], t.vd, t.vs, xi);
     const double iLeak = physics::leakageCurrent(p, y[1], t.vd, t.vs);
     dy[0] = physics::stateRate(p, xi, iIon);
     dy[1] = -(iIon + iLeak) / p.c_dl;

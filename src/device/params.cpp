@@ -40,6 +40,7 @@ CellParams cellParams(const EcramParams& p, const DeviceVariation& v) {
   c.p_up = p.p_up;
   c.p_dn = p.p_dn;
   c.tau_ret = p.tau_ret;
+  c.gate_points = static_cast<int>(p.gate_points);
   return c;
 }
 

@@ -33,6 +33,7 @@ struct EcramParams {
   double gmax_d2d;  ///< 1, device-to-device relative sigma of gmax
   double i0_d2d;    ///< 1, device-to-device relative sigma of i0
   double qc_d2d;    ///< 1, device-to-device relative sigma of q_c
+  double gate_points;  ///< 1, Gauss-Legendre order of the distributed gate (integer, rs > 0)
 };
 
 /// Multiplicative factors one device draws from the `_d2d` spreads (1 = nominal).
@@ -43,9 +44,17 @@ struct DeviceVariation {
   double q_c = 1.0;
 };
 
+/// How the gate's Faradaic current is taken along the channel (physics::gateCurrent).
+///  - Distributed: integrated along the linear channel potential (every engine uses it);
+///  - TwoPoint: the average of the source-end and the drain-end current, the coarser model
+///    the distributed gate replaced, kept so that the two can be compared (ecramsim gate).
+enum class GateModel { Distributed, TwoPoint };
+
 /// The parameters of one device, as the physics functions use them.
 struct CellParams {
   double gmin, gmax, c3, i0, v0, rs, r_leak, c_dl, q_c, k_oc, x_eq, p_up, p_dn, tau_ret;
+  int gate_points = 5;  ///< Gauss-Legendre order of the distributed gate when rs > 0
+  GateModel gate = GateModel::Distributed;
 };
 
 /// Evolving state of one device.

@@ -332,7 +332,7 @@ void runGateIv(const EcramParams& p, const GateIvConfig& cfg, ResultTree& out) {
   for (int k = 0; k < n; ++k) {
     const double vk = -cfg.v_max + 2.0 * cfg.v_max * k / (n - 1);
     v.push_back(vk);
-    const double ii = physics::ionicCurrent(c, vk, 0.0, 0.0, x);
+    const double ii = physics::gateIonicCurrent(c, vk, 0.0, 0.0, x);
     iIon.push_back(ii);
     iLeak.push_back(physics::leakageCurrent(c, vk, 0.0, 0.0));
     rate.push_back(physics::stateRate(c, x, ii));

@@ -88,6 +88,7 @@ struct GateIvConfig {
   double v_max = 6.0;
   int points = 241;
   double v_program = 5.0;  ///< V of the V, V/2, V/3 ratios
+  double width_s = 0.1;    ///< s, width of the pulse of the array step figures (device_job)
 };
 void runGateIv(const EcramParams& p, const GateIvConfig& cfg, ResultTree& out);
 

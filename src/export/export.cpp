@@ -7,6 +7,7 @@
 #include "core/units.hpp"
 #include "core/version.hpp"
 #include "core/sha256.hpp"
+#include "device/physics.hpp"
 #include "modelcard/ecram_table.hpp"
 
 namespace ecramsim::modelexport {
@@ -91,15 +92,20 @@ std::string spiceSubcircuit(const ModelCard& card) {
     << "* Instance: X1 gate drain source ecram [param=value ...]. The state x in [0, 1] is the\n"
     << "* voltage of the internal node x (1 V = x of 1) on a 1 F capacitor, fed by the\n"
     << "* behavioural current dx/dt = I_ion/q_c * window - (x - x_eq)/tau_ret; `.ic` inside the\n"
-    << "* subcircuit starts it at x0. The gate is two halves (source end, drain end), each a\n"
-    << "* resistor 2 rs in series with 0.5 i0 sinh((V - U_oc)/v0) towards its channel end, so\n"
-    << "* SPICE solves I = i0 sinh((V_gc - U_oc - I rs)/v0) itself; 0 V sources vms and vmd\n"
-    << "* measure the halves. Leakage 2 r_leak and c_dl/2 per half; channel G(x) Vds (1 + c3\n"
-    << "* Vds^2). Soft bounds: window (1 - x)^p_up up, x^p_dn down, zero beyond the range.\n"
-    << "* Not in the subcircuit: cycle-to-cycle and device-to-device variation (the _c2c and\n"
-    << "* _d2d parameters are listed for the record). Structure follows the card: rs = 0 leaves\n"
-    << "* out the series resistors and tau_ret = 0 the retention term, so changing either\n"
-    << "* between zero and nonzero needs a new export.\n"
+    << "* subcircuit starts it at x0. The gate is distributed along the channel: gate_points\n"
+    << "* segments k at the Gauss-Legendre nodes xi_k (fraction of the channel from the source)\n"
+    << "* with weights w_k, each a resistor rs/w_k (segment k: Rg<k>) in series with\n"
+    << "* w_k i0 sinh((V - U_oc)/v0) against the channel potential (1 - xi_k) V(s) + xi_k V(d),\n"
+    << "* returned (1 - xi_k) at the source and xi_k at the drain, so SPICE solves each\n"
+    << "* segment's rs drop itself (ecramsim's physics::gateQuadrature); 0 V sources vms and vmd\n"
+    << "* measure the source and drain shares. With rs = 0 ecramsim uses the closed form, which\n"
+    << "* these segments approximate to the order gate_points. Leakage 2 r_leak and c_dl/2 per\n"
+    << "* channel end; channel G(x) Vds (1 + c3 Vds^2). Soft bounds: window\n"
+    << "* (1 - x)^p_up up, x^p_dn down, zero beyond the range. Not in the subcircuit:\n"
+    << "* cycle-to-cycle and device-to-device variation (the _c2c and _d2d parameters are listed\n"
+    << "* for the record). Structure follows the card: gate_points fixes the segments, rs = 0\n"
+    << "* leaves out the series resistors and tau_ret = 0 the retention term, so changing any of\n"
+    << "* them between zero and nonzero, or gate_points, needs a new export.\n"
     << "* Portability: B-sources use only sinh, pow, max, u() and i() of a subcircuit source,\n"
     << "* which ngspice and LTspice share; `.ic` inside a .subckt is ngspice syntax (in LTspice\n"
     << "* give `.ic V(X1:x)=x0` at the top level instead).\n"
@@ -114,14 +120,16 @@ std::string spiceSubcircuit(const ModelCard& card) {
   const bool series = p.rs > 0.0;
   const std::string uoc = "k_oc*(v(x) - x_eq)";
   o << "Bch d s I = (gmin + (gmax - gmin)*v(x))*v(d,s)*(1 + c3*v(d,s)*v(d,s))\n";
-  if (series) {
-    o << "Rgs g gs {2*rs}\n"
-      << "Bfs gs ms I = 0.5*i0*sinh((v(gs,s) - " << uoc << ")/v0)\n"
-      << "Rgd g gd {2*rs}\n"
-      << "Bfd gd md I = 0.5*i0*sinh((v(gd,d) - " << uoc << ")/v0)\n";
-  } else {
-    o << "Bfs g ms I = 0.5*i0*sinh((v(g,s) - " << uoc << ")/v0)\n"
-      << "Bfd g md I = 0.5*i0*sinh((v(g,d) - " << uoc << ")/v0)\n";
+  const physics::GaussRule& rule = physics::gaussRule(static_cast<int>(p.gate_points));
+  for (std::size_t k = 0; k < rule.node.size(); ++k) {
+    const double xi = rule.node[k], w = rule.weight[k];
+    const std::string node = series ? "g" + std::to_string(k) : std::string("g");
+    if (series) o << "Rg" << k << " g " << node << " {rs/" << shortest(w) << "}\n";
+    const std::string arg = "sinh((v(" + node + ",s) - " + shortest(xi) + "*v(d,s) - " + uoc +
+                            ")/v0)";
+    o << "Bf" << k << "s " << node << " ms I = " << shortest((1.0 - xi) * w) << "*i0*" << arg
+      << "\n"
+      << "Bf" << k << "d " << node << " md I = " << shortest(xi * w) << "*i0*" << arg << "\n";
   }
   o << "Vms ms s 0\n"
     << "Vmd md d 0\n"
@@ -145,10 +153,15 @@ std::string verilogAModule(const ModelCard& card) {
   o << provenanceHeader(card, "//", "verilog-a")
     << "// The ecram model (DESIGN.md section 3). The state x in [0, 1] is the potential of the\n"
     << "// internal node x: a unit capacitor charged by dx/dt = I_ion/q_c * window - (x - x_eq) /\n"
-    << "// tau_ret, held at x0 in the DC (static) analysis. Gate: two halves (source end, drain\n"
-    << "// end), each a resistor 2 rs in series with 0.5 i0 sinh((V - U_oc)/v0), so the simulator\n"
-    << "// solves I = i0 sinh((V_gc - U_oc - I rs)/v0); leakage 2 r_leak and c_dl/2 per half.\n"
-    << "// Channel: G(x) Vds (1 + c3 Vds^2). Variation (_c2c, _d2d) is not modelled here; those\n"
+    << "// tau_ret, held at x0 in the DC (static) analysis. Gate: distributed along the channel\n"
+    << "// as gate_points segments k at the Gauss-Legendre nodes xi_k (fraction of the channel\n"
+    << "// from the source) with weights w_k, each a resistor rs/w_k to the inner node g<k> in\n"
+    << "// series with w_k i0 sinh((V - U_oc)/v0) against the channel potential at xi_k, returned\n"
+    << "// (1 - xi_k) at the source and xi_k at the drain (ecramsim's physics::gateQuadrature;\n"
+    << "// with rs = 0 ecramsim uses the closed form, which the segments approximate). The\n"
+    << "// segments are fixed at export from the card's gate_points: the parameter gate_points\n"
+    << "// below is for the record. Leakage 2 r_leak and c_dl/2 per channel end. Channel:\n"
+    << "// G(x) Vds (1 + c3 Vds^2). Variation (_c2c, _d2d) is not modelled here; those\n"
     << "// parameters are declared so that every key of the table has a place.\n"
     << parameterComments(card, "//") << "\n"
     << "`include \"disciplines.vams\"\n"
@@ -156,32 +169,38 @@ std::string verilogAModule(const ModelCard& card) {
     << "module ecram(g, d, s);\n"
     << "  inout g, d, s;\n"
     << "  electrical g, d, s;\n"
-    << "  electrical gs, gd, x;\n";
+    << "  electrical x;\n";
+  const physics::GaussRule& rule = physics::gaussRule(static_cast<int>(card.params.gate_points));
+  const std::size_t n = rule.node.size();
+  o << "  electrical";
+  for (std::size_t k = 0; k < n; ++k) o << (k ? ", g" : " g") << k;
+  o << ";\n";
   for (const auto& s : ecramParamTable()) {
     o << "  (* desc=\"" << s.description << "\", units=\"" << s.unit << "\" *)\n"
       << "  parameter real " << s.key << " = " << shortest(card.params.*s.member) << " from "
       << range(s, ":") << ";\n";
   }
-  o << "  real vds, xs, uoc, js, jd, iion, w, rate;\n\n"
+  o << "  real vds, xs, uoc, j, iion, w, rate;\n\n"
     << "  analog begin\n"
     << "    vds = V(d, s);\n"
     << "    xs = V(x);\n"
     << "    I(d, s) <+ (gmin + (gmax - gmin) * xs) * vds * (1.0 + c3 * vds * vds);\n"
     << "    uoc = k_oc * (xs - x_eq);\n"
-    << "    if (rs > 0.0) begin\n"
-    << "      I(g, gs) <+ V(g, gs) / (2.0 * rs);\n"
-    << "      I(g, gd) <+ V(g, gd) / (2.0 * rs);\n"
-    << "    end else begin\n"
-    << "      V(g, gs) <+ 0.0;\n"
-    << "      V(g, gd) <+ 0.0;\n"
-    << "    end\n"
-    << "    js = 0.5 * i0 * sinh((V(gs, s) - uoc) / v0);\n"
-    << "    jd = 0.5 * i0 * sinh((V(gd, d) - uoc) / v0);\n"
-    << "    I(gs, s) <+ js;\n"
-    << "    I(gd, d) <+ jd;\n"
-    << "    I(g, s) <+ V(g, s) / (2.0 * r_leak) + 0.5 * c_dl * ddt(V(g, s));\n"
+    << "    iion = 0.0;\n";
+  for (std::size_t k = 0; k < n; ++k) {
+    const std::string g = "g" + std::to_string(k);
+    const double xi = rule.node[k], wk = rule.weight[k];
+    o << "    if (rs > 0.0) I(g, " << g << ") <+ V(g, " << g << ") * " << shortest(wk)
+      << " / rs;\n"
+      << "    else V(g, " << g << ") <+ 0.0;\n"
+      << "    j = " << shortest(wk) << " * i0 * sinh((V(" << g << ", s) - " << shortest(xi)
+      << " * V(d, s) - uoc) / v0);\n"
+      << "    I(" << g << ", s) <+ " << shortest(1.0 - xi) << " * j;\n"
+      << "    I(" << g << ", d) <+ " << shortest(xi) << " * j;\n"
+      << "    iion = iion + j;\n";
+  }
+  o << "    I(g, s) <+ V(g, s) / (2.0 * r_leak) + 0.5 * c_dl * ddt(V(g, s));\n"
     << "    I(g, d) <+ V(g, d) / (2.0 * r_leak) + 0.5 * c_dl * ddt(V(g, d));\n"
-    << "    iion = js + jd;\n"
     << "    if (iion > 0.0) begin\n"
     << "      if (xs < 1.0) w = pow(1.0 - xs, p_up); else w = 0.0;\n"
     << "    end else begin\n"

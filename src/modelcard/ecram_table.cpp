@@ -1,6 +1,7 @@
 #include "modelcard/ecram_table.hpp"
 
 #include <array>
+#include <cmath>
 #include <string>
 
 #include "core/units.hpp"
@@ -12,7 +13,7 @@ namespace {
 // Defaults are the calibrated W/YSZ/WOx device of models/wox_ysz.model (2-4 uS window,
 // +-5 V / 100 ms pulses); that card documents where each value comes from.
 constexpr double kInf = 1e300;
-constexpr std::array<ParamSpec, 20> kTable{{
+constexpr std::array<ParamSpec, 21> kTable{{
     {"gmin", &EcramParams::gmin, 2e-6, "S", 0.0, 1.0, true, false,
      "channel conductance at x = 0"},
     {"gmax", &EcramParams::gmax, 4e-6, "S", 0.0, 1.0, true, false,
@@ -52,6 +53,8 @@ constexpr std::array<ParamSpec, 20> kTable{{
      "device-to-device relative sigma of i0"},
     {"qc_d2d", &EcramParams::qc_d2d, 0.02, "1", 0.0, 0.5, false, false,
      "device-to-device relative sigma of q_c"},
+    {"gate_points", &EcramParams::gate_points, 5.0, "1", 1.0, 64.0, false, false,
+     "Gauss-Legendre order of the distributed gate along the channel (used when rs > 0)", true},
 }};
 
 }  // namespace
@@ -75,13 +78,13 @@ EcramParams defaultEcramParams() {
 std::string rangeText(const ParamSpec& spec) {
   const std::string hi = spec.max >= kInf ? std::string("inf") : formatShort(spec.max);
   return std::string(spec.minOpen ? "(" : "[") + formatShort(spec.min) + ", " + hi +
-         (spec.maxOpen ? ")" : "]");
+         (spec.maxOpen ? ")" : "]") + (spec.integer ? " integer" : "");
 }
 
 bool inRange(const ParamSpec& spec, double value) {
   const bool lowOk = spec.minOpen ? value > spec.min : value >= spec.min;
   const bool highOk = spec.maxOpen ? value < spec.max : value <= spec.max;
-  return lowOk && highOk;
+  return lowOk && highOk && (!spec.integer || value == std::floor(value));
 }
 
 }  // namespace ecramsim

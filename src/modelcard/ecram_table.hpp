@@ -20,6 +20,7 @@ struct ParamSpec {
   bool minOpen;                  ///< true: value must exceed min; false: value >= min
   bool maxOpen;                  ///< true: value must stay below max; false: value <= max
   std::string_view description;  ///< one line for people
+  bool integer = false;          ///< true: the value must also be a whole number
 };
 
 /// The table, in the order cards list their parameters.
@@ -31,10 +32,11 @@ struct ParamSpec {
 /// Every parameter at its default.
 [[nodiscard]] EcramParams defaultEcramParams();
 
-/// "[min, max]" with open ends shown as "(" / ")".
+/// "[min, max]" with open ends shown as "(" / ")", followed by " integer" for an integer
+/// parameter.
 [[nodiscard]] std::string rangeText(const ParamSpec& spec);
 
-/// True when `value` lies in the spec's range.
+/// True when `value` lies in the spec's range (and is whole, for an integer parameter).
 [[nodiscard]] bool inRange(const ParamSpec& spec, double value);
 
 }  // namespace ecramsim

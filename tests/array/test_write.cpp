@@ -10,6 +10,7 @@
 
 #include "array/nodal_backend.hpp"
 #include "array/write_solver.hpp"
+#include "control/program.hpp"
 #include "core/error.hpp"
 #include "core/rng.hpp"
 #include "device/integrate.hpp"
@@ -64,15 +65,19 @@ Disturb onePulse(const BiasScheme& scheme) {
 
 }  // namespace
 
-TEST_CASE("write: the two gate halves add up to the cell's ionic plus leakage current") {
+TEST_CASE("write: the gate element's two ends add up to the cell's ionic plus leakage current") {
   const CellParams p = cellParams(defaultEcramParams());
   for (const auto& [vg, vd, vs] : {std::array{5.0, 0.0, 0.0}, std::array{2.5, -2.5, 0.0},
                                    std::array{-1.0, 0.7, 0.2}, std::array{1.667, 1.2, -0.4}}) {
     const double x = 0.37;
-    const double halves = gateHalfCurrent(p, vg - vs, x) + gateHalfCurrent(p, vg - vd, x);
-    const double whole = physics::ionicCurrent(p, vg, vd, vs, x) +
+    const auto ends = gateBranchCurrents(p, vg - vs, vg - vd, x);
+    const double whole = physics::gateIonicCurrent(p, vg, vd, vs, x) +
                          physics::leakageCurrent(p, vg, vd, vs);
-    CHECK(halves == doctest::Approx(whole).epsilon(1e-14));
+    CHECK(ends.total() == doctest::Approx(whole).epsilon(1e-14));
+    // The end nearer the larger gate-to-channel voltage takes the larger share.
+    const double faradaicSource = ends.source - 0.5 * (vg - vs) / p.r_leak;
+    const double faradaicDrain = ends.drain - 0.5 * (vg - vd) / p.r_leak;
+    if (vd != vs) CHECK(((faradaicSource > faradaicDrain) == (vg - vs > vg - vd)));
   }
 }
 
@@ -97,16 +102,31 @@ TEST_CASE("write: V/2 one 5 V 100 ms pulse on (5,5) of a 10x10 array") {
   CHECK(d.log.v_gd_v == doctest::Approx(5.0).epsilon(0.01));
   CHECK(d.log.v_gd_v < 5.0);  // the lines drop some of it
   CHECK(d.log.v_gs_v == doctest::Approx(2.5).epsilon(0.01));
-  // About half of the card's 1/100 of the range per pulse (only the drain-end half sees 5 V).
-  CHECK(d.selected / 2e-6 == doctest::Approx(0.005).epsilon(0.2));
+  // The selected cell alone at the ideal V/2 terminals (gate-source 2.5 V, gate-drain 5 V):
+  // the lines take a few percent of the drive. About a tenth of a bench pulse at 5 V (the
+  // distributed gate sees 5 V only at the drain end).
+  const CellParams cell = cellParams(noVariation());
+  const double ideal = advanceHeld(cell, 0.5, {2.5, -2.5, 0.0}, 0.1).x - 0.5;
+  const double bench = advanceHeld(cell, 0.5, {5.0, 0.0, 0.0}, 0.1).x - 0.5;
+  CHECK(d.selected / 2e-6 == doctest::Approx(ideal).epsilon(0.05));
+  CHECK(ideal / bench == doctest::Approx(0.10).epsilon(0.05));
   MESSAGE("V/2 grounded: selected/worst other = " << d.selected / d.worstOther);
+  const double idealSelectivity =
+      arrayGateFigures(noVariation(), GateModel::Distributed, BiasFraction::Half, 5.0, 0.1)
+          .selectivity;
+  CHECK(d.selected / d.worstOther == doctest::Approx(idealSelectivity).epsilon(0.05));
 }
 
 TEST_CASE("write: V/3 one 5 V 100 ms pulse on (5,5) of a 10x10 array") {
   const Disturb d = onePulse({BiasFraction::Third, UnselectedLines::Grounded});
-  CHECK(d.selected > 1e5 * d.worstOther);
+  CHECK(d.selected > 2e4 * d.worstOther);
   CHECK(d.log.v_gd_v == doctest::Approx(5.0).epsilon(0.01));
   MESSAGE("V/3 grounded: selected/worst other = " << d.selected / d.worstOther);
+  // The lines cost little: the selectivity of the same write with ideal lines (rates at x_eq).
+  const double ideal =
+      arrayGateFigures(noVariation(), GateModel::Distributed, BiasFraction::Third, 5.0, 0.1)
+          .selectivity;
+  CHECK(d.selected / d.worstOther == doctest::Approx(ideal).epsilon(0.05));
 }
 
 TEST_CASE("write: floating unselected lines keep the V/2 margin") {
@@ -147,8 +167,9 @@ TEST_CASE("write: at DC a floating line draws no net current from its cells") {
     // Gate line 4 floats: its cells' gate currents (ionic + leakage) cancel.
     double sum = 0.0, scale = 0.0;
     for (Index c = 0; c < 5; ++c) {
-      const double i = physics::ionicCurrent(cp, op.vg(4, c), op.vd(4, c), op.vs(4, c), 0.5) +
-                       physics::leakageCurrent(cp, op.vg(4, c), op.vd(4, c), op.vs(4, c));
+      const double vg = op.vg(4, c), vd = op.vd(4, c), vs = op.vs(4, c);
+      const double i = physics::gateIonicCurrent(cp, vg, vd, vs, 0.5) +
+                       physics::leakageCurrent(cp, vg, vd, vs);
       sum += i;
       scale = std::max(scale, std::abs(i));
     }
@@ -158,7 +179,8 @@ TEST_CASE("write: at DC a floating line draws no net current from its cells") {
     double dsum = 0.0, dscale = 0.0;
     for (Index r = 0; r < 5; ++r) {
       const double ch = physics::channelCurrent(cp, 0.5, op.vd(r, 0) - op.vs(r, 0));
-      const double gd = gateHalfCurrent(cp, op.vg(r, 0) - op.vd(r, 0), 0.5);
+      const double gd =
+          gateBranchCurrents(cp, op.vg(r, 0) - op.vs(r, 0), op.vg(r, 0) - op.vd(r, 0), 0.5).drain;
       dsum += ch - gd;
       dscale = std::max({dscale, std::abs(ch), std::abs(gd)});
     }
@@ -225,7 +247,7 @@ TEST_CASE("write: ideal lines, n pulses equal the single-cell integration repeat
   double x = p.x0;
   for (int k = 0; k < n; ++k) x = advanceHeld(cell, x, {v / 2, -v / 2, 0.0}, w).x;
   CHECK(arr.states()(1, 2) == doctest::Approx(x).epsilon(1e-9));
-  CHECK(x > 0.02);  // it moved: n pulses of about 1/200 of the range each
+  CHECK(x > 0.005);  // it moved: n pulses of about 1/900 of the range each
   CHECK(res.pulses.size() == std::size_t(n));
   CHECK(res.pulses.back().x_after == arr.states()(1, 2));
   CHECK(res.duration_s == doctest::Approx(n * w).epsilon(1e-15));

@@ -61,6 +61,18 @@ double relErr(double a, double b) { return std::abs(a - b) / std::abs(b); }
 /// A cell with the default card's physics and no variation.
 CellParams defaultCell() { return cellParams(defaultEcramParams()); }
 
+/// Cell n1 of the default card on nodes g, d and `source`.
+cosim::Cell testCell(const std::string& source) {
+  cosim::Cell cell;
+  cell.name = "n1";
+  cell.gate = "g";
+  cell.drain = "d";
+  cell.source = source;
+  cell.model = "m";
+  cell.params = defaultCell();
+  return cell;
+}
+
 cosim::Circuit circuitOf(std::vector<std::string> lines, std::vector<cosim::Cell> cells) {
   cosim::Circuit c;
   c.lines = std::move(lines);
@@ -89,58 +101,143 @@ long rssKiB() {
 
 }  // namespace
 
-TEST_CASE("stub: the two gate halves and the leakage pair carry physics' gate current") {
-  for (bool floats : {false, true}) {
+TEST_CASE("stub: the gate segments and the leakage pair carry physics' gate current") {
+  struct Variant {
+    bool floats;
+    double rs;
+    GateModel gate;
+  };
+  for (const Variant& v : {Variant{false, 1e5, GateModel::Distributed},
+                           Variant{true, 1e5, GateModel::Distributed},
+                           Variant{false, 0.0, GateModel::Distributed},
+                           Variant{false, 1e5, GateModel::TwoPoint}}) {
     // .op with the gate at 3 V and the channel ends at 0.4 V and 0 V: the gate source delivers
-    // ionicCurrent + leakageCurrent; the drain source delivers the channel current.
-    cosim::Cell cell;
-    cell.name = "n1";
-    cell.gate = "g";
-    cell.drain = "d";
-    cell.source = "0";
-    cell.model = "m";
-    cell.params = defaultCell();
+    // gateIonicCurrent + leakageCurrent; the drain source delivers the channel current minus
+    // the gate's drain share.
+    cosim::Cell cell = testCell("0");
     cell.params.r_leak = 1e9;  // make leakage visible next to the ionic current
+    cell.params.rs = v.rs;
+    cell.params.gate = v.gate;
     cell.x0 = 0.25;
-    // gate_floats writes the 2 rs resistors in branch form (H source): the same currents.
-    cell.gate_floats = floats;
+    // gate_floats writes the series resistors in branch form (H source): the same currents.
+    cell.gate_floats = v.floats;
     CAPTURE(cell.gate_floats);
+    CAPTURE(v.rs);
+    CAPTURE(int(v.gate));
     const auto lines = cosim::stubLines(cell);
     const auto branchForm = std::count_if(lines.begin(), lines.end(), [](const std::string& l) {
       return l.rfind("hecr_n1_r", 0) == 0;
     });
-    CHECK(branchForm == (cell.gate_floats ? 2 : 0));
+    CHECK(branchForm == (cell.gate_floats ? cell.params.gate_points : 0));
     const auto r = cosim::simulate(
         circuitOf({"stub op", "Vg g 0 DC 3", "Vd d 0 DC 0.4", ".op", ".end"}, {cell}));
     const CellParams& p = cell.params;
-    const double ion = physics::ionicCurrent(p, 3.0, 0.4, 0.0, 0.25);
+    const auto gate = physics::gateCurrent(p, 3.0, 0.4, 0.0, 0.25);
     const double leak = physics::leakageCurrent(p, 3.0, 0.4, 0.0);
     const double ig = -r.vector("i(vg)").back();
-    CHECK(relErr(ig, ion + leak) <= 1e-9);
-    CHECK(relErr(r.i_ion_a.back(), ion) <= 1e-12);
-    // drain source delivers the channel current minus the drain-end gate branches' current
+    CHECK(relErr(ig, gate.total() + leak) <= 1e-9);
+    CHECK(relErr(r.i_ion_a.back(), gate.total()) <= 1e-12);
+    if (v.gate == GateModel::TwoPoint) {
+      CHECK(relErr(gate.total(), physics::ionicCurrent(p, 3.0, 0.4, 0.0, 0.25)) <= 1e-15);
+    } else {
+      CHECK(gate.total() < physics::ionicCurrent(p, 3.0, 0.4, 0.0, 0.25));
+    }
     const double ichan = physics::channelCurrent(p, 0.25, 0.4);
-    const double gateToDrain =
-        0.5 * physics::faradaicCurrent(p, 2.6, 0.25) + (3.0 - 0.4) / (2.0 * p.r_leak);
+    const double gateToDrain = gate.drain + (3.0 - 0.4) / (2.0 * p.r_leak);
     CHECK(relErr(-r.vector("i(vd)").back(), ichan - gateToDrain) <= 1e-9);
     CHECK(r.x.back() == 0.25);  // .op: no time passes
   }
 }
 
 TEST_CASE("stub: rs = 0 leaves out the series resistor, reserved names are refused") {
-  cosim::Cell cell;
-  cell.name = "n1";
-  cell.gate = "g";
-  cell.drain = "d";
-  cell.source = "s";
-  cell.params = defaultCell();
+  cosim::Cell cell = testCell("s");
   cell.params.rs = 0.0;
   const auto lines = cosim::stubLines(cell);
-  for (const auto& l : lines) CHECK(l.find("recr_n1_rs") == std::string::npos);
+  for (const auto& l : lines) CHECK(l.find("recr_n1_r") == std::string::npos);
   CHECK(std::count_if(lines.begin(), lines.end(),
                       [](const std::string& l) { return l.rfind("becr_n1_f", 0) == 0; }) == 2);
   const auto c = circuitOf({"t", "Recr_x a 0 1", ".op", ".end"}, {cell});
   CHECK_THROWS_AS((void)cosim::expand(c), InputError);
+}
+
+TEST_CASE("records (issue 13 E): every /waveforms row holds one time point and one state") {
+  // A cell with a cubic channel under a 5 V, 100 ms gate pulse with 0.6 V across the channel:
+  // the state moves at every point, so a record that mixed two states would show it.
+  cosim::Cell cell = testCell("s");
+  cell.params.c3 = 0.3;
+  cell.x0 = 0.1;
+  const auto r = cosim::simulate(circuitOf(
+      {"records", "Vg g 0 PULSE(0 5 1m 1u 1u 100m 1)", "Vd d 0 DC 0.5", "Vs s 0 DC -0.1",
+       ".tran 5m 120m", ".end"},
+      {cell}));
+  const CellParams& p = cell.params;
+  const auto vg = r.vector("v(g)"), vd = r.vector("v(d)"), vs = r.vector("v(s)");
+  REQUIRE(r.points() > 10);
+  REQUIRE(r.x.back() > r.x.front() + 1e-3);
+  double worstDs = 0.0, worstIon = 0.0;
+  for (std::size_t k = 0; k < r.points(); ++k) {
+    const double vds = vd[k] - vs[k];
+    const double ids = r.g_s[k] * vds * (1.0 + p.c3 * vds * vds);
+    worstDs = std::max(worstDs, relErr(r.i_ds_a[k], ids));
+    CHECK(r.g_s[k] == physics::conductance(p, r.x[k]));
+    const double ion = physics::gateIonicCurrent(p, vg[k], vd[k], vs[k], r.x[k]);
+    if (ion != 0.0) worstIon = std::max(worstIon, relErr(r.i_ion_a[k], ion));
+    CHECK(r.v_gs_v[k] == vg[k] - vs[k]);
+    CHECK(r.v_gd_v[k] == vg[k] - vd[k]);
+  }
+  MESSAGE("records: largest relative deviation of cell_i_ds_a from G V_ds (1 + c3 V_ds^2) "
+          << worstDs << ", of cell_i_ion_a " << worstIon);
+  CHECK(worstDs <= 1e-12);
+  CHECK(worstIon <= 1e-12);
+}
+
+TEST_CASE("records (issue 13 E): every /waveforms row of the 10x10 V/2 run is one state") {
+  // `ecramsim run netlists/xbar10_program_v2.cir`: 100 cells, channel voltages from 0 to 2.5 V,
+  // the selected cell moving. V_ds from the node voltages of /waveforms/node_v.
+  app::RunJob job;
+  job.netlist = kNetlists / "xbar10_program_v2.cir";
+  NullProgress quiet;
+  const ResultTree t = app::runRunJob(job, quiet);
+  auto strings = [&](const std::string& path) {
+    return std::get<std::vector<std::string>>(t.datasets().at(path).data);
+  };
+  const auto nodes = strings("/waveforms/node_names");
+  const auto drains = strings("/cells/drain"), sources = strings("/cells/source");
+  const auto& nodeV = t.values("/waveforms/node_v");
+  const auto& ids = t.values("/waveforms/cell_i_ds_a");
+  const auto& g = t.values("/waveforms/cell_g_s");
+  const auto& x = t.values("/waveforms/cell_x");
+  const std::size_t N = drains.size(), W = nodes.size(), P = t.values("/waveforms/time_s").size();
+  REQUIRE(N == 100);
+  auto column = [&](const std::string& node) -> long {
+    if (node == "0") return -1;
+    const auto it = std::find(nodes.begin(), nodes.end(), node);
+    REQUIRE(it != nodes.end());
+    return long(it - nodes.begin());
+  };
+  const double c3 = defaultCell().c3;
+  double worst = 0.0, moved = 0.0;
+  std::size_t compared = 0;
+  for (std::size_t i = 0; i < N; ++i) {
+    const long d = column(drains[i]), s = column(sources[i]);
+    moved = std::max(moved, std::abs(x[(P - 1) * N + i] - x[i]));
+    for (std::size_t k = 0; k < P; ++k) {
+      const double vds = (d < 0 ? 0.0 : nodeV[k * W + std::size_t(d)]) -
+                         (s < 0 ? 0.0 : nodeV[k * W + std::size_t(s)]);
+      const double want = g[k * N + i] * vds * (1.0 + c3 * vds * vds);
+      if (want == 0.0) {
+        CHECK(ids[k * N + i] == 0.0);
+        continue;
+      }
+      worst = std::max(worst, relErr(ids[k * N + i], want));
+      ++compared;
+    }
+  }
+  MESSAGE("records: " << compared << " cell rows, largest relative deviation of cell_i_ds_a from "
+                      << "cell_g_s V_ds (1 + c3 V_ds^2) " << worst);
+  CHECK(moved > 1e-4);  // the selected cell's state changed during the run
+  CHECK(compared > 100 * P / 2);
+  CHECK(worst <= 1e-12);
 }
 
 TEST_CASE("acceptance A: co-simulated G(t) equals ngspice integrating the state itself") {

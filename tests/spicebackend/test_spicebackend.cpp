@@ -199,7 +199,9 @@ void checkRowParallelMaps(int perCell) {
             << ", " << perCell << " pulses/cell (" << bs.pulses.size() << " pulses, " << spice.spiceRuns()
             << " runs): max |dG| " << diff << " of the range, min movement " << moved << ", spice "
             << tSpice << " s; energy spice " << bs.energy_j << " J nodal " << bn.energy_j << " J");
-    CHECK(moved > 0.002 * perCell);  // every cell moved by >= 0.2% of the range per pulse
+    // Every cell moved by >= 0.08% of the range per pulse (the selected cell's step from x = 0
+    // is 0.12% with ideal lines: device gate-iv, array_step_v2).
+    CHECK(moved > 0.0008 * perCell);
     CHECK(diff <= 1e-3);
     CHECK(spice.counters().pulses == std::size_t(100 * perCell));
     CHECK(spice.counters().elapsed_s == doctest::Approx(nodal.counters().elapsed_s));
@@ -274,7 +276,7 @@ TEST_CASE("floating lines: the half-select disturb of the nodal engine follows t
   MESSAGE("V/3 floating, 20 pulses: largest disturb nodal " << disturbN << ", spice " << disturbS
           << " (state units); largest difference " << diff << "; selected cell moved "
           << bn.delta_x(1, 2) << " (nodal) " << bs.delta_x(1, 2) << " (spice)");
-  CHECK(disturbS > 1e-5);  // there is a disturb to compare
+  CHECK(disturbS > 1e-6);  // there is a disturb to compare (3.7e-6 with the distributed gate)
   CHECK(diff <= 0.05 * disturbS);
   CHECK(bn.delta_x(1, 2) == doctest::Approx(bs.delta_x(1, 2)).epsilon(1e-3));
 }
@@ -319,13 +321,14 @@ void checkProgramSpiceAgainstNodal(const std::string& target) {
 }  // namespace
 
 TEST_CASE("acceptance D (issue 5): program a graded 5x5 target (pwm, serial), spice and nodal within 1%") {
-  // A 5x5 crop-sized target with the letters' grey levels (0 to 1), so ngspice takes seconds.
+  // A 5x5 crop-sized target with grey levels from 0 to 0.5 of the window, so ngspice takes
+  // seconds (an array pulse moves a cell about 1.2e-3 of the range per 100 ms under V/2).
   const std::filesystem::path csv = std::filesystem::temp_directory_path() /
                                     ("ecramsim_sb_target_" + std::to_string(::getpid()) + ".csv");
   {
     std::ofstream out(csv);
     for (int r = 0; r < 5; ++r) {
-      for (int c = 0; c < 5; ++c) out << (c ? "," : "") << double((r * 5 + c) % 7) / 6.0;
+      for (int c = 0; c < 5; ++c) out << (c ? "," : "") << double((r * 5 + c) % 7) / 12.0;
       out << "\n";
     }
   }

@@ -42,6 +42,10 @@ app::TrainJob linearRuleJob(const std::string& card) {
   app::TrainJob job = cardJob(card);
   job.config.map.w_scale = 0.5;
   job.config.pulses.state_aware = false;
+  // An array pulse under V/2 moves a cell about a fifth of what the two-point gate predicted
+  // (device gate-iv: array_step_v2 against array_step_v2_two_point), so the cap allows five
+  // times the default's pulses per step, keeping the rule's reach per step.
+  job.config.pulses.max_pulses = 10;
   return job;
 }
 
@@ -93,7 +97,11 @@ TEST_CASE("acceptance B: with the linear update rule a strongly nonlinear card s
   CHECK(bad.metricValue("test_accuracy") >= 0.5);  // it still learns, only worse
 }
 
-TEST_CASE("--engine spice trains the same network as nodal (100 rows, one epoch)") {
+// With the distributed gate (five quadrature segments per cell in the ngspice netlist) this
+// comparison takes about 170 s of ngspice (1445 pulses): a benchmark, run by
+// tools/bench/spice_crosscheck.sh (`--no-skip -tc='bench*'`).
+TEST_CASE("bench --engine spice trains the same network as nodal (100 rows, one epoch)" *
+          doctest::skip()) {
   // The first 100 samples, so the ngspice co-simulation of every write phase stays short.
   const std::filesystem::path data = test::mushroomCopy(
       std::filesystem::temp_directory_path(), "ecramsim_m100_" + std::to_string(::getpid()) + ".csv",
