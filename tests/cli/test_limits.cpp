@@ -229,7 +229,9 @@ TEST_CASE("SIGINT and SIGTERM stop `vmm` while computing with 130 and no output"
     const fs::path dir = scratch("vmm_signal");
     const fs::path out = dir / "vmm.h5";
     checkSignalled(dir,
-                   {"vmm", "--rows", "200", "--cols", "200", "--vectors", "10", "-o",
+                   // 150 x 150: several seconds of work, in steps (one read factorization
+                   // per map state) short enough to stop within the 2 s under load.
+                   {"vmm", "--rows", "150", "--cols", "150", "--vectors", "10", "-o",
                     out.string(), "-q"},
                    sig);
     CHECK(!fs::exists(out));
