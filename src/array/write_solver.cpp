@@ -306,13 +306,17 @@ WriteOperatingPoint WriteSolver::solve(std::span<const CellParams> cells, const 
   for (const GateElement& ge : pr.gates) {
     const double vgs = pot(ge.g) - pot(ge.s), vgd = pot(ge.g) - pot(ge.d);
     const CellParams& p = cells[std::size_t(ge.cell)];
-    const double xc = x(ge.cell / C, ge.cell % C);
-    const GateEval e = evalGate(p, vgs, vgd, xc, false);
-    op.ionic_a(ge.cell / C, ge.cell % C) = physics::gateCurrentAt(p, vgs, vgd, xc).total();
-    op.cell_power_w(ge.cell / C, ge.cell % C) += e.i_s * vgs + e.i_d * vgd;
-    if (ge.g.known) terminalCurrent(ge.g.index) += e.i_s + e.i_d;
-    if (ge.s.known) terminalCurrent(ge.s.index) -= e.i_s;
-    if (ge.d.known) terminalCurrent(ge.d.index) -= e.i_d;
+    // The Faradaic split once (a quadrature when rs > 0): the ionic current, and with the
+    // leakage the element's end currents (as gateBranchCurrents).
+    const physics::GateSplit<double> f =
+        physics::gateCurrentAt(p, vgs, vgd, x(ge.cell / C, ge.cell % C));
+    const physics::GateSplit<double> leak = gateLeakage(p, vgs, vgd);
+    const double i_s = f.source + leak.source, i_d = f.drain + leak.drain;
+    op.ionic_a(ge.cell / C, ge.cell % C) = f.total();
+    op.cell_power_w(ge.cell / C, ge.cell % C) += i_s * vgs + i_d * vgd;
+    if (ge.g.known) terminalCurrent(ge.g.index) += i_s + i_d;
+    if (ge.s.known) terminalCurrent(ge.s.index) -= i_s;
+    if (ge.d.known) terminalCurrent(ge.d.index) -= i_d;
   }
   op.driver_power_w = vk.dot(terminalCurrent);
   return op;

@@ -75,15 +75,23 @@ struct [[nodiscard]] WriteOperatingPoint {
   int jacobian_factorizations = 0;  ///< of which with a fresh Jacobian
 };
 
+/// A, the gate leakage of a cell, half into each channel end.
+template <typename T>
+physics::GateSplit<T> gateLeakage(const CellParams& p, const T& vgs, const T& vgd) {
+  const T zero = 0.0 * vgs;
+  return {0.5 * physics::leakageCurrent(p, vgs, zero, zero),
+          0.5 * physics::leakageCurrent(p, vgd, zero, zero)};
+}
+
 /// A, currents from the gate into the source end and into the drain end of a cell with
 /// gate-to-source voltage `vgs` and gate-to-drain voltage `vgd` (see the header comment).
 template <typename T>
 physics::GateSplit<T> gateBranchCurrents(const CellParams& p, const T& vgs, const T& vgd,
                                          const T& x) {
-  const T zero = 0.0 * vgs;
   physics::GateSplit<T> out = physics::gateCurrentAt(p, vgs, vgd, x);
-  out.source += 0.5 * physics::leakageCurrent(p, vgs, zero, zero);
-  out.drain += 0.5 * physics::leakageCurrent(p, vgd, zero, zero);
+  const physics::GateSplit<T> leak = gateLeakage(p, vgs, vgd);
+  out.source += leak.source;
+  out.drain += leak.drain;
   return out;
 }
 
