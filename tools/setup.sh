@@ -22,6 +22,7 @@ packages=(
   python3-xarray python3-h5netcdf    # tests open result files as netCDF-4 (README "Reading the results")
   libceres-dev                       # Ceres Solver: least squares of `ecramsim fit` (src/fit/)
   libsuitesparse-dev libmetis-dev    # CHOLMOD supernodal Cholesky, METIS nested dissection (read)
+  zlib1g-dev                         # gzip-compressed IDX data sets (Fashion-MNIST)
 )
 
 missing=()
