@@ -6,6 +6,9 @@
 #include "cli/common.hpp"
 #include "cli/plots.hpp"
 #include "core/error.hpp"
+#include "io/hdf5.hpp"
+#include "io/image_data.hpp"
+#include "nn/nn_job.hpp"
 
 namespace ecramsim::cli {
 
@@ -28,6 +31,89 @@ void parseTile(const std::string& text, Eigen::Index& rows, Eigen::Index& cols) 
     throw InputError({}, "--tile", "expected ROWSxCOLS, e.g. 16x16, got '" + echoToken(text) + "'");
   }
   if (rows < 1 || cols < 2) throw InputError({}, "--tile", "need at least 1 row and 2 columns");
+}
+
+/// `train mlp` and `train vgg8`: image classifiers of the network engine (src/nn/, libtorch).
+void addNnCommand(CLI::App& train, const std::string& network) {
+  struct Options {
+    nn::NnJob job;
+    std::string out;
+    bool noPlot = false;
+    CommonFlags flags;
+  };
+  auto o = std::make_shared<Options>();
+  auto& j = o->job;
+  j.network = network;
+  CLI::App* cmd = nullptr;
+  if (network == "vgg8") {
+    cmd = train.add_subcommand(
+        "vgg8",
+        "NeuroSim's VGG-8 (conv 128-128-pool-256-256-pool-512-512-pool, FC 1024, FC classes), "
+        "every width times --width, batch norm after each convolution, trained with plain SGD "
+        "on Fashion-MNIST (default), MNIST or CIFAR-10. Example: ecramsim train vgg8 --ideal "
+        "--width 0.25 --subset 4000 --epochs 1");
+    cmd->add_option("--width", j.width, "Channel multiplier of every layer (0.25 trains on 2 cores)")
+        ->default_val(j.width);
+    cmd->add_flag("!--no-batchnorm", j.batchnorm,
+                  "No batch normalization (plain SGD then does not train VGG-8)");
+  } else {
+    cmd = train.add_subcommand(
+        "mlp",
+        "Multilayer perceptron of the sizes --layers (input first, classes last), ReLU between, "
+        "trained with plain SGD. Example: ecramsim train mlp --ideal --layers 784,256,10");
+    cmd->add_option("--layers", j.layers, "Layer sizes, comma-separated, e.g. 784,256,10")
+        ->delimiter(',')
+        ->required();
+  }
+  cmd->add_option("--dataset", j.dataset, "fashion-mnist (Debian's dataset-fashion-mnist), mnist "
+                                          "or cifar10 (binary batches; needs --data)")
+      ->check(CLI::IsMember({"fashion-mnist", "mnist", "cifar10"}))
+      ->default_val(j.dataset);
+  cmd->add_option("--data", j.data,
+                  "Directory of the data set's files (default for fashion-mnist: " +
+                      io::defaultFashionMnistDir().string() + ")");
+  cmd->add_option("--subset", j.subset, "Train on the first N samples only (0: all)")
+      ->default_val(0);
+  cmd->add_option("--test-subset", j.test_subset, "Test on the first N test samples (0: all)")
+      ->default_val(0);
+  cmd->add_option("--epochs", j.epochs, "Passes over the training samples")->default_val(j.epochs);
+  cmd->add_option("--batch", j.batch, "Samples per SGD step")->default_val(j.batch);
+  addQuantity(*cmd, "--lr", j.learning_rate, "1", "Learning rate of plain SGD");
+  cmd->add_option("--threads", j.threads, "libtorch threads (0: one per core)")->default_val(0);
+  cmd->add_flag("--ideal", j.ideal, "Floating-point weights: the software baseline");
+  cmd->add_option("--seed", j.seed, "Seed of the initial weights and the data order")
+      ->default_val(j.seed);
+  cmd->add_option("-o,--out", o->out, "HDF5 file to write (default: train_" + network + ".h5)");
+  cmd->add_flag("--no-plot", o->noPlot, "Skip the PNG of the learning curves");
+  addCommonFlags(*cmd, o->flags);
+  cmd->callback([o] {
+    StderrProgress progress(o->flags.quiet);
+    const auto run = nn::runNnJob(o->job, progress, globalCancelToken());
+    const std::filesystem::path path =
+        o->out.empty() ? "train_" + o->job.network + ".h5" : o->out;
+    io::writeResultFile(run.tree, path,
+                        {context().commandLine, o->job.seed, io::isoTimeNow(),
+                         run.interrupted ? "interrupted" : "complete",
+                         run.interrupted ? nullptr : &globalCancelToken()});
+    if (!o->noPlot && !run.interrupted) {
+      std::filesystem::path png = path;
+      png.replace_extension(".png");
+      const int rc = runPlotScript("train.py", {path.string(), png.string()}, o->flags.quiet);
+      if (rc != 0) {
+        throw IoError("tools/plot/train.py failed with status " + std::to_string(rc) + "; " +
+                      path.string() + " is complete (rerun with --no-plot)");
+      }
+    }
+    if (run.interrupted) throw Interrupted();
+    if (o->flags.json) {
+      printJsonSummary(path, run.tree);
+    } else {
+      std::printf("train %s (%s):\n", o->job.network.c_str(),
+                  o->job.ideal ? "ideal weights" : "ECRAM tiles");
+      printMetrics(run.tree);
+      std::printf("wrote %s\n", path.string().c_str());
+    }
+  });
 }
 
 }  // namespace
@@ -90,6 +176,8 @@ void addTrainCommand(CLI::App& app) {
   cmd->add_option("-o,--out", o->out, "HDF5 file to write (default: train_mushroom.h5)");
   cmd->add_flag("--no-plot", o->noPlot, "Skip the PNG of the learning curves");
   addCommonFlags(*cmd, o->flags);
+  addNnCommand(*train, "mlp");
+  addNnCommand(*train, "vgg8");
   cmd->callback([o] {
     StderrProgress progress(o->flags.quiet);
     auto& job = o->job;

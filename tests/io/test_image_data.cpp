@@ -2,8 +2,6 @@
 // published formats, every corrupt case of issue 14 (build item 4) with the file and byte
 // offset it must name, and the real Fashion-MNIST files when Debian's package is installed.
 #include <doctest/doctest.h>
-#include <unistd.h>
-#include <zlib.h>
 
 #include <filesystem>
 #include <fstream>
@@ -13,56 +11,31 @@
 
 #include "core/error.hpp"
 #include "io/image_data.hpp"
+#include "../support/image_fixtures.hpp"
 
 using namespace ecramsim;
 namespace fs = std::filesystem;
-using Bytes = std::vector<std::uint8_t>;
 
 namespace {
 
-fs::path scratch() {
-  const fs::path dir = fs::temp_directory_path() / ("ecramsim_img_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  return dir;
-}
+using test::Bytes;
 
+fs::path scratch() { return test::imageScratch("img"); }
 fs::path writeBytes(const std::string& name, const Bytes& b) {
-  const auto p = scratch() / name;
-  std::ofstream(p, std::ios::binary)
-      .write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
-  return p;
+  return test::writeBytes(scratch() / name, b);
 }
-
 fs::path writeGz(const std::string& name, const Bytes& b) {
-  const auto p = scratch() / name;
-  gzFile f = gzopen(p.c_str(), "wb");
-  REQUIRE(f != nullptr);
-  REQUIRE(gzwrite(f, b.data(), static_cast<unsigned>(b.size())) == static_cast<int>(b.size()));
-  gzclose(f);
-  return p;
-}
-
-void put32(Bytes& b, std::uint32_t v) {
-  for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<std::uint8_t>(v >> s));
+  return test::writeGz(scratch() / name, b);
 }
 
 /// n images of h x w whose pixel (i, k) is (7 i + k) mod 256, labels i mod 10.
 Bytes idxImages(std::uint32_t n, std::uint32_t h, std::uint32_t w) {
-  Bytes b{0, 0, 0x08, 0x03};
-  put32(b, n);
-  put32(b, h);
-  put32(b, w);
-  for (std::uint32_t i = 0; i < n; ++i) {
-    for (std::uint32_t k = 0; k < h * w; ++k) b.push_back(static_cast<std::uint8_t>(7 * i + k));
-  }
-  return b;
+  return test::idxImages(n, h, w, [](std::uint32_t i, std::uint32_t k) {
+    return static_cast<std::uint8_t>(7 * i + k);
+  });
 }
-
 Bytes idxLabels(std::uint32_t n) {
-  Bytes b{0, 0, 0x08, 0x01};
-  put32(b, n);
-  for (std::uint32_t i = 0; i < n; ++i) b.push_back(static_cast<std::uint8_t>(i % 10));
-  return b;
+  return test::idxLabels(n, [](std::uint32_t i) { return static_cast<std::uint8_t>(i % 10); });
 }
 
 /// n CIFAR-10 records: label (3 i) mod 10, pixel k of record i = (i + k) mod 256.

@@ -3,9 +3,10 @@
 
 Usage: /usr/bin/python3 tools/plot/train.py FILE.h5 [OUT.png] [--quiet]
 
-Four panels: loss and accuracies per epoch (in situ, and the software baseline when the file
-has /ideal/training), pulses per epoch, and the conductance histograms before and after
-training. Needs Debian's python3-h5py, -numpy, -matplotlib.
+`train mushroom`: four panels: loss and accuracies per epoch (in situ, and the software
+baseline when the file has /ideal/training), pulses per epoch, and the conductance histograms
+before and after training. `train mlp|vgg8` (files with /training/train_loss): two panels, train
+and test loss, train and test accuracy. Needs Debian's python3-h5py, -numpy, -matplotlib.
 """
 import os
 import sys
@@ -65,6 +66,27 @@ def draw(f, fig):
     fig.suptitle(title, fontsize=10)
 
 
+def draw_nn(f, fig):
+    """Draws the learning curves of a `train mlp|vgg8` file `f` into `fig` (2 axes)."""
+    a0, a1 = fig.subplots(1, 2)
+    t = f["/training"]
+    ep = t["epoch"][()]
+    cfg = f["/config"].attrs
+    a0.plot(ep, t["train_loss"][()], "o-", label="train")
+    a0.plot(ep, t["test_loss"][()], "s--", label="test")
+    a0.set_xlabel("epoch")
+    a0.set_ylabel("loss (cross-entropy)")
+    a0.legend(fontsize=8)
+    a1.plot(ep, 100 * t["train_accuracy"][()], "o-", label="train")
+    a1.plot(ep, 100 * t["test_accuracy"][()], "s--", label="test")
+    a1.set_xlabel("epoch")
+    a1.set_ylabel("accuracy (%)")
+    a1.legend(fontsize=8, loc="lower right")
+    fig.suptitle("%s on %s, %s weights: test accuracy %.2f%%"
+                 % (cfg["network"], cfg["dataset"], cfg["weights"],
+                    100 * t["test_accuracy"][()][-1]), fontsize=10)
+
+
 def main(argv):
     quiet = "--quiet" in argv
     args = [a for a in argv if a != "--quiet"]
@@ -74,8 +96,9 @@ def main(argv):
     src = args[0]
     out = args[1] if len(args) > 1 else os.path.splitext(src)[0] + ".png"
     with h5py.File(src, "r") as f:
-        fig = plt.figure(figsize=(15, 3.6))
-        draw(f, fig)
+        nn = "train_loss" in f["/training"]
+        fig = plt.figure(figsize=(10, 3.6) if nn else (15, 3.6))
+        (draw_nn if nn else draw)(f, fig)
         fig.tight_layout()
         fig.savefig(out, dpi=110)
         plt.close(fig)

@@ -1,0 +1,269 @@
+#include "nn/nn_job.hpp"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <thread>
+
+#include "core/error.hpp"
+#include "io/image_data.hpp"
+
+namespace ecramsim::nn {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double secondsSince(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+io::ImageSet loadSplit(const NnJob& job, bool train) {
+  const std::size_t n = train ? job.subset : job.test_subset;
+  if (job.dataset == "cifar10") {
+    if (job.data.empty()) {
+      throw InputError({}, "--data",
+                       "CIFAR-10 is not shipped: give --data DIR holding the binary version's "
+                       "data_batch_1.bin ... data_batch_5.bin and test_batch.bin");
+    }
+    return io::readCifar10Split(job.data, train, n);
+  }
+  if (job.dataset == "fashion-mnist" || job.dataset == "mnist") {
+    if (job.data.empty() && job.dataset == "mnist") {
+      throw InputError({}, "--data", "MNIST is not shipped: give --data DIR with its IDX files");
+    }
+    return io::readIdxSplit(job.data.empty() ? io::defaultFashionMnistDir() : job.data, train,
+                            n);
+  }
+  throw InputError({}, "--dataset",
+                   "unknown data set '" + echoToken(job.dataset) +
+                       "' (fashion-mnist, mnist or cifar10)");
+}
+
+/// samples x channels x height x width, float, scaled to [0, 1].
+torch::Tensor pixels(const io::ImageSet& s) {
+  auto* data = const_cast<std::uint8_t*>(s.pixels.data());  // from_blob wants non-const; copied
+  return torch::from_blob(data,
+                          {static_cast<long>(s.size()), s.channels, s.height, s.width},
+                          torch::kUInt8)
+      .to(torch::kFloat32)
+      .div_(255.0);
+}
+
+torch::Tensor labels(const io::ImageSet& s) {
+  std::vector<std::int64_t> y(s.labels.begin(), s.labels.end());
+  return torch::tensor(y, torch::kInt64);
+}
+
+int scaled(int channels, double width) {
+  return std::max(1, static_cast<int>(std::lround(channels * width)));
+}
+
+torch::nn::Sequential vgg8(const io::ImageSet& d, double width, bool batchnorm) {
+  torch::nn::Sequential net;
+  int in = d.channels;
+  int h = d.height;
+  int w = d.width;
+  for (int block : {128, 256, 512}) {
+    for (int k = 0; k < 2; ++k) {
+      const int out = scaled(block, width);
+      net->push_back(
+          torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).padding(1).bias(!batchnorm)));
+      if (batchnorm) net->push_back(torch::nn::BatchNorm2d(out));
+      net->push_back(torch::nn::ReLU());
+      in = out;
+    }
+    net->push_back(torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(2)));
+    h /= 2;
+    w /= 2;
+  }
+  if (h < 1 || w < 1) {
+    throw InputError({}, "--dataset",
+                     "images of " + std::to_string(d.height) + " x " + std::to_string(d.width) +
+                         " are too small for VGG-8's three 2 x 2 poolings (8 x 8 at least)");
+  }
+  const int fc = scaled(1024, width);
+  net->push_back(torch::nn::Flatten());
+  net->push_back(torch::nn::Linear(in * h * w, fc));
+  net->push_back(torch::nn::ReLU());
+  net->push_back(torch::nn::Linear(fc, d.classes));
+  return net;
+}
+
+torch::nn::Sequential mlp(const io::ImageSet& d, const std::vector<int>& layers) {
+  const auto features = static_cast<long>(d.imageBytes());
+  if (layers.size() < 2) {
+    throw InputError({}, "--layers", "need at least the input and the output size, e.g. " +
+                                         std::to_string(features) + ",256," +
+                                         std::to_string(d.classes));
+  }
+  if (layers.front() != features || layers.back() != d.classes) {
+    throw InputError({}, "--layers",
+                     "the first size must be the data's " + std::to_string(features) +
+                         " inputs and the last its " + std::to_string(d.classes) +
+                         " classes, got " + std::to_string(layers.front()) + " ... " +
+                         std::to_string(layers.back()));
+  }
+  torch::nn::Sequential net;
+  net->push_back(torch::nn::Flatten());
+  for (std::size_t i = 0; i + 1 < layers.size(); ++i) {
+    if (layers[i + 1] < 1) throw InputError({}, "--layers", "layer sizes must be positive");
+    if (i > 0) net->push_back(torch::nn::ReLU());
+    net->push_back(torch::nn::Linear(layers[i], layers[i + 1]));
+  }
+  return net;
+}
+
+void checkJob(const NnJob& job) {
+  if (job.network != "vgg8" && job.network != "mlp") {
+    throw InputError({}, "network", "unknown network '" + echoToken(job.network) + "'");
+  }
+  if (!job.ideal) {
+    throw InputError({}, "--ideal",
+                     "the analog layers of `train " + job.network +
+                         "` (weights on ECRAM tiles) are not built yet; --ideal trains the same "
+                         "network in floating point");
+  }
+  if (job.epochs < 1) throw InputError({}, "--epochs", "must be at least 1");
+  if (job.batch < 1) throw InputError({}, "--batch", "must be at least 1");
+  if (!(job.learning_rate > 0.0)) throw InputError({}, "--lr", "must be positive");
+  if (!(job.width > 0.0) || job.width > 4.0) {
+    throw InputError({}, "--width", "must lie in (0, 4]");
+  }
+}
+
+struct Curve {
+  std::vector<double> trainLoss, trainAccuracy, testLoss, testAccuracy, seconds;
+};
+
+/// Mean loss and accuracy of the network on (x, y), in evaluation mode, in slices of 500.
+std::pair<double, double> evaluate(torch::nn::Sequential& net, const torch::Tensor& x,
+                                   const torch::Tensor& y) {
+  torch::NoGradGuard noGrad;
+  net->eval();
+  double loss = 0.0;
+  std::int64_t correct = 0;
+  const auto n = x.size(0);
+  for (std::int64_t s = 0; s < n; s += 500) {
+    const auto e = std::min<std::int64_t>(n, s + 500);
+    const auto out = net->forward(x.slice(0, s, e));
+    const auto yb = y.slice(0, s, e);
+    loss += torch::nn::functional::cross_entropy(
+                out, yb, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                .item<double>();
+    correct += out.argmax(1).eq(yb).sum().item<std::int64_t>();
+  }
+  return {loss / static_cast<double>(n), static_cast<double>(correct) / static_cast<double>(n)};
+}
+
+}  // namespace
+
+NnRun runNnJob(const NnJob& job, Progress& progress, const CancelToken& cancel) {
+  checkJob(job);
+  const auto trainSet = loadSplit(job, true);
+  const auto testSet = loadSplit(job, false);
+  if (trainSet.height != testSet.height || trainSet.width != testSet.width ||
+      trainSet.channels != testSet.channels) {
+    throw InputError({testSet.source, 0}, "--data",
+                     "test images differ in size from the training images");
+  }
+  torch::set_num_threads(job.threads > 0
+                             ? job.threads
+                             : std::max(1, static_cast<int>(std::thread::hardware_concurrency())));
+  torch::manual_seed(job.seed);
+
+  // Standardize with the training split's statistics per channel (digital preprocessing).
+  auto x = pixels(trainSet);
+  const auto mean = x.mean({0, 2, 3}, true);
+  const auto sd = x.std({0, 2, 3}, true, true).clamp_min(1e-6);
+  x = (x - mean) / sd;
+  const auto xt = (pixels(testSet) - mean) / sd;
+  const auto y = labels(trainSet);
+  const auto yt = labels(testSet);
+
+  auto net = job.network == "vgg8" ? vgg8(trainSet, job.width, job.batchnorm)
+                                   : mlp(trainSet, job.layers);
+  std::int64_t parameters = 0;
+  for (const auto& p : net->parameters()) parameters += p.numel();
+  torch::optim::SGD sgd(net->parameters(), torch::optim::SGDOptions(job.learning_rate));
+
+  NnRun run;
+  Curve curve;
+  const auto n = static_cast<std::int64_t>(trainSet.size());
+  const std::int64_t batches = (n + job.batch - 1) / job.batch;
+  try {
+    for (int epoch = 1; epoch <= job.epochs; ++epoch) {
+      const auto t0 = Clock::now();
+      const std::string stage = "epoch " + std::to_string(epoch) + "/" +
+                                std::to_string(job.epochs);
+      net->train();
+      const auto order = torch::randperm(n, torch::kInt64);
+      double loss = 0.0;
+      std::int64_t correct = 0;
+      for (std::int64_t b = 0; b < batches; ++b) {
+        cancel.throwIfCancelled();
+        const auto idx = order.slice(0, b * job.batch, std::min(n, (b + 1) * job.batch));
+        const auto xb = x.index_select(0, idx);
+        const auto yb = y.index_select(0, idx);
+        sgd.zero_grad();
+        const auto out = net->forward(xb);
+        const auto l = torch::nn::functional::cross_entropy(out, yb);
+        l.backward();
+        sgd.step();
+        loss += l.item<double>() * static_cast<double>(idx.size(0));
+        correct += out.argmax(1).eq(yb).sum().item<std::int64_t>();
+        progress.update(stage, static_cast<std::size_t>(b + 1), static_cast<std::size_t>(batches));
+      }
+      const auto [testLoss, testAcc] = evaluate(net, xt, yt);
+      curve.trainLoss.push_back(loss / static_cast<double>(n));
+      curve.trainAccuracy.push_back(static_cast<double>(correct) / static_cast<double>(n));
+      curve.testLoss.push_back(testLoss);
+      curve.testAccuracy.push_back(testAcc);
+      curve.seconds.push_back(secondsSince(t0));
+    }
+  } catch (const Interrupted&) {
+    run.interrupted = true;
+  }
+
+  auto& t = run.tree;
+  const auto epochs = curve.testAccuracy.size();
+  std::vector<double> epochIndex(epochs);
+  for (std::size_t e = 0; e < epochs; ++e) epochIndex[e] = static_cast<double>(e + 1);
+  t.vector("/training/epoch", epochIndex, "count", "epochs completed");
+  t.vector("/training/train_loss", curve.trainLoss, "1",
+           "mean cross-entropy over the epoch's batches, in training mode");
+  t.vector("/training/train_accuracy", curve.trainAccuracy, "1",
+           "share of the epoch's training samples classified right as they were trained");
+  t.vector("/training/test_loss", curve.testLoss, "1", "mean cross-entropy on the test split");
+  t.vector("/training/test_accuracy", curve.testAccuracy, "1",
+           "share of the test split classified right after the epoch");
+  t.vector("/training/seconds", curve.seconds, "s", "wall time of the epoch with its test");
+  t.dimensionsBelow("/training", {"epoch"});
+  t.attribute("/config", "network", job.network);
+  t.attribute("/config", "dataset", job.dataset);
+  t.attribute("/config", "data", trainSet.source + " ; " + testSet.source);
+  t.attribute("/config", "weights", std::string(job.ideal ? "ideal (float32)" : "ecram"));
+  t.attribute("/config", "width", job.width);
+  t.attribute("/config", "batchnorm", static_cast<std::int64_t>(job.batchnorm));
+  t.attribute("/config", "train_samples", static_cast<std::int64_t>(trainSet.size()));
+  t.attribute("/config", "test_samples", static_cast<std::int64_t>(testSet.size()));
+  t.attribute("/config", "epochs", static_cast<std::int64_t>(job.epochs));
+  t.attribute("/config", "batch", static_cast<std::int64_t>(job.batch));
+  t.attribute("/config", "learning_rate", job.learning_rate);
+  t.attribute("/config", "optimizer", std::string("plain SGD (no momentum, no weight decay)"));
+  t.attribute("/config", "libtorch", std::string(TORCH_VERSION));
+  std::string arch;
+  for (const auto& m : net->children()) arch += (arch.empty() ? "" : " | ") + m->name();
+  t.text("/config/architecture", arch, "the layers in order (libtorch module names)");
+  t.metric("parameters", static_cast<double>(parameters), "count", "trainable parameters");
+  t.metric("epochs_completed", static_cast<double>(epochs), "count", "epochs with a test");
+  if (epochs > 0) {
+    t.metric("test_accuracy", curve.testAccuracy.back(), "1", "after the last completed epoch");
+    t.metric("train_accuracy", curve.trainAccuracy.back(), "1", "during the last epoch");
+    t.metric("seconds_per_epoch", curve.seconds.back(), "s", "wall time of the last epoch");
+  }
+  return run;
+}
+
+}  // namespace ecramsim::nn

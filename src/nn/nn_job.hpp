@@ -1,0 +1,55 @@
+#pragma once
+/// `ecramsim train mlp|vgg8`: image classifiers trained with plain SGD (issue 14). The module
+/// src/nn/ is the only one that includes libtorch (digital layers, autograd, loss); this header
+/// is torch-free so that the CLI and other modules compile without it.
+///
+/// Networks (NeuroSim's VGG-8 and a multilayer perceptron):
+///  - vgg8: conv 128-128-pool-256-256-pool-512-512-pool, FC 1024, FC classes, every layer's
+///    width times `width` (rounded, at least 1), 3 x 3 convolutions with padding 1, ReLU, and
+///    batch normalization after each convolution when `batchnorm` (plain SGD does not train the
+///    network without it; see README);
+///  - mlp: fully connected layers of the sizes `layers` (input first, classes last), ReLU between.
+/// Pixels are scaled to [0, 1] and standardized with the training split's mean and standard
+/// deviation per channel (a digital preprocessing step of the periphery).
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/progress.hpp"
+#include "core/result.hpp"
+
+namespace ecramsim::nn {
+
+struct NnJob {
+  std::string network = "vgg8";         ///< "vgg8" or "mlp"
+  std::vector<int> layers;              ///< mlp: sizes, input first and classes last
+  double width = 0.25;                  ///< vgg8: channel multiplier
+  bool batchnorm = true;                ///< vgg8: batch normalization after each convolution
+  std::string dataset = "fashion-mnist";  ///< "fashion-mnist", "mnist" (IDX) or "cifar10"
+  std::filesystem::path data;           ///< directory; empty: Debian's Fashion-MNIST
+  std::size_t subset = 0;               ///< training samples used (the first N), 0: all
+  std::size_t test_subset = 0;          ///< test samples used, 0: all
+  int epochs = 5;
+  int batch = 32;
+  double learning_rate = 0.05;          ///< of plain SGD (no momentum, no weight decay)
+  std::uint64_t seed = 1;               ///< initial weights and data order
+  int threads = 0;                      ///< intra-op threads of libtorch, 0: the cores
+  bool ideal = false;                   ///< floating-point weights (the baseline)
+};
+
+/// What a run produced: the result tree holds every completed epoch; `interrupted` when a
+/// cancellation stopped it before the last epoch (the tree is then still complete up to there).
+struct NnRun {
+  ResultTree tree;
+  bool interrupted = false;
+};
+
+/// Trains the network. InputError for a job the engine cannot run (unknown network or data
+/// set, layer sizes that do not match the data, non-positive sizes), and from the data readers
+/// (io/image_data.hpp). Progress per batch; `cancel` is checked between batches.
+[[nodiscard]] NnRun runNnJob(const NnJob& job, Progress& progress, const CancelToken& cancel);
+
+}  // namespace ecramsim::nn

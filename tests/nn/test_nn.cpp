@@ -1,0 +1,150 @@
+// The network engine (nn/nn_job.hpp, libtorch): networks of the documented layer plans, plain SGD
+// that learns a separable fixture, reproducible runs, interruption after a whole epoch, and the
+// errors a user gets for jobs the engine cannot run.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <string>
+
+#include "../support/image_fixtures.hpp"
+#include "core/error.hpp"
+#include "nn/nn_job.hpp"
+
+using namespace ecramsim;
+namespace fs = std::filesystem;
+
+namespace {
+
+/// An IDX data set in `dir` under the published names: 8 x 8 images whose class c (0..3) is
+/// the bright quadrant, with a deterministic texture; `train` and `test` images.
+fs::path quadrants(std::uint32_t train, std::uint32_t test) {
+  const auto dir = test::imageScratch("nn_quadrants");
+  auto pixel = [](std::uint32_t offset) {
+    return [offset](std::uint32_t i, std::uint32_t k) {
+      const std::uint32_t c = (i + offset) % 4;
+      const std::uint32_t row = k / 8, col = k % 8;
+      const bool bright = (row / 4) == c / 2 && (col / 4) == c % 2;
+      return static_cast<std::uint8_t>((bright ? 170 : 20) + ((i + offset) * 37 + k * 11) % 60);
+    };
+  };
+  auto label = [](std::uint32_t offset) {
+    return [offset](std::uint32_t i) { return static_cast<std::uint8_t>((i + offset) % 4); };
+  };
+  test::writeBytes(dir / "train-images-idx3-ubyte", test::idxImages(train, 8, 8, pixel(0)));
+  test::writeBytes(dir / "train-labels-idx1-ubyte", test::idxLabels(train, label(0)));
+  test::writeBytes(dir / "t10k-images-idx3-ubyte", test::idxImages(test, 8, 8, pixel(1)));
+  test::writeBytes(dir / "t10k-labels-idx1-ubyte", test::idxLabels(test, label(1)));
+  return dir;
+}
+
+nn::NnJob quadrantJob(const std::string& network) {
+  nn::NnJob j;
+  j.network = network;
+  j.data = quadrants(160, 80);
+  j.layers = {64, 16, 10};
+  j.epochs = 3;
+  j.batch = 16;
+  j.learning_rate = 0.1;
+  j.threads = 1;
+  j.ideal = true;
+  return j;
+}
+
+/// Cancels the token when the named stage first reports.
+class CancelAt final : public Progress {
+ public:
+  CancelAt(std::string stage, CancelToken& token) : stage_(std::move(stage)), token_(token) {}
+  void update(std::string_view stage, std::size_t, std::size_t) override {
+    if (stage == stage_) token_.cancel();
+  }
+  void note(std::string_view) override {}
+
+ private:
+  std::string stage_;
+  CancelToken& token_;
+};
+
+std::string errorOf(const nn::NnJob& job) {
+  NullProgress quiet;
+  CancelToken never;
+  try {
+    (void)nn::runNnJob(job, quiet, never);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+}  // namespace
+
+TEST_CASE("mlp: plain SGD learns the quadrant fixture, and one seed gives one curve") {
+  NullProgress quiet;
+  CancelToken never;
+  const auto job = quadrantJob("mlp");
+  const auto a = nn::runNnJob(job, quiet, never);
+  const auto b = nn::runNnJob(job, quiet, never);
+  CHECK_FALSE(a.interrupted);
+  CHECK(a.tree.metricValue("parameters") == 64 * 16 + 16 + 16 * 10 + 10);
+  const auto& acc = a.tree.values("/training/test_accuracy");
+  REQUIRE(acc.size() == 3);
+  CHECK(acc.back() >= 0.95);
+  const auto& loss = a.tree.values("/training/train_loss");
+  CHECK(loss.back() < 0.5 * loss.front());
+  CHECK(a.tree.values("/training/test_loss") == b.tree.values("/training/test_loss"));
+  auto other = job;
+  other.seed = 2;
+  CHECK(nn::runNnJob(other, quiet, never).tree.values("/training/test_loss") !=
+        a.tree.values("/training/test_loss"));
+}
+
+TEST_CASE("vgg8: NeuroSim's layer plan scaled by --width, batch norm after each convolution") {
+  NullProgress quiet;
+  CancelToken never;
+  auto job = quadrantJob("vgg8");
+  job.width = 0.125;
+  job.epochs = 1;
+  job.subset = 32;
+  const auto r = nn::runNnJob(job, quiet, never);
+  // Channels 16-16-32-32-64-64 (3 x 3, no bias under batch norm, 2 parameters a channel of
+  // batch norm), 8 x 8 pooled three times to 1 x 1, FC 64 -> 128 -> 10 with biases.
+  const int c[] = {1, 16, 16, 32, 32, 64, 64};
+  double expected = 0;
+  for (int i = 0; i < 6; ++i) expected += 9.0 * c[i] * c[i + 1] + 2.0 * c[i + 1];
+  expected += 64.0 * 128 + 128 + 128.0 * 10 + 10;
+  CHECK(r.tree.metricValue("parameters") == expected);
+  CHECK(r.tree.metricValue("epochs_completed") == 1);
+  job.batchnorm = false;  // then every convolution has its bias and no batch norm
+  expected -= 2.0 * (16 + 16 + 32 + 32 + 64 + 64);
+  expected += 16 + 16 + 32 + 32 + 64 + 64;
+  CHECK(nn::runNnJob(job, quiet, never).tree.metricValue("parameters") == expected);
+}
+
+TEST_CASE("mlp: SIGINT during epoch 2 keeps epoch 1, marked interrupted") {
+  CancelToken token;
+  CancelAt progress("epoch 2/3", token);
+  const auto r = nn::runNnJob(quadrantJob("mlp"), progress, token);
+  CHECK(r.interrupted);
+  CHECK(r.tree.values("/training/test_accuracy").size() == 1);
+  CHECK(r.tree.metricValue("epochs_completed") == 1);
+}
+
+TEST_CASE("nn jobs the engine cannot run are refused, naming the flag") {
+  auto j = quadrantJob("mlp");
+  j.ideal = false;
+  CHECK(errorOf(j).find("--ideal") != std::string::npos);
+  j = quadrantJob("mlp");
+  j.layers = {784, 256, 10};
+  const auto e = errorOf(j);
+  CHECK(e.find("--layers") != std::string::npos);
+  CHECK(e.find("data's 64 inputs") != std::string::npos);
+  j = quadrantJob("mlp");
+  j.dataset = "cifar10";
+  j.data.clear();
+  CHECK(errorOf(j).find("--data") != std::string::npos);
+  j = quadrantJob("vgg8");
+  j.width = 0;
+  CHECK(errorOf(j).find("--width") != std::string::npos);
+  j = quadrantJob("mlp");
+  j.data = test::imageScratch("nn_empty");
+  CHECK(errorOf(j).find("train-images-idx3-ubyte") != std::string::npos);
+}
