@@ -83,6 +83,9 @@ void addNnCommand(CLI::App& train, const std::string& network) {
   cmd->add_flag("--ideal", j.ideal, "Floating-point weights: the software baseline");
   cmd->add_option("--seed", j.seed, "Seed of the initial weights and the data order")
       ->default_val(j.seed);
+  cmd->add_option("--resume", j.resume,
+                  "Continue the run of an earlier file of the same job (same flags; an "
+                  "interrupted run, or one with fewer --epochs) after its last completed epoch");
   cmd->add_option("-o,--out", o->out, "HDF5 file to write (default: train_" + network + ".h5)");
   cmd->add_flag("--no-plot", o->noPlot, "Skip the PNG of the learning curves");
   addCommonFlags(*cmd, o->flags);

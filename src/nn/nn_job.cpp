@@ -8,6 +8,8 @@
 #include <thread>
 
 #include "core/error.hpp"
+#include "core/rng.hpp"
+#include "io/hdf5.hpp"
 #include "io/image_data.hpp"
 
 namespace ecramsim::nn {
@@ -137,6 +139,100 @@ struct Curve {
   std::vector<double> trainLoss, trainAccuracy, testLoss, testAccuracy, seconds;
 };
 
+/// The training samples' order in `epoch` (1-based): a Fisher-Yates shuffle seeded by the job's
+/// seed and the epoch alone, so a resumed run visits the samples as an uninterrupted one.
+torch::Tensor epochOrder(std::uint64_t seed, int epoch, std::int64_t n) {
+  Rng rng(seed * 0x9E3779B97F4A7C15ull + static_cast<std::uint64_t>(epoch));
+  std::vector<std::int64_t> order(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i) order[static_cast<std::size_t>(i)] = i;
+  for (std::int64_t i = n - 1; i > 0; --i) {
+    const auto j = static_cast<std::int64_t>(rng.uniform() * static_cast<double>(i + 1));
+    std::swap(order[static_cast<std::size_t>(i)], order[static_cast<std::size_t>(j)]);
+  }
+  return torch::tensor(order, torch::kInt64);
+}
+
+/// Every parameter and buffer of the network by its module path ("0.weight", "1.running_mean").
+std::vector<std::pair<std::string, torch::Tensor>> stateOf(torch::nn::Sequential& net) {
+  std::vector<std::pair<std::string, torch::Tensor>> state;
+  for (const auto& p : net->named_parameters()) state.emplace_back(p.key(), p.value());
+  for (const auto& b : net->named_buffers()) state.emplace_back(b.key(), b.value());
+  return state;
+}
+
+void saveState(ResultTree& t, torch::nn::Sequential& net) {
+  for (auto& [name, tensor] : stateOf(net)) {
+    const auto flat = tensor.detach().to(torch::kFloat64).contiguous().reshape({-1});
+    Dataset d;
+    std::vector<std::string> dims;
+    for (std::int64_t k = 0; k < tensor.dim(); ++k) {
+      d.shape.push_back(static_cast<std::size_t>(tensor.size(k)));
+      dims.push_back(name + "_axis" + std::to_string(k));
+    }
+    const auto* v = flat.data_ptr<double>();
+    d.data = std::vector<double>(v, v + flat.numel());
+    d.attrs["units"] = std::string("1");
+    d.attrs["description"] = std::string("after the last completed epoch (--resume reads it)");
+    d.dims = dims;
+    t.dataset("/state/" + name, std::move(d));
+  }
+}
+
+/// The job settings a --resume file must share with the job, as /config attributes.
+void describeJob(ResultTree& t, const NnJob& job, const io::ImageSet& train,
+                 const io::ImageSet& test) {
+  std::string layers;
+  for (int l : job.layers) layers += (layers.empty() ? "" : ",") + std::to_string(l);
+  t.attribute("/config", "network", job.network);
+  t.attribute("/config", "layers", layers);
+  t.attribute("/config", "dataset", job.dataset);
+  t.attribute("/config", "data", train.source + " ; " + test.source);
+  t.attribute("/config", "weights", std::string(job.ideal ? "ideal (float32)" : "ecram"));
+  t.attribute("/config", "width", job.width);
+  t.attribute("/config", "batchnorm", static_cast<std::int64_t>(job.batchnorm));
+  t.attribute("/config", "train_samples", static_cast<std::int64_t>(train.size()));
+  t.attribute("/config", "test_samples", static_cast<std::int64_t>(test.size()));
+  t.attribute("/config", "batch", static_cast<std::int64_t>(job.batch));
+  t.attribute("/config", "learning_rate", job.learning_rate);
+  t.attribute("/config", "seed", static_cast<std::int64_t>(job.seed));
+}
+
+/// Reads a --resume file: checks that it was made by the same job, loads its state into `net`
+/// and its learning curve into `curve`.
+void resumeFrom(const NnJob& job, const ResultTree& now, torch::nn::Sequential& net,
+                Curve& curve) {
+  const auto where = SourceLocation{job.resume.string(), 0};
+  const ResultTree old = io::readResultFile(job.resume);
+  const auto oldConfig = old.groupAttrs().find("/config");
+  if (oldConfig == old.groupAttrs().end()) {
+    throw InputError(where, "--resume", "not a file of `ecramsim train mlp|vgg8` (no /config)");
+  }
+  for (const auto& [key, value] : now.groupAttrs().at("/config")) {
+    const auto it = oldConfig->second.find(key);
+    if (it == oldConfig->second.end() || it->second != value) {
+      throw InputError(where, "--resume",
+                       "was made by another job: its /config attribute '" + key +
+                           "' differs from this run's");
+    }
+  }
+  torch::NoGradGuard noGrad;
+  for (auto& [name, tensor] : stateOf(net)) {
+    const std::string path = "/state/" + name;
+    if (!old.has(path)) throw InputError(where, "--resume", "has no " + path);
+    const auto& v = old.values(path);
+    if (static_cast<std::int64_t>(v.size()) != tensor.numel()) {
+      throw InputError(where, "--resume", path + " has the wrong size");
+    }
+    auto loaded = torch::tensor(v, torch::kFloat64).reshape(tensor.sizes());
+    tensor.copy_(loaded.to(tensor.dtype()));
+  }
+  curve.trainLoss = old.values("/training/train_loss");
+  curve.trainAccuracy = old.values("/training/train_accuracy");
+  curve.testLoss = old.values("/training/test_loss");
+  curve.testAccuracy = old.values("/training/test_accuracy");
+  curve.seconds = old.values("/training/seconds");
+}
+
 /// Mean loss and accuracy of the network on (x, y), in evaluation mode, in slices of 500.
 std::pair<double, double> evaluate(torch::nn::Sequential& net, const torch::Tensor& x,
                                    const torch::Tensor& y) {
@@ -189,16 +285,28 @@ NnRun runNnJob(const NnJob& job, Progress& progress, const CancelToken& cancel) 
   torch::optim::SGD sgd(net->parameters(), torch::optim::SGDOptions(job.learning_rate));
 
   NnRun run;
+  auto& t = run.tree;
+  describeJob(t, job, trainSet, testSet);
   Curve curve;
+  if (!job.resume.empty()) resumeFrom(job, t, net, curve);
   const auto n = static_cast<std::int64_t>(trainSet.size());
   const std::int64_t batches = (n + job.batch - 1) / job.batch;
+  // The state after the last completed epoch: an interruption puts it back, so that the file
+  // holds the state its learning curve ends with.
+  auto snapshot = [&net] {
+    std::vector<torch::Tensor> copy;
+    for (auto& [name, tensor] : stateOf(net)) copy.push_back(tensor.detach().clone());
+    return copy;
+  };
+  auto completed = snapshot();
   try {
-    for (int epoch = 1; epoch <= job.epochs; ++epoch) {
+    for (int epoch = static_cast<int>(curve.testAccuracy.size()) + 1; epoch <= job.epochs;
+         ++epoch) {
       const auto t0 = Clock::now();
       const std::string stage = "epoch " + std::to_string(epoch) + "/" +
                                 std::to_string(job.epochs);
       net->train();
-      const auto order = torch::randperm(n, torch::kInt64);
+      const auto order = epochOrder(job.seed, epoch, n);
       double loss = 0.0;
       std::int64_t correct = 0;
       for (std::int64_t b = 0; b < batches; ++b) {
@@ -221,12 +329,15 @@ NnRun runNnJob(const NnJob& job, Progress& progress, const CancelToken& cancel) 
       curve.testLoss.push_back(testLoss);
       curve.testAccuracy.push_back(testAcc);
       curve.seconds.push_back(secondsSince(t0));
+      completed = snapshot();
     }
   } catch (const Interrupted&) {
     run.interrupted = true;
+    torch::NoGradGuard noGrad;
+    auto state = stateOf(net);
+    for (std::size_t k = 0; k < state.size(); ++k) state[k].second.copy_(completed[k]);
   }
 
-  auto& t = run.tree;
   const auto epochs = curve.testAccuracy.size();
   std::vector<double> epochIndex(epochs);
   for (std::size_t e = 0; e < epochs; ++e) epochIndex[e] = static_cast<double>(e + 1);
@@ -240,19 +351,10 @@ NnRun runNnJob(const NnJob& job, Progress& progress, const CancelToken& cancel) 
            "share of the test split classified right after the epoch");
   t.vector("/training/seconds", curve.seconds, "s", "wall time of the epoch with its test");
   t.dimensionsBelow("/training", {"epoch"});
-  t.attribute("/config", "network", job.network);
-  t.attribute("/config", "dataset", job.dataset);
-  t.attribute("/config", "data", trainSet.source + " ; " + testSet.source);
-  t.attribute("/config", "weights", std::string(job.ideal ? "ideal (float32)" : "ecram"));
-  t.attribute("/config", "width", job.width);
-  t.attribute("/config", "batchnorm", static_cast<std::int64_t>(job.batchnorm));
-  t.attribute("/config", "train_samples", static_cast<std::int64_t>(trainSet.size()));
-  t.attribute("/config", "test_samples", static_cast<std::int64_t>(testSet.size()));
-  t.attribute("/config", "epochs", static_cast<std::int64_t>(job.epochs));
-  t.attribute("/config", "batch", static_cast<std::int64_t>(job.batch));
-  t.attribute("/config", "learning_rate", job.learning_rate);
-  t.attribute("/config", "optimizer", std::string("plain SGD (no momentum, no weight decay)"));
-  t.attribute("/config", "libtorch", std::string(TORCH_VERSION));
+  saveState(t, net);
+  t.attribute("/training", "epochs_requested", static_cast<std::int64_t>(job.epochs));
+  t.attribute("/training", "optimizer", std::string("plain SGD (no momentum, no weight decay)"));
+  t.attribute("/training", "libtorch", std::string(TORCH_VERSION));
   std::string arch;
   for (const auto& m : net->children()) arch += (arch.empty() ? "" : " | ") + m->name();
   t.text("/config/architecture", arch, "the layers in order (libtorch module names)");

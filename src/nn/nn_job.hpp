@@ -38,6 +38,11 @@ struct NnJob {
   std::uint64_t seed = 1;               ///< initial weights and data order
   int threads = 0;                      ///< intra-op threads of libtorch, 0: the cores
   bool ideal = false;                   ///< floating-point weights (the baseline)
+  /// A file of an earlier run of the same job (an interrupted one, or one with fewer epochs):
+  /// training continues after its last completed epoch from its saved state (/state), and the
+  /// result is the run an uninterrupted job would have made (data order per epoch depends on
+  /// the seed and the epoch only; bit for bit with one thread).
+  std::filesystem::path resume;
 };
 
 /// What a run produced: the result tree holds every completed epoch; `interrupted` when a
@@ -47,9 +52,10 @@ struct NnRun {
   bool interrupted = false;
 };
 
-/// Trains the network. InputError for a job the engine cannot run (unknown network or data
-/// set, layer sizes that do not match the data, non-positive sizes), and from the data readers
-/// (io/image_data.hpp). Progress per batch; `cancel` is checked between batches.
+/// Trains the network; the tree ends with /state (every parameter and buffer after the last
+/// completed epoch, float32 values as float64, shapes as the layers hold them). InputError for a job the engine cannot run (unknown network or data
+/// set, layer sizes that do not match the data, non-positive sizes, a --resume file of another
+/// job), and from the data readers (io/image_data.hpp). Progress per batch; `cancel` is checked between batches.
 [[nodiscard]] NnRun runNnJob(const NnJob& job, Progress& progress, const CancelToken& cancel);
 
 }  // namespace ecramsim::nn

@@ -8,6 +8,7 @@
 
 #include "../support/image_fixtures.hpp"
 #include "core/error.hpp"
+#include "io/hdf5.hpp"
 #include "nn/nn_job.hpp"
 
 using namespace ecramsim;
@@ -147,4 +148,36 @@ TEST_CASE("nn jobs the engine cannot run are refused, naming the flag") {
   j = quadrantJob("mlp");
   j.data = test::imageScratch("nn_empty");
   CHECK(errorOf(j).find("train-images-idx3-ubyte") != std::string::npos);
+}
+
+TEST_CASE("mlp: interrupted mid-epoch, then --resume: the uninterrupted run's final state") {
+  NullProgress quiet;
+  CancelToken never;
+  const auto job = quadrantJob("mlp");
+  const auto whole = nn::runNnJob(job, quiet, never);
+
+  CancelToken token;
+  CancelAt progress("epoch 2/3", token);  // during the first batch of epoch 2
+  const auto cut = nn::runNnJob(job, progress, token);
+  REQUIRE(cut.interrupted);
+  const auto file = test::imageScratch("nn_resume") / "cut.h5";
+  io::writeResultFile(cut.tree, file, {"test", job.seed, io::isoTimeNow(), "interrupted"});
+
+  auto again = job;
+  again.resume = file;
+  const auto resumed = nn::runNnJob(again, quiet, never);
+  CHECK_FALSE(resumed.interrupted);
+  CHECK(resumed.tree.values("/training/test_loss") == whole.tree.values("/training/test_loss"));
+  int compared = 0;
+  for (const auto& [path, d] : whole.tree.datasets()) {
+    if (path.rfind("/state/", 0) != 0) continue;
+    CAPTURE(path);
+    CHECK(resumed.tree.values(path) == whole.tree.values(path));  // bit for bit, one thread
+    ++compared;
+  }
+  CHECK(compared == 4);  // two layers' weights and biases
+
+  auto other = again;
+  other.learning_rate = 0.2;
+  CHECK(errorOf(other).find("'learning_rate' differs") != std::string::npos);
 }
