@@ -111,8 +111,20 @@ void StderrProgress::update(std::string_view stage, std::size_t done, std::size_
   using clock = std::chrono::steady_clock;
   static const auto start = clock::now();
   const double now = std::chrono::duration<double>(clock::now() - start).count();
+  if (stage != stage_) {
+    stage_ = stage;
+    stageStart_ = now;
+  }
   if (done != total && now - lastPrint_ < 0.25) return;
   lastPrint_ = now;
+  // The stage's remaining time at its mean rate so far, once a tenth of a second is measured.
+  const double spent = now - stageStart_;
+  if (done > 0 && done < total && spent > 0.1) {
+    const double eta = spent * static_cast<double>(total - done) / static_cast<double>(done);
+    std::fprintf(stderr, "[%.*s] %zu/%zu  (%.1f s, ETA %.0f s)\n",
+                 static_cast<int>(stage.size()), stage.data(), done, total, now, eta);
+    return;
+  }
   std::fprintf(stderr, "[%.*s] %zu/%zu  (%.1f s)\n", static_cast<int>(stage.size()), stage.data(),
                done, total, now);
 }

@@ -63,7 +63,8 @@ void applyArrayOptions(const ArrayOptions& o, CrossbarGeometry& geo);
 /// The write network solver of --write-solver.
 [[nodiscard]] WriteSolverKind writeSolverKind(const ArrayOptions& o);
 
-/// Progress on stderr: a line per update, at most a few per second; nothing when quiet.
+/// Progress on stderr: a line per update, at most a few per second, with the elapsed time and
+/// the estimated time left in the stage; nothing when quiet.
 class StderrProgress final : public Progress {
  public:
   explicit StderrProgress(bool quiet) : quiet_(quiet) {}
@@ -73,6 +74,8 @@ class StderrProgress final : public Progress {
  private:
   bool quiet_;
   double lastPrint_ = -1.0;
+  std::string stage_;        ///< the stage last reported
+  double stageStart_ = 0.0;  ///< s since the first report, when stage_ began
 };
 
 /// Writes a result file with this process's run information.
