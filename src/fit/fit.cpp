@@ -249,6 +249,40 @@ C2cEstimate estimateC2c(const std::vector<Ramp>& ramps, double lo, double hi) {
   return est;
 }
 
+/// How a branch's ramp lengths came about. Ramps of a fixed protocol have equal or arbitrary
+/// lengths; ramps stopped at a target conductance are longer the further they lag. The sign of
+/// the lag is read after the shortest ramp's pulses, where every ramp has a reading:
+/// progressCorr = corr(pulses_i, polarity * G_i[shortest]). The lengths track progress when
+/// that is negative and differs from 0 at about 95% (Student t > 2 with n - 2 degrees of
+/// freedom, n ramps with unequal lengths).
+struct RampLengths {
+  std::size_t medianPulses = 0;  ///< upper median of the ramps' pulse counts
+  double progressCorr = 0.0;
+  bool trackProgress = false;
+};
+
+RampLengths rampLengths(const std::vector<Ramp>& ramps, const std::vector<std::size_t>& idx) {
+  RampLengths out;
+  std::vector<std::size_t> pulses;
+  for (auto ri : idx) pulses.push_back(ramps[ri].g_s.size() - 1);
+  std::vector<std::size_t> sorted = pulses;
+  std::sort(sorted.begin(), sorted.end());
+  out.medianPulses = sorted[sorted.size() / 2];
+  if (sorted.front() == sorted.back() || idx.size() < 4) return out;
+  std::vector<double> count, reached;
+  for (std::size_t j = 0; j < idx.size(); ++j) {
+    const Ramp& r = ramps[idx[j]];
+    count.push_back(static_cast<double>(pulses[j]));
+    reached.push_back(r.polarity * r.g_s[sorted.front()]);
+  }
+  const double c = stats::pearson(count, reached);
+  const double t =
+      -c * std::sqrt(static_cast<double>(idx.size() - 2) / std::max(1.0 - c * c, 1e-12));
+  out.progressCorr = c;
+  out.trackProgress = t > 2.0;
+  return out;
+}
+
 }  // namespace
 
 std::span<const std::string_view> fittableKeys() { return kFittable; }
@@ -603,7 +637,12 @@ FitResult fitCard(const MeasuredData& data, const ModelCard& start, const FitOpt
     const std::string grp = "/branches/" + branchName(polarity);
     std::size_t maxLen = 0;
     for (auto ri : idx) maxLen = std::max(maxLen, data.ramps[ri].g_s.size());
-    // Noisy simulations: every ramp from its first reading, its own number of pulses.
+    const RampLengths lengths = rampLengths(data.ramps, idx);
+    bf.lengthProgressCorr = lengths.progressCorr;
+    bf.lengthsTrackProgress = lengths.trackProgress;
+    bf.finalPulsesModel = lengths.trackProgress ? static_cast<int>(lengths.medianPulses) : -1;
+    // Noisy simulations: every ramp from its first reading, to the longer of its own number of
+    // pulses and the branch's median (the final reading when the lengths track progress).
     const int reps = std::max(options.replicates, 1);
     std::vector<std::vector<std::vector<double>>> noisy(static_cast<std::size_t>(reps));
     for (int rep = 0; rep < reps; ++rep) {
@@ -613,7 +652,8 @@ FitResult fitCard(const MeasuredData& data, const ModelCard& start, const FitOpt
         CellBench bench(pf, DeviceVariation{}, rng);
         bench.setState(resp.state(r.g_s[0]));
         std::vector<double> tr{r.g_s[0]};
-        for (std::size_t k = 1; k < r.g_s.size(); ++k) {
+        const std::size_t readings = std::max(r.g_s.size(), lengths.medianPulses + 1);
+        for (std::size_t k = 1; k < readings; ++k) {
           bench.pulse(polarity * options.shape.amplitude_v, options.shape.width_s);
           bench.idle(options.shape.interval_s, GateMode::Grounded);
           tr.push_back(bench.readConductance(options.shape.read_v));
@@ -702,27 +742,32 @@ FitResult fitCard(const MeasuredData& data, const ModelCard& start, const FitOpt
     bf.trendChi2 = chi2 / static_cast<double>(bins);
     bf.trendSize = absStep > 0.0 ? std::sqrt(size2 / static_cast<double>(bins)) / absStep : 0.0;
     bf.mismatch = bf.trendChi2 > 5.0 && bf.trendSize > 0.1;
-    // Final conductance: ramp-to-ramp sigma of the last reading, data and simulations.
-    std::vector<double> lastD;
-    for (auto ri : idx) lastD.push_back(data.ramps[ri].g_s.back());
+    // Final conductance: ramp-to-ramp sigma of the last reading, data and simulations. A
+    // simulated ramp ends after its data ramp's pulses, or after the branch's median number when
+    // the data's lengths track progress (see RampLengths): a simulated ramp's noise is its own,
+    // so the data's lengths, chosen by the measured ramps' noise, would only add spread to it.
+    std::vector<double> lastD, travelD;
+    for (auto ri : idx) {
+      lastD.push_back(data.ramps[ri].g_s.back());
+      travelD.push_back(data.ramps[ri].g_s.back() - data.ramps[ri].g_s.front());
+    }
     bf.finalSigmaData_s = sd(lastD);
-    double var = 0.0;
-    for (const auto& rep : noisy) {
-      std::vector<double> last;
-      for (const auto& tr : rep) last.push_back(tr.back());
-      var += sd(last) * sd(last);
-    }
-    bf.finalSigmaModel_s = std::sqrt(var / static_cast<double>(noisy.size()));
-    std::vector<double> travelD;
-    for (auto ri : idx) travelD.push_back(data.ramps[ri].g_s.back() - data.ramps[ri].g_s.front());
     bf.travelSigmaData_s = sd(travelD);
-    var = 0.0;
+    double varLast = 0.0, varTravel = 0.0;
     for (const auto& rep : noisy) {
-      std::vector<double> travel;
-      for (const auto& tr : rep) travel.push_back(tr.back() - tr.front());
-      var += sd(travel) * sd(travel);
+      std::vector<double> last, travel;
+      for (std::size_t j = 0; j < idx.size(); ++j) {
+        const std::vector<double>& tr = rep[j];
+        const double gEnd = tr[lengths.trackProgress ? lengths.medianPulses
+                                                     : data.ramps[idx[j]].g_s.size() - 1];
+        last.push_back(gEnd);
+        travel.push_back(gEnd - tr.front());
+      }
+      varLast += sd(last) * sd(last);
+      varTravel += sd(travel) * sd(travel);
     }
-    bf.travelSigmaModel_s = std::sqrt(var / static_cast<double>(noisy.size()));
+    bf.finalSigmaModel_s = std::sqrt(varLast / static_cast<double>(noisy.size()));
+    bf.travelSigmaModel_s = std::sqrt(varTravel / static_cast<double>(noisy.size()));
     // dG against G: data steps averaged in G bins, the model's step at the bin centres.
     constexpr int kDgBins = 20;
     const double gLo = stepRes.front().first;
@@ -779,6 +824,12 @@ FitResult fitCard(const MeasuredData& data, const ModelCard& start, const FitOpt
                "ramp-to-ramp sigma of last minus first reading, data");
     out.metric("travel_sigma_model_" + b + "_s", bf.travelSigmaModel_s, "S",
                "the same of the noisy simulations of the fitted card");
+    out.metric("length_progress_corr_" + b, bf.lengthProgressCorr, "1",
+               "correlation of a ramp's pulse count with its progress after the shortest "
+               "ramp's pulses (negative: lagging ramps got more pulses)");
+    out.metric("final_pulses_model_" + b, bf.finalPulsesModel, "count",
+               "pulses of every simulated ramp for the final sigma (the median, as the data's "
+               "lengths track progress); -1: each its data ramp's own");
     if (bf.mismatch) {
       std::string from;
       for (auto ri : idx) {

@@ -19,6 +19,13 @@
 /// opposite signs, cycle-to-cycle noise does not); from a CrossSim table, sqrt(sum h^2 / sum m^2)
 /// of the table's half spread h = (q84 - q16) / 2 against the fitted model's step m from each
 /// bin (the bench's noise rule dG = m (1 + dg_c2c N(0,1)) makes that ratio converge to dg_c2c).
+///
+/// The card's spread is checked by simulation: every ramp, from its first reading, is run with
+/// dg_c2c on the device bench `replicates` times. Its final conductance is read after the data
+/// ramp's own pulses, unless the data's ragged lengths track the ramps' progress (lagging ramps
+/// got more pulses: the measurement stopped them at a target, fit.cpp, RampLengths); then after
+/// the branch's median pulse count, as a simulated ramp's noise is not the one that chose the
+/// measured length.
 
 #include <cstdint>
 #include <span>
@@ -80,6 +87,10 @@ struct BranchFit {
   double finalSigmaModel_s = 0.0;  ///< the same of the noisy simulations
   double travelSigmaData_s = 0.0;  ///< ramp-to-ramp sigma of last minus first reading
   double travelSigmaModel_s = 0.0;
+  /// corr(pulse count, progress after the shortest ramp's pulses) over the branch's ramps
+  double lengthProgressCorr = 0.0;
+  bool lengthsTrackProgress = false;  ///< significantly negative: the data stopped at a target
+  int finalPulsesModel = -1;  ///< pulses of every simulated ramp for finalSigmaModel_s; -1: own
 };
 
 struct FitResult {
