@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <string>
 
+#include "../support/cli.hpp"
 #include "../support/image_fixtures.hpp"
 #include "core/error.hpp"
 #include "io/hdf5.hpp"
@@ -180,4 +181,47 @@ TEST_CASE("mlp: interrupted mid-epoch, then --resume: the uninterrupted run's fi
   auto other = again;
   other.learning_rate = 0.2;
   CHECK(errorOf(other).find("'learning_rate' differs") != std::string::npos);
+}
+
+TEST_CASE("vgg8 on CIFAR-10 batch fixtures: three channels of 32 x 32") {
+  const auto dir = test::imageScratch("nn_cifar");
+  test::Bytes records;
+  for (std::uint32_t i = 0; i < 24; ++i) {
+    records.push_back(static_cast<std::uint8_t>(i % 10));
+    for (std::uint32_t k = 0; k < 3072; ++k) records.push_back(static_cast<std::uint8_t>(i * k));
+  }
+  test::writeBytes(dir / "data_batch_1.bin", records);
+  test::writeBytes(dir / "test_batch.bin", records);
+  NullProgress quiet;
+  CancelToken never;
+  auto job = quadrantJob("vgg8");
+  job.dataset = "cifar10";
+  job.data = dir;
+  job.width = 0.125;
+  job.epochs = 1;
+  const auto r = nn::runNnJob(job, quiet, never);
+  // As the 8 x 8 plan, with 3 input channels and 4 x 4 x 64 features into FC 1024/8.
+  const int c[] = {3, 16, 16, 32, 32, 64, 64};
+  double expected = 0;
+  for (int i = 0; i < 6; ++i) expected += 9.0 * c[i] * c[i + 1] + 2.0 * c[i + 1];
+  expected += 64.0 * 16 * 128 + 128 + 128.0 * 10 + 10;
+  CHECK(r.tree.metricValue("parameters") == expected);
+  CHECK(r.tree.values("/training/test_accuracy").size() == 1);
+}
+
+TEST_CASE("train vgg8 on a corrupt data set: exit 2 naming the file and the byte offset") {
+  const auto dir = test::imageScratch("nn_corrupt");
+  test::Bytes records(2 * 3073 + 7, 1);
+  test::writeBytes(dir / "data_batch_1.bin", records);
+  const auto out = dir / "never.h5";
+  const auto r = test::run("train vgg8 --ideal --dataset cifar10 --data " + dir.string() +
+                           " --no-plot -q -o " + out.string());
+  CHECK(r.status == 2);
+  CHECK(r.output.find((dir / "data_batch_1.bin").string() + ": data: byte offset 6146: "
+                      "truncated record: 7 of 3073 bytes") != std::string::npos);
+  CHECK_FALSE(fs::exists(out));
+  const auto noIdeal = test::run("train mlp --layers 784,10 -q --no-plot -o " + out.string());
+  CHECK(noIdeal.status == 2);
+  CHECK(noIdeal.output.find("--ideal") != std::string::npos);
+  CHECK_FALSE(fs::exists(out));
 }
