@@ -164,3 +164,13 @@ TEST_CASE("--wiring source-cols: a VMM, training and verify are refused naming -
   CHECK(fs::is_empty(dir));
   fs::remove_all(dir);
 }
+
+TEST_CASE("paper --only refuses an unknown experiment and writes nothing") {
+  const fs::path dir = scratchDir();
+  const Run r = run("paper -q --only wiring -o " + (dir / "paper").string());
+  CHECK(r.status == 2);
+  CHECK(r.output.find("--only") != std::string::npos);
+  CHECK(r.output.find("wirings") != std::string::npos);  // the known stems are listed
+  CHECK(fs::is_empty(dir));
+  fs::remove_all(dir);
+}
