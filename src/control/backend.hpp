@@ -43,7 +43,7 @@ enum class BiasFraction { Half, Third };
 
 /// What unselected gate and drain lines do during a write: held by their drivers at the bias
 /// level, or left floating (no driver; the network sets their potential). Source lines are
-/// always driven: they are the channel reference of every row.
+/// always driven: they are the channel reference of every cell.
 enum class UnselectedLines { Grounded, Floating };
 
 /// A write bias scheme: V/2 or V/3, unselected lines held or floating, for an array of wiring

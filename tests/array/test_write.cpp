@@ -10,6 +10,7 @@
 
 #include "array/crossbar_engine.hpp"
 #include "array/nodal_backend.hpp"
+#include "array/sneak_read.hpp"
 #include "array/write_solver.hpp"
 #include "control/program.hpp"
 #include "core/error.hpp"
@@ -214,6 +215,8 @@ TEST_CASE("write: an array wired with source columns refuses reads and foreign s
   CHECK(refusesWithWiring([&] { (void)arr.vmm(MatrixXd::Ones(1, 3)); }));
   CHECK(refusesWithWiring([&] { (void)arr.readConductances(0.2); }));
   CHECK(refusesWithWiring([&] { (void)CrossbarEngine(geo); }));
+  CHECK(refusesWithWiring(
+      [&] { (void)readCellSneak(geo, MatrixXd::Constant(3, 3, 1e-6), 1, 1, 0.2, false); }));
   const std::vector<PulseRequest> pulse{{0, 0, 5.0, 0.1}};
   CHECK(refusesWithWiring([&] {
     (void)arr.applyPulses(pulse, {BiasFraction::Half, UnselectedLines::Grounded, Wiring::SourceRows},

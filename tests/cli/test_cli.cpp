@@ -143,14 +143,15 @@ TEST_CASE("every array subcommand takes --engine nodal|spice and refuses any oth
   fs::remove_all(dir);
 }
 
-TEST_CASE("--wiring source-cols: a VMM, training and verify are refused naming --wiring") {
+TEST_CASE("--wiring source-cols: a VMM, training, verify and a read netlist are refused naming --wiring") {
   const fs::path dir = scratchDir();
   const std::string target = ECRAMSIM_TEST_DATA_DIR "/../data/patterns/letter_e.pgm";
   const std::vector<std::string> commands{
       "vmm -q --wiring source-cols -o " + (dir / "v.h5").string(),
       "train mushroom -q --no-plot --wiring source-cols -o " + (dir / "t.h5").string(),
       "program -q --scheme verify --wiring source-cols -t " + target + " -o " +
-          (dir / "p.h5").string()};
+          (dir / "p.h5").string(),
+      "netlist crossbar --rows 2 --cols 2 --wiring source-cols -o " + (dir / "x.cir").string()};
   for (const std::string& cmd : commands) {
     CAPTURE(cmd);
     const Run r = run(cmd);
