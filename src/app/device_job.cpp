@@ -23,7 +23,8 @@ void requireCount(int v, int min, const char* what) {
 }
 
 /// The gate's array figures (ideal lines, nominal device), distributed and two-point gate:
-/// selectivity under V/2 and V/3, the selected cell's step in one pulse, and the bench step.
+/// selectivity under V/2 and V/3, the selected cell's step in one pulse, the same for the
+/// distributed gate with source lines along the columns, and the bench step.
 void arrayGateMetrics(const EcramParams& p, const GateIvConfig& cfg, ResultTree& out) {
   const double V = cfg.v_program;
   for (const GateModel gate : {GateModel::Distributed, GateModel::TwoPoint}) {
@@ -40,6 +41,15 @@ void arrayGateMetrics(const EcramParams& p, const GateIvConfig& cfg, ResultTree&
                  "selected cell's state change in one pulse of V from x0, " + scheme +
                      ", ideal lines" + model);
     }
+  }
+  for (const BiasFraction bias : {BiasFraction::Half, BiasFraction::Third}) {
+    const std::string scheme = bias == BiasFraction::Half ? "v2" : "v3";
+    const ArrayGateFigures f = arrayGateFigures(p, GateModel::Distributed, bias, V, cfg.width_s,
+                                                Wiring::SourceCols);
+    out.metric("selectivity_" + scheme + "_source_cols", f.selectivity, "1",
+               "as selectivity_" + scheme + ", source lines along the columns (--wiring)");
+    out.metric("array_step_" + scheme + "_source_cols", f.step_selected, "1",
+               "as array_step_" + scheme + ", source lines along the columns (--wiring)");
   }
   const double bench = advanceHeld(cellParams(p), p.x0, {V, 0.0, 0.0}, cfg.width_s).x - p.x0;
   out.metric("bench_step", bench, "1", "state change in one bench pulse of V from x0");

@@ -1,5 +1,6 @@
 #include "app/paper.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <functional>
 
@@ -10,7 +11,9 @@
 #include "app/program_job.hpp"
 #include "app/train_job.hpp"
 #include "app/vmm_job.hpp"
+#include "app/wirings.hpp"
 #include "core/error.hpp"
+#include "core/input_file.hpp"
 #include "io/hdf5.hpp"
 #include "io/output_file.hpp"
 
@@ -61,17 +64,8 @@ struct Experiment {
 ResultTree programPatterns(std::uint64_t seed, const std::string& engine) {
   ResultTree out;
   const ModelCard card = resolveCard(defaultCardPath().string(), {});
-  const std::vector<std::string> patterns{"letter_e", "letter_c", "letter_r", "letter_a", "letter_m"};
-  struct Scheme {
-    const char* name;
-    ProgramScheme scheme;
-    PulseOrder order;
-  };
-  const std::vector<Scheme> schemes{{"pwm", ProgramScheme::Pwm, PulseOrder::Serial},
-                                    {"count", ProgramScheme::Count, PulseOrder::RowParallel},
-                                    {"verify", ProgramScheme::Verify, PulseOrder::Serial}};
-  for (const auto& pattern : patterns) {
-    for (const auto& s : schemes) {
+  for (const auto& pattern : shippedPatterns()) {
+    for (const auto& s : patternSchemes()) {
       globalCancelToken().throwIfCancelled();
       ProgramJob job;
       job.target = projectRoot() / "data" / "patterns" / (pattern + ".pgm");
@@ -97,13 +91,68 @@ ResultTree programPatterns(std::uint64_t seed, const std::string& engine) {
   return out;
 }
 
+/// The members of a JSON object as (key text with its quotes, value text), in order. The object
+/// is one metricsJson() wrote: keys without escapes, values numbers or objects.
+std::vector<std::pair<std::string, std::string>> topLevelMembers(const std::string& json,
+                                                                 const std::string& where) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::size_t i = json.find('{');
+  if (i == std::string::npos) throw InputError({where, 0}, "summary.json", "not a JSON object");
+  ++i;
+  while (true) {
+    const std::size_t k0 = json.find('"', i);
+    if (k0 == std::string::npos) break;
+    const std::size_t k1 = json.find('"', k0 + 1);
+    const std::size_t colon = json.find(':', k1 == std::string::npos ? k0 : k1);
+    if (k1 == std::string::npos || colon == std::string::npos) {
+      throw InputError({where, 0}, "summary.json", "malformed member");
+    }
+    std::size_t j = colon + 1;
+    int depth = 0;
+    bool inString = false;
+    for (; j < json.size(); ++j) {
+      const char c = json[j];
+      if (c == '"') inString = !inString;
+      if (inString) continue;
+      if (c == '{' || c == '[') ++depth;
+      if (c == '}' || c == ']') {
+        if (depth == 0) break;  // the end of the enclosing object
+        --depth;
+      }
+      if (c == ',' && depth == 0) break;
+    }
+    if (j >= json.size()) throw InputError({where, 0}, "summary.json", "unterminated object");
+    std::string value = json.substr(colon + 1, j - colon - 1);
+    value.erase(0, value.find_first_not_of(" \n"));
+    value.erase(value.find_last_not_of(" \n") + 1);
+    out.emplace_back(json.substr(k0, k1 - k0 + 1), value);
+    if (json[j] == '}') break;
+    i = j + 1;
+  }
+  return out;
+}
+
+/// `existing` with the members of `update` put in (replacing those of the same key).
+std::string mergeSummary(const std::string& existing, const std::string& update,
+                         const std::string& where) {
+  auto members = topLevelMembers(existing, where);
+  for (const auto& [key, value] : topLevelMembers(update, "metrics")) {
+    const auto it = std::find_if(members.begin(), members.end(),
+                                 [&](const auto& m) { return m.first == key; });
+    if (it != members.end()) it->second = value;
+    else members.emplace_back(key, value);
+  }
+  std::string out = "{";
+  for (std::size_t k = 0; k < members.size(); ++k) {
+    out += (k ? ", " : "") + members[k].first + ": " + members[k].second;
+  }
+  return out + "}";
+}
+
 }  // namespace
 
 PaperResult runPaper(const PaperConfig& cfg, Progress& progress) {
   checkEngine(cfg.engine);
-  std::error_code ec;
-  std::filesystem::create_directories(cfg.outDir, ec);
-  if (ec) throw IoError(cfg.outDir.string() + ": cannot create the results folder: " + ec.message());
   std::vector<Experiment> experiments;
   for (const auto& job : deviceExperiments(cfg.seed)) {
     experiments.push_back({fileStem(job.protocol), [job] {
@@ -143,6 +192,29 @@ PaperResult runPaper(const PaperConfig& cfg, Progress& progress) {
                            return runVmmJob(job, quiet);
                          }});
 
+  // Issue 13: the wirings of the array side by side; wirings.h5, "wirings/" metrics.
+  experiments.push_back({"wirings", [&] {
+                           NullProgress quiet;
+                           return compareWirings({cfg.seed, cfg.engine}, quiet);
+                         }});
+  if (!cfg.only.empty()) {
+    std::vector<Experiment> chosen;
+    for (const auto& stem : cfg.only) {
+      const auto it = std::find_if(experiments.begin(), experiments.end(),
+                                   [&](const Experiment& e) { return e.stem == stem; });
+      if (it == experiments.end()) {
+        std::string known;
+        for (const auto& e : experiments) known += (known.empty() ? "" : ", ") + e.stem;
+        throw InputError({}, "--only", "unknown experiment '" + echoToken(stem) + "' (" + known + ")");
+      }
+      chosen.push_back(*it);
+    }
+    experiments = chosen;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(cfg.outDir, ec);
+  if (ec) throw IoError(cfg.outDir.string() + ": cannot create the results folder: " + ec.message());
+
   PaperResult result;
   std::size_t done = 0;
   for (const auto& e : experiments) {
@@ -159,7 +231,12 @@ PaperResult runPaper(const PaperConfig& cfg, Progress& progress) {
     progress.note("wrote " + path.string());
   }
   const auto summaryPath = cfg.outDir / "summary.json";
-  io::writeTextFile(summaryPath, result.summary.metricsJson() + "\n");
+  std::string summary = result.summary.metricsJson();
+  if (!cfg.only.empty() && std::filesystem::exists(summaryPath)) {
+    summary = mergeSummary(readInputFile(summaryPath, "--out", "paper summary"), summary,
+                           summaryPath.string());
+  }
+  io::writeTextFile(summaryPath, summary + "\n");
   return result;
 }
 

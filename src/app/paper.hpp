@@ -19,6 +19,9 @@ struct PaperConfig {
   /// Array engine of the programming, VMM and training experiments ("nodal" or "spice");
   /// array_program is a co-simulation of the shipped netlists either way.
   std::string engine = "nodal";
+  /// When not empty: run only the experiments with these file stems (e.g. "wirings"), and merge
+  /// their metrics into an existing summary.json (the other stems' entries are kept).
+  std::vector<std::string> only;
 };
 
 struct PaperResult {
@@ -26,8 +29,9 @@ struct PaperResult {
   ResultTree summary;                        ///< every file's metrics, under the file's stem
 };
 
-/// Runs every experiment, writing each file as soon as it is complete (an interruption keeps
-/// the finished ones), then summary.json. Throws on the first failure.
+/// Runs every experiment (or those of cfg.only; InputError naming --only for an unknown stem),
+/// writing each file as soon as it is complete (an interruption keeps the finished ones), then
+/// summary.json. Throws on the first failure.
 [[nodiscard]] PaperResult runPaper(const PaperConfig& cfg, Progress& progress);
 
 }  // namespace ecramsim::app

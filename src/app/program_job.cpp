@@ -69,6 +69,20 @@ void programMetrics(const ProgramResult& r, double g_low, double g_high, ResultT
   out.metric("disturb_mean_pct", dist.mean(), "%", "mean |disturb| over the cells, % of the window");
 }
 
+const std::vector<std::string>& shippedPatterns() {
+  static const std::vector<std::string> names{"letter_e", "letter_c", "letter_r", "letter_a",
+                                              "letter_m"};
+  return names;
+}
+
+const std::vector<NamedScheme>& patternSchemes() {
+  static const std::vector<NamedScheme> schemes{
+      {"pwm", ProgramScheme::Pwm, PulseOrder::Serial},
+      {"count", ProgramScheme::Count, PulseOrder::RowParallel},
+      {"verify", ProgramScheme::Verify, PulseOrder::Serial}};
+  return schemes;
+}
+
 ResultTree runProgramJob(const ProgramJob& job, Progress& progress) {
   const auto& p = job.card.params;
   const io::TargetMap tm = io::readTargetMap(job.target, static_cast<std::size_t>(job.geometry.rows),
@@ -93,6 +107,7 @@ ResultTree runProgramJob(const ProgramJob& job, Progress& progress) {
   Rng rng(job.seed);
   const std::unique_ptr<ArrayBackend> array = makeBackend(job.engine, p, geo, rng, job.write_solver);
   ProgramConfig config = job.config;
+  config.bias.wiring = geo.wiring;  // the scheme is written for the array's wiring
   std::unique_ptr<ArrayBackend> model;
   if (job.compensate_lines) {
     // The controller's model: the nominal card (no variation) on the same lines, nodal engine.
@@ -108,7 +123,9 @@ ResultTree runProgramJob(const ProgramJob& job, Progress& progress) {
   putMap(out, "/maps/target_s", r.target_s, "S", "target conductance");
   putMap(out, "/maps/before_s", r.before_s, "S", "conductance before writing");
   putMap(out, "/maps/after_s", r.after_s, "S", "conductance after writing (device state)");
-  putMap(out, "/maps/read_s", r.read_s, "S", "conductance read through the array after writing");
+  if (r.read_s.size() > 0) {
+    putMap(out, "/maps/read_s", r.read_s, "S", "conductance read through the array after writing");
+  }
   putMap(out, "/maps/error_pct", ((r.after_s - r.target_s) / (hi - lo) * 100.0), "%",
          "G_after - G_target, % of the window");
   putMap(out, "/maps/disturb_s", r.disturb_s, "S", "change suffered while other cells were written");
@@ -138,6 +155,7 @@ ResultTree runProgramJob(const ProgramJob& job, Progress& progress) {
   out.attribute("/config", "bias", std::string(job.config.bias.fraction == BiasFraction::Half ? "v2" : "v3"));
   out.attribute("/config", "unselected",
                 std::string(job.config.bias.unselected == UnselectedLines::Grounded ? "grounded" : "floating"));
+  out.attribute("/config", "wiring", wiringName(geo.wiring));
   out.attribute("/config", "order", std::string(job.config.order == PulseOrder::Serial ? "serial" : "row"));
   out.attribute("/config", "engine", job.engine);
   out.attribute("/config", "window_low_s", lo);

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "array/geometry.hpp"
 #include "array/write_solver.hpp"
@@ -34,6 +35,18 @@ struct ProgramJob {
 /// Runs the job: /maps (target, before, after, read, error, disturb, pulses), /pulses (log),
 /// /metrics, /config. Throws InputError for bad targets or settings.
 [[nodiscard]] ResultTree runProgramJob(const ProgramJob& job, Progress& progress);
+
+/// The five shipped target patterns of Fig. 1d-e (data/patterns/<name>.pgm).
+[[nodiscard]] const std::vector<std::string>& shippedPatterns();
+
+/// A programming scheme of the paper's pattern runs, with its name and pulse order.
+struct NamedScheme {
+  const char* name;
+  ProgramScheme scheme;
+  PulseOrder order;
+};
+/// pwm (serial), count (row-parallel) and verify (serial), the pattern runs of the paper.
+[[nodiscard]] const std::vector<NamedScheme>& patternSchemes();
 
 /// The accuracy metrics of a programmed map, % of the window g_high - g_low.
 void programMetrics(const ProgramResult& r, double g_low, double g_high, ResultTree& out);

@@ -382,6 +382,7 @@ ResultTree runTrainJob(const TrainJob& jobIn, Progress& progress) {
     throw InputError({}, "DATASET", "unknown data set '" + echoToken(job.dataset) + "' (mushroom)");
   }
   checkEngine(job.engine);
+  requireReadableWiring(job.geometry.wiring, "training (its forward pass is a VMM)");
   if (job.data.empty()) job.data = projectRoot() / "data" / "mushroom.csv";
   if (job.folds == 1 || job.folds < 0) throw InputError({}, "--folds", "need 0 (a split) or >= 2");
   if (!(job.test_fraction > 0.0 && job.test_fraction < 1.0)) {

@@ -114,6 +114,7 @@ ResultTree runVmmJob(const VmmJob& job, Progress& progress) {
   const auto& p = job.card.params;
   CrossbarGeometry geo = job.geometry;
   geo.validate();
+  requireReadableWiring(geo.wiring, "a VMM");
   if (!(std::isfinite(job.v_max) && job.v_max > 0.0)) {
     throw InputError({}, "--v-max", "must be a finite voltage > 0");
   }

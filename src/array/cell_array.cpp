@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/error.hpp"
 #include "device/physics.hpp"
 
 namespace ecramsim {
@@ -32,11 +33,28 @@ void CellArrayBackend::setStates(const Eigen::MatrixXd& x) {
   statesChanged();
 }
 
-PulseBatchResult CellArrayBackend::beginBatch(std::span<const PulseRequest> pulses) const {
+PulseBatchResult CellArrayBackend::beginBatch(std::span<const PulseRequest> pulses,
+                                              const BiasScheme& scheme) const {
   validatePulses(pulses, geo_.rows, geo_.cols);
+  if (scheme.wiring != geo_.wiring) {
+    throw InputError({}, "--wiring",
+                     "the write scheme is for a " + wiringName(scheme.wiring) +
+                         " array, the array is wired " + wiringName(geo_.wiring));
+  }
   PulseBatchResult out;
   out.cell_energy_j = Eigen::MatrixXd::Zero(geo_.rows, geo_.cols);
   return out;
+}
+
+Eigen::VectorXd CellArrayBackend::sourceLevels(const BiasLevels& lv, Eigen::Index row,
+                                               const std::vector<bool>& active) const {
+  Eigen::VectorXd v(geo_.sourceLines());
+  for (Eigen::Index k = 0; k < v.size(); ++k) {
+    const bool selected =
+        geo_.wiring == Wiring::SourceRows ? k == row : bool(active[std::size_t(k)]);
+    v(k) = selected ? lv.source_selected_v : lv.source_unselected_v;
+  }
+  return v;
 }
 
 std::vector<double> CellArrayBackend::phaseWidths(std::span<const PulseRequest> pulses,

@@ -43,8 +43,15 @@ class CellArrayBackend : public ArrayBackend {
   /// The states changed (setStates or a write): caches built on them are stale.
   virtual void statesChanged() = 0;
 
-  /// Checks a batch of pulses (validatePulses) and starts its result: cell energies at zero.
-  [[nodiscard]] PulseBatchResult beginBatch(std::span<const PulseRequest> pulses) const;
+  /// Checks a batch of pulses (validatePulses) and the scheme (written for this array's
+  /// wiring; InputError naming --wiring otherwise) and starts its result: cell energies at zero.
+  [[nodiscard]] PulseBatchResult beginBatch(std::span<const PulseRequest> pulses,
+                                            const BiasScheme& scheme) const;
+  /// V, the level of every source line (geo_.sourceLines()) in a segment of a phase on `row`
+  /// whose driven columns are `active`: the selected source line is the row's (SourceRows) or
+  /// an active column's (SourceCols).
+  [[nodiscard]] Eigen::VectorXd sourceLevels(const BiasLevels& lv, Eigen::Index row,
+                                             const std::vector<bool>& active) const;
   /// s, the distinct widths of phase `ph`, ascending: where its columns are released.
   [[nodiscard]] static std::vector<double> phaseWidths(std::span<const PulseRequest> pulses,
                                                        const WritePhase& ph);

@@ -17,6 +17,7 @@ using nodal::NodeRef;
 
 nodal::CrossbarNet readNet(const CrossbarGeometry& geo) {
   geo.validate();
+  requireReadableWiring(geo.wiring, "a read or a VMM");
   const nodal::LineTermination source{geo.r_drv, std::vector<bool>(std::size_t(geo.rows), true)};
   const nodal::LineTermination drain{geo.r_sense, std::vector<bool>(std::size_t(geo.cols), true)};
   return nodal::CrossbarNet(geo, nullptr, source, drain);

@@ -41,7 +41,8 @@ struct [[nodiscard]] ReadResult {
 /// Not safe for concurrent use: solve() fills the transfer-matrix cache. Copyable.
 class CrossbarEngine {
  public:
-  /// Throws InputError for a bad geometry. Conductances start at 0 S.
+  /// Throws InputError for a bad geometry or one whose wiring cannot read (Wiring::SourceCols,
+  /// control/backend.hpp). Conductances start at 0 S.
   explicit CrossbarEngine(const CrossbarGeometry& geo);
 
   /// Sets every cell's conductance (S, R x C, finite and >= 0) and refactorizes.

@@ -45,7 +45,7 @@ Index CrossbarNet::terminal(LineKind kind, Index line) const {
   switch (kind) {
     case LineKind::Gate: return line;
     case LineKind::Source: return geo_.rows + line;
-    case LineKind::Drain: return 2 * geo_.rows + line;
+    case LineKind::Drain: return geo_.rows + geo_.sourceLines() + line;
   }
   return -1;
 }
@@ -57,7 +57,7 @@ CrossbarNet::CrossbarNet(const CrossbarGeometry& geo, const LineTermination* gat
   const Index R = geo_.rows, C = geo_.cols;
   const Index nLine = 3 * R * C;
   const Index nRaw = nLine + terminals();
-  assert(source.driven.size() == static_cast<std::size_t>(R));
+  assert(source.driven.size() == static_cast<std::size_t>(geo_.sourceLines()));
   assert(drain.driven.size() == static_cast<std::size_t>(C));
   assert(!gate || gate->driven.size() == static_cast<std::size_t>(R));
 
@@ -70,7 +70,8 @@ CrossbarNet::CrossbarNet(const CrossbarGeometry& geo, const LineTermination* gat
   std::vector<RawR> elems;
   std::vector<bool> present(static_cast<std::size_t>(nRaw), false);
   auto addLine = [&](LineKind kind, Index line, double rSeg, double rEnd, bool driven) {
-    const bool alongRow = kind != LineKind::Drain;
+    const bool alongRow = kind == LineKind::Gate ||
+                          (kind == LineKind::Source && geo_.wiring == Wiring::SourceRows);
     const Index n = alongRow ? C : R;
     auto at = [&](Index k) {  // k = 0 at the driven end
       return alongRow ? raw(kind, line, k) : raw(kind, R - 1 - k, line);
@@ -85,7 +86,9 @@ CrossbarNet::CrossbarNet(const CrossbarGeometry& geo, const LineTermination* gat
   };
   for (Index r = 0; r < R; ++r) {
     if (gate) addLine(LineKind::Gate, r, geo_.r_gate_seg, gate->r_end, gate->driven[r]);
-    addLine(LineKind::Source, r, geo_.r_row_seg, source.r_end, source.driven[r]);
+  }
+  for (Index k = 0; k < geo_.sourceLines(); ++k) {
+    addLine(LineKind::Source, k, geo_.r_row_seg, source.r_end, source.driven[std::size_t(k)]);
   }
   for (Index c = 0; c < C; ++c) {
     addLine(LineKind::Drain, c, geo_.r_col_seg, drain.r_end, drain.driven[c]);

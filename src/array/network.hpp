@@ -32,8 +32,9 @@ struct LineTermination {
 /// The node map of a crossbar. Lines of a kind that is not included have no nodes.
 class CrossbarNet {
  public:
-  /// `gate` may be omitted (read network: no gate lines). Source lines end at c = 0 through
-  /// source.r_end, gate lines likewise, drain lines at r = R-1 through drain.r_end.
+  /// `gate` may be omitted (read network: no gate lines). Gate lines end at c = 0 through
+  /// gate->r_end, drain lines at r = R-1 through drain.r_end, source lines (geo.sourceLines()
+  /// of them, source.driven has one entry per line) at c = 0 or r = R-1 as geo.wiring runs them.
   CrossbarNet(const CrossbarGeometry& geo, const LineTermination* gate,
               const LineTermination& source, const LineTermination& drain);
 
@@ -41,7 +42,9 @@ class CrossbarNet {
   /// Index of line `line`'s terminal in the vector of known potentials.
   [[nodiscard]] Eigen::Index terminal(LineKind kind, Eigen::Index line) const;
   [[nodiscard]] Eigen::Index unknowns() const { return unknowns_; }
-  [[nodiscard]] Eigen::Index terminals() const { return geo_.rows * 2 + geo_.cols; }
+  [[nodiscard]] Eigen::Index terminals() const {
+    return geo_.rows + geo_.sourceLines() + geo_.cols;
+  }
 
   /// A line resistor (segment, driver or sense) between two distinct reduced nodes.
   struct Resistor {

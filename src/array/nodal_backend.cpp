@@ -19,7 +19,8 @@ NodalBackend::NodalBackend(const EcramParams& p, const CrossbarGeometry& geo, Rn
                            const NodalOptions& options)
     : CellArrayBackend(p, checkedForLinearRead(geo, p, "nodal engine"), rng),
       options_(options),
-      engine_(geo),
+      engine_(geo.wiring == Wiring::SourceRows ? std::optional<CrossbarEngine>(geo)
+                                               : std::nullopt),
       writer_(geo, options.write_solver) {}
 
 void NodalBackend::advanceCell(const WriteOperatingPoint& op, Index r, Index c, double dt_s) {
@@ -38,11 +39,12 @@ void NodalBackend::advanceCell(const WriteOperatingPoint& op, Index r, Index c, 
 }
 
 ReadResult NodalBackend::read(const Eigen::MatrixXd& inputs_v) {
+  requireReadableWiring(geo_.wiring, "a read or a VMM");
   if (engineStale_) {
-    engine_.setConductances(probeConductances());
+    engine_->setConductances(probeConductances());
     engineStale_ = false;
   }
-  ReadResult res = engine_.solve(inputs_v);
+  ReadResult res = engine_->solve(inputs_v);
   const auto k = static_cast<double>(inputs_v.rows());
   counters_.reads += inputs_v.rows();
   counters_.elapsed_s += k * options_.read_time_s;
@@ -110,7 +112,7 @@ void NodalBackend::floatingSegment(const LineDrive& drive, double duration_s, bo
 PulseBatchResult NodalBackend::applyPulses(std::span<const PulseRequest> pulses,
                                            const BiasScheme& scheme, PulseOrder order) {
   const Index R = geo_.rows, C = geo_.cols;
-  PulseBatchResult out = beginBatch(pulses);
+  PulseBatchResult out = beginBatch(pulses, scheme);
   const Eigen::MatrixXd xStart = x_;
   const bool floating = scheme.unselected == UnselectedLines::Floating;
 
@@ -124,7 +126,6 @@ PulseBatchResult NodalBackend::applyPulses(std::span<const PulseRequest> pulses,
     drive.gate_v(ph.row) = lv.gate_selected_v;
     drive.gate_driven.assign(std::size_t(R), !floating);
     drive.gate_driven[std::size_t(ph.row)] = true;
-    drive.source_v = Eigen::VectorXd::Constant(R, lv.source_v);
     drive.drain_v.resize(C);
     drive.drain_driven.resize(std::size_t(C));
 
@@ -142,6 +143,7 @@ PulseBatchResult NodalBackend::applyPulses(std::span<const PulseRequest> pulses,
         drive.drain_v(c) = a ? lv.drain_selected_v : lv.drain_unselected_v;
         drive.drain_driven[std::size_t(c)] = a || !floating;
       }
+      drive.source_v = sourceLevels(lv, ph.row, active);
       if (floating) {
         floatingSegment(drive, dt, t == 0.0, logs, out);
       } else {

@@ -2,7 +2,9 @@
 /// ArrayBackend on the nodal engine: reads and VMMs through CrossbarEngine (linear read
 /// network), writes through WriteSolver (nonlinear write network) followed by the single-cell
 /// state integration advanceHeld for every cell of the array, so half-selected disturb is
-/// computed, not assumed.
+/// computed, not assumed. The array's wiring (geometry.hpp, control/backend.hpp Wiring) sets
+/// which line each cell's source sits on; an array that cannot be read (Wiring::SourceCols)
+/// refuses reads and VMMs with an InputError naming --wiring.
 ///
 /// A write phase is one pulse (serial) or all pulses of one row with one amplitude (row
 /// parallel; a cell at most once per phase, further pulses open a new phase). Within a phase
@@ -29,6 +31,7 @@
 /// Idle time between pulses (retention) is not simulated.
 
 #include <Eigen/Core>
+#include <optional>
 #include <vector>
 
 #include "array/cell_array.hpp"
@@ -93,7 +96,7 @@ class NodalBackend final : public CellArrayBackend {
   static constexpr double kGrowth = 3.0;      ///< step growth factor
 
   NodalOptions options_;
-  CrossbarEngine engine_;
+  std::optional<CrossbarEngine> engine_;  ///< the read network; none when the wiring cannot read
   WriteSolver writer_;
   bool engineStale_ = true;
   WriteOperatingPoint lastOp_;

@@ -12,6 +12,7 @@ SneakRead readCellSneak(const CrossbarGeometry& geo, const Eigen::MatrixXd& g_s,
   using Eigen::Index;
   using nodal::LineKind;
   geo.validate();
+  requireReadableWiring(geo.wiring, "a read");
   const Index R = geo.rows, C = geo.cols;
   if (g_s.rows() != R || g_s.cols() != C || !g_s.allFinite() || (g_s.array() < 0.0).any()) {
     throw InputError({}, "conductances", "must be R x C, finite and >= 0");

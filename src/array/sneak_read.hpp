@@ -20,7 +20,8 @@ struct [[nodiscard]] SneakRead {
 /// Reads cell (row, col) of an array of conductances `g_s` (S, R x C, finite and >= 0) with
 /// `v_read` (V) on the selected source line. floating = false: every other source line is
 /// driven at 0 V and every other drain line sensed at 0 V; floating = true: they have no
-/// driver. Throws InputError for bad conductances or a cell outside the array,
+/// driver. Throws InputError for bad conductances, a cell outside the array or a wiring that
+/// cannot read (naming --wiring),
 /// SimulationError for a singular network.
 [[nodiscard]] SneakRead readCellSneak(const CrossbarGeometry& geo, const Eigen::MatrixXd& g_s,
                                       Eigen::Index row, Eigen::Index col, double v_read,

@@ -97,7 +97,8 @@ GateEval evalGate(const CellParams& p, double vgs, double vgd, double x, bool de
 /// Every line driven at its end through r_drv, except the floating gate and drain lines.
 nodal::CrossbarNet writeNet(const CrossbarGeometry& geo, const LineDrive& d) {
   const nodal::LineTermination gate{geo.r_drv, d.gate_driven};
-  const nodal::LineTermination source{geo.r_drv, std::vector<bool>(std::size_t(geo.rows), true)};
+  const nodal::LineTermination source{geo.r_drv,
+                                      std::vector<bool>(std::size_t(geo.sourceLines()), true)};
   const nodal::LineTermination drain{geo.r_drv, d.drain_driven};
   return nodal::CrossbarNet(geo, &gate, source, drain);
 }
@@ -160,7 +161,8 @@ WriteOperatingPoint WriteSolver::solve(std::span<const CellParams> cells, const 
                                        const LineDrive& drive, const DoubleLayerStep* step) {
   const Index R = geo_.rows, C = geo_.cols;
   if (static_cast<Index>(cells.size()) != R * C || x.rows() != R || x.cols() != C ||
-      drive.gate_v.size() != R || drive.source_v.size() != R || drive.drain_v.size() != C ||
+      drive.gate_v.size() != R || drive.source_v.size() != geo_.sourceLines() ||
+      drive.drain_v.size() != C ||
       static_cast<Index>(drive.gate_driven.size()) != R ||
       static_cast<Index>(drive.drain_driven.size()) != C) {
     throw InputError({}, "write drive", "sizes do not match the " + std::to_string(R) + " x " +
@@ -196,7 +198,9 @@ WriteOperatingPoint WriteSolver::solve(std::span<const CellParams> cells, const 
   Eigen::VectorXd vk(pr.net.terminals());
   for (Index r = 0; r < R; ++r) {
     vk(pr.net.terminal(LineKind::Gate, r)) = drive.gate_v(r);
-    vk(pr.net.terminal(LineKind::Source, r)) = drive.source_v(r);
+  }
+  for (Index k = 0; k < geo_.sourceLines(); ++k) {
+    vk(pr.net.terminal(LineKind::Source, k)) = drive.source_v(k);
   }
   for (Index c = 0; c < C; ++c) vk(pr.net.terminal(LineKind::Drain, c)) = drive.drain_v(c);
 

@@ -44,7 +44,7 @@ namespace ecramsim {
 /// gate and drain lines may float (driven = false: their potential entries are ignored).
 struct LineDrive {
   Eigen::VectorXd gate_v;          ///< R, V
-  Eigen::VectorXd source_v;        ///< R, V
+  Eigen::VectorXd source_v;        ///< geo.sourceLines() (R or C), V
   Eigen::VectorXd drain_v;         ///< C, V
   std::vector<bool> gate_driven;   ///< R
   std::vector<bool> drain_driven;  ///< C

@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "cli/common.hpp"
+#include "control/backend.hpp"
 #include "core/error.hpp"
 #include "io/output_file.hpp"
 #include "netlist/crossbar.hpp"
@@ -13,6 +14,7 @@ void addNetlistCommand(CLI::App& app) {
     netlist::CrossbarSpec spec;
     netlist::ProgramSpec program;
     std::string gates = "rows", sense = "vg", scheme = "v2", unselected = "grounded", out;
+    std::string wiring = "source-rows";
     std::vector<std::string> preamble;
     std::vector<double> rowVoltages, conductances, pwl;
     double rowVoltage = 0.0;
@@ -39,8 +41,13 @@ void addNetlistCommand(CLI::App& app) {
       ->default_str(s.analysis);
   cmd->add_option("--gates", o->gates, "Gate lines run along rows or cols")
       ->check(CLI::IsMember({"rows", "cols"}))->default_str("rows");
+  cmd->add_option("--wiring", o->wiring,
+                  "Source lines along the rows (source-rows) or along the columns beside the drain "
+                  "lines (source-cols; needs --program, such an array cannot be read, and --gates rows). "
+                  "Example: --program --wiring source-cols")
+      ->check(CLI::IsMember({"source-rows", "source-cols"}))->default_str("source-rows");
   addQuantity(*cmd, "--r-gate", s.gateSegment_ohm, "Ohm", "Gate-line segment per cell");
-  addQuantity(*cmd, "--r-source", s.sourceSegment_ohm, "Ohm", "Source-line (row) segment per cell");
+  addQuantity(*cmd, "--r-source", s.sourceSegment_ohm, "Ohm", "Source-line segment per cell");
   addQuantity(*cmd, "--r-drain", s.drainSegment_ohm, "Ohm", "Drain-line (column) segment per cell");
   addQuantity(*cmd, "--r-driver", s.driverResistance_ohm, "Ohm", "Output resistance of every driver");
   addQuantityList(*cmd, "--row-voltages", o->rowVoltages, "V",
@@ -86,6 +93,13 @@ void addNetlistCommand(CLI::App& app) {
     spec.gates = o->gates == "rows" ? netlist::GateDirection::AlongRows
                                     : netlist::GateDirection::AlongColumns;
     spec.sense = o->sense == "vg" ? netlist::SenseMode::VirtualGround : netlist::SenseMode::Tia;
+    if (parseWiring(o->wiring) == Wiring::SourceCols) {
+      if (!o->doProgram) requireReadableWiring(Wiring::SourceCols, "a read netlist");
+      if (spec.gates != netlist::GateDirection::AlongRows) {
+        throw InputError({}, "--wiring", "source-cols needs --gates rows");
+      }
+      spec.sources = netlist::SourceDirection::AlongColumns;
+    }
     spec.rowVoltages_V = o->rowVoltages.empty()
                              ? std::vector<double>(static_cast<std::size_t>(std::max(spec.rows, 0)),
                                                    o->rowVoltage)

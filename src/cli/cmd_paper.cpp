@@ -12,6 +12,7 @@ void addPaperCommand(CLI::App& app) {
     std::string out = "results/paper";
     std::uint64_t seed = 1;
     std::string engine = "nodal";
+    std::vector<std::string> only;
     bool noPlots = false;
     CommonFlags flags;
   };
@@ -28,12 +29,17 @@ void addPaperCommand(CLI::App& app) {
                   "(ngspice co-simulation; the training alone then takes hours)")
       ->check(CLI::IsMember({"nodal", "spice"}))
       ->default_str("nodal");
+  cmd->add_option("--only", o->only,
+                  "Run only these experiments (file stems, comma-separated) and merge their "
+                  "metrics into the folder's summary.json; their metrics are printed. Example: "
+                  "--only wirings (the wiring comparison, minutes); no PNG figures are made then")
+      ->delimiter(',');
   addCommonFlags(*cmd, o->flags);
   cmd->callback([o] {
     StderrProgress progress(o->flags.quiet);
     const app::PaperResult r =
-        app::runPaper({o->out, o->seed, context().commandLine, o->engine}, progress);
-    if (!o->noPlots) {
+        app::runPaper({o->out, o->seed, context().commandLine, o->engine, o->only}, progress);
+    if (!o->noPlots && o->only.empty()) {
       const int rc = runPlotScript("paper.py", {o->out}, o->flags.quiet);
       if (rc != 0) {
         throw IoError("tools/plot/paper.py failed with status " + std::to_string(rc) +
@@ -45,7 +51,8 @@ void addPaperCommand(CLI::App& app) {
                 << r.summary.metricsJson() << "}" << std::endl;
     } else {
       std::cout << r.files.size() << " result files\n";
-      std::cout << "results (HDF5, summary.json" << (o->noPlots ? "" : ", PNG figures")
+      if (!o->only.empty()) printMetrics(r.summary);
+      std::cout << "results (HDF5, summary.json" << (o->noPlots || !o->only.empty() ? "" : ", PNG figures")
                 << "): " << std::filesystem::absolute(o->out).string() << std::endl;
     }
   });

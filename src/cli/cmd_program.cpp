@@ -76,8 +76,8 @@ void addProgramCommand(CLI::App& app) {
     if (o->flags.json) {
       printJsonSummary(path, tree);
     } else {
-      std::printf("program %s (%s, %s) on %s:\n", o->target.c_str(), o->scheme.c_str(), o->array.bias.c_str(),
-                  job.card.name.c_str());
+      std::printf("program %s (%s, %s, %s) on %s:\n", o->target.c_str(), o->scheme.c_str(),
+                  o->array.bias.c_str(), o->array.wiring.c_str(), job.card.name.c_str());
       printMetrics(tree);
       std::printf("wrote %s\n", path.string().c_str());
     }

@@ -71,6 +71,15 @@ void addArrayOptions(CLI::App& cmd, ArrayOptions& o, const CrossbarGeometry& def
   addQuantity(cmd, "--r-seg,--r-line", o.r_seg, "Ohm", "Line resistance per cell segment, all lines");
   addQuantity(cmd, "--r-drv", o.r_drv, "Ohm", "Driver output resistance");
   cmd.add_flag("--ideal-lines", o.ideal_lines, "Zero line, driver and sense resistance");
+  cmd.add_option("--wiring", o.wiring,
+                 "Where the source lines run: source-rows (along the rows beside the gate lines; "
+                 "the selected cell sees V at its drain end only) or source-cols (along the "
+                 "columns beside the drain lines; a write holds each column's channel ends at "
+                 "one potential, so the selected cell sees V along its whole channel, but the "
+                 "array cannot be read: reads, VMMs and verify are refused). Example: "
+                 "--wiring source-cols")
+      ->check(CLI::IsMember({"source-rows", "source-cols"}))
+      ->default_str("source-rows");
   if (bias) {
     cmd.add_option("--bias", o.bias, "Bias scheme: v2 (V/2) or v3 (V/3)")
         ->check(CLI::IsMember({"v2", "v3"}))
@@ -94,12 +103,14 @@ void applyArrayOptions(const ArrayOptions& o, CrossbarGeometry& geo) {
   if (!(o.r_drv >= 0.0)) throw InputError({}, "--r-drv", "driver resistance must be >= 0 Ohm");
   geo.r_gate_seg = geo.r_row_seg = geo.r_col_seg = o.r_seg;
   geo.r_drv = o.r_drv;
+  geo.wiring = parseWiring(o.wiring);
   if (o.ideal_lines) geo.r_gate_seg = geo.r_row_seg = geo.r_col_seg = geo.r_drv = geo.r_sense = 0.0;
 }
 
 BiasScheme biasScheme(const ArrayOptions& o) {
   return {o.bias == "v3" ? BiasFraction::Third : BiasFraction::Half,
-          o.unselected == "floating" ? UnselectedLines::Floating : UnselectedLines::Grounded};
+          o.unselected == "floating" ? UnselectedLines::Floating : UnselectedLines::Grounded,
+          parseWiring(o.wiring)};
 }
 
 WriteSolverKind writeSolverKind(const ArrayOptions& o) {

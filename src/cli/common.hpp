@@ -47,17 +47,19 @@ struct ArrayOptions {
   bool ideal_lines = false;  ///< zero line, driver and sense resistance
   std::string bias = "v2", unselected = "grounded";
   std::string write_solver = "fast";  ///< --write-solver: fast or exact (array/write_solver.hpp)
+  std::string wiring = "source-rows";  ///< --wiring (control/backend.hpp Wiring)
 };
 
-/// Adds --engine, --r-seg (alias --r-line), --r-drv and --ideal-lines, defaults from `defaults`
-/// (its row segment and driver); with `bias` also --bias, --unselected and --write-solver.
+/// Adds --engine, --r-seg (alias --r-line), --r-drv, --ideal-lines and --wiring, defaults from
+/// `defaults` (its row segment and driver); with `bias` also --bias, --unselected and
+/// --write-solver.
 void addArrayOptions(CLI::App& cmd, ArrayOptions& o, const CrossbarGeometry& defaults, bool bias);
 
 /// Puts the options into `geo` (every line's segment r_seg, driver r_drv; --ideal-lines zeroes
-/// lines, drivers and sense). Throws InputError for a negative resistance.
+/// lines, drivers and sense; the wiring). Throws InputError for a negative resistance.
 void applyArrayOptions(const ArrayOptions& o, CrossbarGeometry& geo);
 
-/// The write bias scheme of --bias and --unselected.
+/// The write bias scheme of --bias, --unselected and --wiring.
 [[nodiscard]] BiasScheme biasScheme(const ArrayOptions& o);
 
 /// The write network solver of --write-solver.

@@ -8,23 +8,47 @@
 
 namespace ecramsim {
 
+Wiring parseWiring(const std::string& name) {
+  if (name == "source-rows") return Wiring::SourceRows;
+  if (name == "source-cols") return Wiring::SourceCols;
+  throw InputError({}, "--wiring",
+                   "unknown wiring '" + echoToken(name) + "' (source-rows or source-cols)");
+}
+
+std::string wiringName(Wiring w) { return w == Wiring::SourceRows ? "source-rows" : "source-cols"; }
+
+void requireReadableWiring(Wiring w, const std::string& what) {
+  if (w == Wiring::SourceRows) return;
+  throw InputError({}, "--wiring",
+                   wiringName(w) + " cannot do " + what +
+                       ": both channel lines of a cell run along its column, so no input can be "
+                       "applied to one row and a column senses all its cells at once (use "
+                       "--wiring source-rows)");
+}
+
 BiasLevels biasLevels(const BiasScheme& scheme, double amplitude_v) {
   const double v = amplitude_v;
   BiasLevels l;
-  if (scheme.fraction == BiasFraction::Half) {
-    l.gate_selected_v = v / 2.0;
-    l.gate_unselected_v = 0.0;
-    l.drain_selected_v = -v / 2.0;
-    l.drain_unselected_v = 0.0;
-    l.source_v = 0.0;
-  } else {
-    l.gate_selected_v = 2.0 * v / 3.0;
-    l.gate_unselected_v = 0.0;
-    l.drain_selected_v = -v / 3.0;
-    l.drain_unselected_v = v / 3.0;
-    l.source_v = v / 3.0;
+  l.wiring = scheme.wiring;
+  const bool half = scheme.fraction == BiasFraction::Half;
+  l.gate_selected_v = half ? v / 2.0 : 2.0 * v / 3.0;
+  l.gate_unselected_v = 0.0;
+  l.drain_selected_v = half ? -v / 2.0 : -v / 3.0;
+  l.drain_unselected_v = half ? 0.0 : v / 3.0;
+  if (scheme.wiring == Wiring::SourceRows) {
+    l.source_selected_v = l.source_unselected_v = half ? 0.0 : v / 3.0;
+  } else {  // each column's source line at its drain line's level
+    l.source_selected_v = l.drain_selected_v;
+    l.source_unselected_v = l.drain_unselected_v;
   }
   return l;
+}
+
+Terminals BiasLevels::cell(bool selected_row, bool selected_col) const {
+  const bool sourceSelected = wiring == Wiring::SourceRows ? selected_row : selected_col;
+  return {selected_row ? gate_selected_v : gate_unselected_v,
+          selected_col ? drain_selected_v : drain_unselected_v,
+          sourceSelected ? source_selected_v : source_unselected_v};
 }
 
 std::vector<WritePhase> groupIntoPhases(std::span<const PulseRequest> requests, PulseOrder order) {

@@ -14,8 +14,7 @@ namespace {
 
 /// Terminal voltages of a selected cell under `bias` with ideal lines.
 Terminals selectedTerminals(const BiasScheme& bias, double amplitude_v) {
-  const BiasLevels l = biasLevels(bias, amplitude_v);
-  return {l.gate_selected_v, l.drain_selected_v, l.source_v};
+  return biasLevels(bias, amplitude_v).cell(true, true);
 }
 
 }  // namespace
@@ -62,14 +61,12 @@ CountPlan nominalCount(const EcramParams& nominal, const BiasScheme& bias, doubl
 }
 
 ArrayGateFigures arrayGateFigures(const EcramParams& nominal, GateModel gate, BiasFraction bias,
-                                  double amplitude_v, double width_s) {
+                                  double amplitude_v, double width_s, Wiring wiring) {
   CellParams c = cellParams(nominal);
   c.gate = gate;
-  const BiasLevels l = biasLevels({bias, UnselectedLines::Grounded}, amplitude_v);
-  const Terminals selected{l.gate_selected_v, l.drain_selected_v, l.source_v};
-  const Terminals others[] = {{l.gate_selected_v, l.drain_unselected_v, l.source_v},
-                              {l.gate_unselected_v, l.drain_selected_v, l.source_v},
-                              {l.gate_unselected_v, l.drain_unselected_v, l.source_v}};
+  const BiasLevels l = biasLevels({bias, UnselectedLines::Grounded, wiring}, amplitude_v);
+  const Terminals selected = l.cell(true, true);
+  const Terminals others[] = {l.cell(true, false), l.cell(false, true), l.cell(false, false)};
   auto rate = [&](const Terminals& t) {
     return std::fabs(physics::stateRate(c, t.vg, t.vd, t.vs, c.x_eq));
   };
@@ -93,6 +90,9 @@ ProgramResult programArray(ArrayBackend& array, const EcramParams& nominal,
   }
   if (!target.allFinite() || target.minCoeff() < 0.0 || target.maxCoeff() > 1.0) {
     throw InputError({}, "target", "values must be finite and within [0, 1]");
+  }
+  if (cfg.scheme == ProgramScheme::Verify) {
+    requireReadableWiring(cfg.bias.wiring, "program-and-verify (it reads every cell)");
   }
   const double range = nominal.gmax - nominal.gmin;
   ProgramResult res;
@@ -225,7 +225,7 @@ ProgramResult programArray(ArrayBackend& array, const EcramParams& nominal,
   res.time_s = end.elapsed_s - start.elapsed_s;
   res.energy_j = end.energy_j - start.energy_j;
   res.after_s = array.probeConductances();
-  res.read_s = array.readConductances(cfg.read_v);
+  if (cfg.bias.wiring == Wiring::SourceRows) res.read_s = array.readConductances(cfg.read_v);
   return res;
 }
 

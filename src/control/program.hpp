@@ -49,7 +49,8 @@ struct [[nodiscard]] ProgramResult {
   Eigen::MatrixXd target_s;     ///< S, R x C
   Eigen::MatrixXd before_s;     ///< S, true conductances before writing (after the reset)
   Eigen::MatrixXd after_s;      ///< S, true conductances after writing (the model's G(x))
-  Eigen::MatrixXd read_s;       ///< S, the map read through the array after writing
+  Eigen::MatrixXd read_s;       ///< S, the map read through the array after writing (empty
+                                ///< when the wiring cannot read, Wiring::SourceCols)
   Eigen::MatrixXd disturb_s;    ///< S, change each cell suffered while other cells were written
   Eigen::MatrixXd pulses;       ///< count, pulses applied to each cell
   std::vector<PulseLog> log;    ///< every pulse
@@ -92,9 +93,10 @@ struct ArrayGateFigures {
 };
 
 /// The figures of one pulse (amplitude_v, width_s) under `bias` (unselected lines held at their
-/// levels, biasLevels) with the gate taken as `gate`.
+/// levels, biasLevels) on an array wired as `wiring`, with the gate taken as `gate`.
 [[nodiscard]] ArrayGateFigures arrayGateFigures(const EcramParams& nominal, GateModel gate,
                                                 BiasFraction bias, double amplitude_v,
-                                                double width_s);
+                                                double width_s,
+                                                Wiring wiring = Wiring::SourceRows);
 
 }  // namespace ecramsim

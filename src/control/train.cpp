@@ -48,7 +48,7 @@ PulseResponse::PulseResponse(const CellParams& nominal, const BiasScheme& scheme
   }
   for (int sign : {+1, -1}) {
     const BiasLevels lv = biasLevels(scheme, sign * amplitude_v);
-    const Terminals t{lv.gate_selected_v, lv.drain_selected_v, lv.source_v};
+    const Terminals t = lv.cell(true, true);
     std::vector<double>& table = sign > 0 ? up_ : down_;
     table.resize(std::size_t(points));
     for (int k = 0; k < points; ++k) {

@@ -26,6 +26,8 @@ netlist::CrossbarSpec baseSpec(const CrossbarGeometry& g) {
   spec.cols = static_cast<int>(g.cols);
   spec.title = "ecramsim spice backend";
   spec.topology = netlist::LineTopology::Nodal;
+  spec.sources = g.wiring == Wiring::SourceRows ? netlist::SourceDirection::AlongRows
+                                                : netlist::SourceDirection::AlongColumns;
   spec.gateSegment_ohm = g.r_gate_seg;
   spec.sourceSegment_ohm = g.r_row_seg;
   spec.drainSegment_ohm = g.r_col_seg;
@@ -82,6 +84,7 @@ SpiceBackend::SpiceBackend(const EcramParams& p, const CrossbarGeometry& geo, Rn
 }
 
 void SpiceBackend::refreshTransfer() {
+  requireReadableWiring(geo_.wiring, "a read or a VMM");
   const Index R = geo_.rows, C = geo_.cols;
   netlist::CrossbarSpec spec = baseSpec(geo_);
   const Eigen::MatrixXd g = probeConductances();
@@ -112,6 +115,7 @@ const Eigen::MatrixXd& SpiceBackend::transfer() {
 }
 
 Eigen::MatrixXd SpiceBackend::vmm(const Eigen::MatrixXd& inputs_v) {
+  requireReadableWiring(geo_.wiring, "a read or a VMM");
   if (inputs_v.cols() != geo_.rows || !inputs_v.allFinite()) {
     throw InputError({}, "inputs", "expected K x " + std::to_string(geo_.rows) +
                                        " finite input voltages");
@@ -136,7 +140,8 @@ Eigen::MatrixXd SpiceBackend::readConductances(double read_v) {
 
 SpiceOperatingPoint SpiceBackend::writeOperatingPoint(const LineDrive& drive) const {
   const Index R = geo_.rows, C = geo_.cols;
-  if (drive.gate_v.size() != R || drive.source_v.size() != R || drive.drain_v.size() != C ||
+  if (drive.gate_v.size() != R || drive.source_v.size() != geo_.sourceLines() ||
+      drive.drain_v.size() != C ||
       static_cast<Index>(drive.gate_driven.size()) != R ||
       static_cast<Index>(drive.drain_driven.size()) != C) {
     throw InputError({}, "write drive", "sizes do not match the array");
@@ -147,7 +152,9 @@ SpiceOperatingPoint SpiceBackend::writeOperatingPoint(const LineDrive& drive) co
     d.gate.push_back(drive.gate_driven[std::size_t(r)]
                          ? std::optional<std::string>("DC " + num(drive.gate_v(r)))
                          : std::nullopt);
-    d.source.emplace_back("DC " + num(drive.source_v(r)));
+  }
+  for (Index k = 0; k < geo_.sourceLines(); ++k) {
+    d.source.emplace_back("DC " + num(drive.source_v(k)));
   }
   for (Index c = 0; c < C; ++c) {
     d.drain.push_back(drive.drain_driven[std::size_t(c)]
@@ -182,7 +189,7 @@ SpiceOperatingPoint SpiceBackend::writeOperatingPoint(const LineDrive& drive) co
 PulseBatchResult SpiceBackend::applyPulses(std::span<const PulseRequest> pulses,
                                            const BiasScheme& scheme, PulseOrder order) {
   const Index R = geo_.rows, C = geo_.cols;
-  PulseBatchResult out = beginBatch(pulses);
+  PulseBatchResult out = beginBatch(pulses, scheme);
   const Eigen::MatrixXd xStart = x_;
   const bool floating = scheme.unselected == UnselectedLines::Floating;
   const double e = options_.edge_s;
@@ -248,7 +255,11 @@ PulseBatchResult SpiceBackend::applyPulses(std::span<const PulseRequest> pulses,
         const double g = r == ph.row ? lv.gate_selected_v : lv.gate_unselected_v;
         if (r == ph.row || !floating) d.gate.emplace_back(pwl([&](std::size_t) { return g; }));
         else d.gate.emplace_back(std::nullopt);
-        d.source.emplace_back(pwl([&](std::size_t) { return lv.source_v; }));
+      }
+      std::vector<Eigen::VectorXd> sourceV;  // per segment, every source line's level
+      for (std::size_t s = 0; s < nSeg; ++s) sourceV.push_back(sourceLevels(lv, ph.row, active[s]));
+      for (Index k = 0; k < geo_.sourceLines(); ++k) {
+        d.source.emplace_back(pwl([&](std::size_t s) { return sourceV[s](k); }));
       }
       for (Index c = 0; c < C; ++c) {
         if (drainDriven(s0, c)) d.drain.emplace_back(pwl([&](std::size_t s) { return drainLevel(s, c); }));
@@ -287,7 +298,10 @@ PulseBatchResult SpiceBackend::applyPulses(std::span<const PulseRequest> pulses,
         if (d.gate[std::size_t(r)]) {
           energy += driverEnergy("G", ri2, netlist::lineEndNode(spec, netlist::LineKind::Gate, ri2));
         }
-        energy += driverEnergy("S", ri2, netlist::lineEndNode(spec, netlist::LineKind::Source, ri2));
+      }
+      for (Index k = 0; k < geo_.sourceLines(); ++k) {
+        const int ki = static_cast<int>(k);
+        energy += driverEnergy("S", ki, netlist::lineEndNode(spec, netlist::LineKind::Source, ki));
       }
       for (Index c = 0; c < C; ++c) {
         const int ci = static_cast<int>(c);

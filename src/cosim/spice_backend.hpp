@@ -8,6 +8,7 @@
 ///   unit input on each row (R runs per conductance setting); the C x R column and R x R driver
 ///   transfer matrices are kept until the states change and every input vector is then a dense
 ///   product, exactly as CrossbarEngine does. Each input vector costs SpiceOptions::read_time_s.
+///   An array wired with source columns (Wiring::SourceCols) cannot be read: InputError.
 /// - Writes: phases as in array/nodal_backend.hpp (serial: one pulse; row parallel: the pulses
 ///   of one row with one amplitude). A phase is one co-simulated `.tran` run (cosim::simulate:
 ///   ECRAM stubs, states integrated in C++ at every accepted point) of the generated netlist

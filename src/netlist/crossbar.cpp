@@ -29,6 +29,12 @@ void validate(const CrossbarSpec& s) {
   }
   require(s.topology == LineTopology::DriverSegment || s.gates == GateDirection::AlongRows,
           "gates", "gate lines along columns need LineTopology::DriverSegment");
+  const bool sourceCols = s.sources == SourceDirection::AlongColumns;
+  require(!sourceCols || (s.topology == LineTopology::Nodal && s.gates == GateDirection::AlongRows),
+          "sources", "source lines along columns need LineTopology::Nodal and gates along rows");
+  require(!sourceCols || s.program || s.drives, "sources",
+          "source lines along columns cannot read: both channel lines of a cell run along its "
+          "column (give program or drives)");
   if (s.cellConductances_S) {
     require(s.cellConductances_S->size() == static_cast<std::size_t>(s.rows) * s.cols,
             "cellConductances_S", "needs rows*cols values");
@@ -54,9 +60,10 @@ void validate(const CrossbarSpec& s) {
   } else if (s.drives) {
     const auto& d = *s.drives;
     require(d.gate.size() == static_cast<std::size_t>(s.rows) &&
-                d.source.size() == static_cast<std::size_t>(s.rows) &&
+                d.source.size() == static_cast<std::size_t>(sourceCols ? s.cols : s.rows) &&
                 d.drain.size() == static_cast<std::size_t>(s.cols),
-            "drives", "needs one entry per gate, source (rows) and drain (columns) line");
+            "drives", "needs one entry per gate (rows), source (rows, or columns with sources "
+            "along columns) and drain (columns) line");
     require(!s.cellConductances_S || std::all_of(d.gate.begin(), d.gate.end(),
                                                  [](const auto& g) { return !g.has_value(); }),
             "drives", "resistor cells have no gate lines to drive");
@@ -165,10 +172,13 @@ BiasLevels biasLevels(const CrossbarSpec& spec) {
     BiasLevels out;
     for (int r = 0; r < spec.rows; ++r) {
       out.gate_V.push_back(r == p.row ? std::optional<double>(gSel) : unsel(0.0));
-      out.source_V.emplace_back(src);
+      if (spec.sources == SourceDirection::AlongRows) out.source_V.emplace_back(src);
     }
     for (int c = 0; c < spec.cols; ++c) {
       out.drain_V.push_back(c == p.col ? std::optional<double>(dSel) : unsel(dUnsel));
+      if (spec.sources == SourceDirection::AlongColumns) {
+        out.source_V.emplace_back(c == p.col ? dSel : dUnsel);  // the column's drain level
+      }
     }
     return out;
   }
@@ -213,7 +223,11 @@ std::string lineEndNode(const CrossbarSpec& spec, LineKind kind, int index) {
   }
   switch (kind) {
     case LineKind::Gate: return "g_" + n + "_0";
-    case LineKind::Source: return "s_" + n + "_0";
+    case LineKind::Source:
+      if (spec.sources == SourceDirection::AlongColumns) {
+        return "s_" + std::to_string(spec.rows - 1) + "_" + n;
+      }
+      return "s_" + n + "_0";
     case LineKind::Drain: return "d_" + std::to_string(spec.rows - 1) + "_" + n;
   }
   return {};
@@ -244,12 +258,21 @@ std::vector<std::string> crossbarLines(const CrossbarSpec& spec) {
     }
   }
   const HeldLines held = heldLines(spec);
-  // Source lines (rows): s_r_0 .. s_r_{C-1} (legacy: from sl_r).
-  for (int r = 0; r < R; ++r) {
-    for (int c = legacy ? 0 : 1; c < C; ++c) {
-      const std::string from = c == 0 ? "sl_" + std::to_string(r) : "s_" + idx(r, c - 1);
-      segment(out, "RS" + idx(r, c), from, "s_" + idx(r, c), spec.sourceSegment_ohm,
-              held.source[static_cast<std::size_t>(r)]);
+  // Source lines (rows): s_r_0 .. s_r_{C-1} (legacy: from sl_r); or (columns) s_0_c .. s_{R-1}_c.
+  if (spec.sources == SourceDirection::AlongColumns) {
+    for (int c = 0; c < C; ++c) {
+      for (int r = 0; r + 1 < R; ++r) {
+        segment(out, "RS" + idx(r, c), "s_" + idx(r, c), "s_" + idx(r + 1, c),
+                spec.sourceSegment_ohm, held.source[static_cast<std::size_t>(c)]);
+      }
+    }
+  } else {
+    for (int r = 0; r < R; ++r) {
+      for (int c = legacy ? 0 : 1; c < C; ++c) {
+        const std::string from = c == 0 ? "sl_" + std::to_string(r) : "s_" + idx(r, c - 1);
+        segment(out, "RS" + idx(r, c), from, "s_" + idx(r, c), spec.sourceSegment_ohm,
+                held.source[static_cast<std::size_t>(r)]);
+      }
     }
   }
   // Drain lines (columns): d_0_c .. d_{R-1}_c (legacy: on to dl_c).
@@ -288,9 +311,10 @@ std::vector<std::string> crossbarLines(const CrossbarSpec& spec) {
                waveform(p, *levels.gate_V[k]));
       }
     }
-    for (int r = 0; r < R; ++r) {
-      const auto& l = levels.source_V[static_cast<std::size_t>(r)];
-      if (l) driver(out, "S", r, lineEndNode(spec, LineKind::Source, r), rdrv, waveform(p, *l));
+    for (std::size_t k = 0; k < levels.source_V.size(); ++k) {
+      const auto& l = levels.source_V[k];
+      const int i = static_cast<int>(k);
+      if (l) driver(out, "S", i, lineEndNode(spec, LineKind::Source, i), rdrv, waveform(p, *l));
     }
     for (int c = 0; c < C; ++c) {
       const auto& l = levels.drain_V[static_cast<std::size_t>(c)];
@@ -302,9 +326,10 @@ std::vector<std::string> crossbarLines(const CrossbarSpec& spec) {
       const auto& g = d.gate[static_cast<std::size_t>(r)];
       if (g) driver(out, "G", r, lineEndNode(spec, LineKind::Gate, r), rdrv, *g);
     }
-    for (int r = 0; r < R; ++r) {
-      const auto& l = d.source[static_cast<std::size_t>(r)];
-      if (l) driver(out, "S", r, lineEndNode(spec, LineKind::Source, r), rdrv, *l);
+    for (std::size_t k = 0; k < d.source.size(); ++k) {
+      const auto& l = d.source[k];
+      const int i = static_cast<int>(k);
+      if (l) driver(out, "S", i, lineEndNode(spec, LineKind::Source, i), rdrv, *l);
     }
     for (int c = 0; c < C; ++c) {
       const auto& l = d.drain[static_cast<std::size_t>(c)];

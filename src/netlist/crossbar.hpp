@@ -11,7 +11,10 @@
 ///   CrossbarSpec::cellConductances_S a resistor `RC<r>_<c> d_<r>_<c> s_<r>_<c> 1/G` (a read
 ///   array of fixed conductances; no gate network is emitted then).
 /// - Source line r visits s_<r>_0 ... s_<r>_<C-1>; segment `RS<r>_<c>` (c >= 1) joins s_<r>_<c-1>
-///   to s_<r>_<c>. Its end node (lineEndNode) is s_<r>_0.
+///   to s_<r>_<c>. Its end node (lineEndNode) is s_<r>_0. With SourceDirection::AlongColumns
+///   (control/backend.hpp Wiring::SourceCols; Nodal topology, gates along rows, no read mode)
+///   source line c instead visits s_0_<c> ... s_<R-1>_<c> beside drain line c; segment
+///   `RS<r>_<c>` (r <= R-2) joins s_<r>_<c> to s_<r+1>_<c>, and its end node is s_<R-1>_<c>.
 /// - Drain line c visits d_0_<c> ... d_<R-1>_<c>; segment `RD<r>_<c>` (r <= R-2) joins d_<r>_<c>
 ///   to d_<r+1>_<c>. Its end node is d_<R-1>_<c>.
 /// - Gate line r runs along row r like the source line (segments `RG<r>_<c>`, end node g_<r>_0).
@@ -50,8 +53,10 @@
 /// | every source line       | 0          | +V/3       |
 ///
 /// Selected cell: V at its drain end, V/2 (V/3) at its source end; every other cell at most V/2
-/// (V/3) at both ends. With Unselected::Floating the unselected gate and drain lines get no
-/// driver, whatever their level; source lines are always driven.
+/// (V/3) at both ends. With sources along the columns every source line takes its own column's
+/// drain level (selected column: -V/2 or -V/3; others 0 or +V/3), so the selected cell sees V at
+/// both ends. With Unselected::Floating the unselected gate and drain lines get no driver,
+/// whatever their level; source lines are always driven.
 ///
 /// Gate lines along columns (DriverSegment topology only) keep the generator's former mapping:
 /// selection by the gate line and the source line (perpendicular), the drain line of the
@@ -71,6 +76,8 @@ enum class GateDirection { AlongRows, AlongColumns };
 enum class SenseMode { VirtualGround, Tia };
 enum class BiasScheme { HalfV, ThirdV };
 enum class Unselected { Grounded, Floating };
+/// Where the source lines run (see the file comment).
+enum class SourceDirection { AlongRows, AlongColumns };
 /// Line topology, see the file comment. Nodal (default) = the nodal engine's network.
 enum class LineTopology { Nodal, DriverSegment };
 enum class LineKind { Gate, Source, Drain };
@@ -80,7 +87,7 @@ enum class LineKind { Gate, Source, Drain };
 /// No sensing is emitted; drain lines are driven like the others.
 struct LineDrives {
   std::vector<std::optional<std::string>> gate;    ///< R (rows) values
-  std::vector<std::optional<std::string>> source;  ///< R
+  std::vector<std::optional<std::string>> source;  ///< R, or C with sources along columns
   std::vector<std::optional<std::string>> drain;   ///< C
 };
 
@@ -109,8 +116,9 @@ struct CrossbarSpec {
   std::string analysis = ".op";           ///< analysis line(s), e.g. ".tran 1u 200m"
   LineTopology topology = LineTopology::Nodal;
   GateDirection gates = GateDirection::AlongRows;
+  SourceDirection sources = SourceDirection::AlongRows;
   double gateSegment_ohm = 0.0;
-  double sourceSegment_ohm = 0.0;         ///< row (source) line segment per cell
+  double sourceSegment_ohm = 0.0;         ///< source line segment per cell
   double drainSegment_ohm = 0.0;          ///< column (drain) line segment per cell
   double driverResistance_ohm = 0.0;      ///< output resistance of every line driver
   double senseResistance_ohm = 0.0;       ///< read: virtual-ground input (or load) resistance

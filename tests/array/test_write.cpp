@@ -8,7 +8,9 @@
 #include <cmath>
 #include <vector>
 
+#include "array/crossbar_engine.hpp"
 #include "array/nodal_backend.hpp"
+#include "array/sneak_read.hpp"
 #include "array/write_solver.hpp"
 #include "control/program.hpp"
 #include "core/error.hpp"
@@ -45,11 +47,14 @@ struct Disturb {
   double selected = 0.0;   ///< S, |delta G| of the selected cell
   double worstOther = 0.0; ///< S, largest |delta G| of any other cell
   PulseLog log;
+  double energy_j = 0.0;   ///< J, drawn from the drivers
 };
 
 Disturb onePulse(const BiasScheme& scheme) {
   Rng rng(1);
-  NodalBackend arr(noVariation(), smallLines(10), rng);
+  CrossbarGeometry geo = smallLines(10);
+  geo.wiring = scheme.wiring;
+  NodalBackend arr(noVariation(), geo, rng);
   arr.setStates(MatrixXd::Constant(10, 10, 0.5));  // both directions of disturb can show
   const MatrixXd before = arr.probeConductances();
   const std::vector<PulseRequest> pulse{{5, 5, 5.0, 0.1}};
@@ -60,6 +65,7 @@ Disturb onePulse(const BiasScheme& scheme) {
   dg(5, 5) = 0.0;
   d.worstOther = dg.maxCoeff();
   d.log = res.pulses.at(0);
+  d.energy_j = res.energy_j;
   return d;
 }
 
@@ -82,17 +88,24 @@ TEST_CASE("write: the gate element's two ends add up to the cell's ionic plus le
 }
 
 TEST_CASE("write: bias levels put V on the selected cell and at most V/2 or V/3 elsewhere") {
-  for (const auto frac : {BiasFraction::Half, BiasFraction::Third}) {
-    const double limit = frac == BiasFraction::Half ? 2.5 : 5.0 / 3.0;
-    const BiasLevels l = biasLevels({frac, UnselectedLines::Grounded}, 5.0);
-    CHECK(l.gate_selected_v - l.drain_selected_v == doctest::Approx(5.0).epsilon(1e-15));
-    for (double g : {l.gate_selected_v, l.gate_unselected_v}) {
-      for (double ch : {l.source_v, l.drain_unselected_v}) {
-        CHECK(std::abs(g - ch) <= limit * (1 + 1e-15));
+  for (const auto wiring : {Wiring::SourceRows, Wiring::SourceCols}) {
+    for (const auto frac : {BiasFraction::Half, BiasFraction::Third}) {
+      CAPTURE(static_cast<int>(wiring));
+      CAPTURE(static_cast<int>(frac));
+      const double limit = frac == BiasFraction::Half ? 2.5 : 5.0 / 3.0;
+      const BiasLevels l = biasLevels({frac, UnselectedLines::Grounded, wiring}, 5.0);
+      const Terminals sel = l.cell(true, true);
+      CHECK(sel.vg - sel.vd == doctest::Approx(5.0).epsilon(1e-15));
+      // The source end: V/2 (V/3) below the gate with source rows, the whole V with source
+      // columns (no channel voltage).
+      CHECK(sel.vg - sel.vs ==
+            doctest::Approx(wiring == Wiring::SourceCols ? 5.0 : limit).epsilon(1e-15));
+      for (const Terminals& t : {l.cell(true, false), l.cell(false, true), l.cell(false, false)}) {
+        CHECK(std::abs(t.vg - t.vd) <= limit * (1 + 1e-15));
+        CHECK(std::abs(t.vg - t.vs) <= limit * (1 + 1e-15));
+        if (wiring == Wiring::SourceCols) CHECK(t.vd == t.vs);
       }
     }
-    CHECK(std::abs(l.gate_unselected_v - l.drain_selected_v) <= limit * (1 + 1e-15));
-    CHECK(std::abs(l.gate_selected_v - l.source_v) <= limit * (1 + 1e-15));
   }
 }
 
@@ -129,6 +142,91 @@ TEST_CASE("write: V/3 one 5 V 100 ms pulse on (5,5) of a 10x10 array") {
   CHECK(d.selected / d.worstOther == doctest::Approx(ideal).epsilon(0.05));
 }
 
+TEST_CASE("write: source lines along the columns, one 5 V 100 ms pulse on (5,5) of a 10x10 array") {
+  // Each column's two channel lines sit at one potential: the selected cell sees V along its
+  // whole channel (a bench pulse less the line drops), no cell carries channel current.
+  const CellParams cell = cellParams(noVariation());
+  const double bench = advanceHeld(cell, 0.5, {5.0, 0.0, 0.0}, 0.1).x - 0.5;
+  for (const auto frac : {BiasFraction::Half, BiasFraction::Third}) {
+    CAPTURE(static_cast<int>(frac));
+    const Disturb cols = onePulse({frac, UnselectedLines::Grounded, Wiring::SourceCols});
+    const Disturb rows = onePulse({frac, UnselectedLines::Grounded, Wiring::SourceRows});
+    const double range = noVariation().gmax - noVariation().gmin;
+    CHECK(cols.log.v_gd_v == doctest::Approx(5.0).epsilon(1e-3));
+    CHECK(cols.log.v_gs_v == doctest::Approx(5.0).epsilon(1e-3));
+    CHECK(cols.selected / range == doctest::Approx(bench).epsilon(0.01));
+    const double ideal = arrayGateFigures(noVariation(), GateModel::Distributed, frac, 5.0, 0.1,
+                                          Wiring::SourceCols)
+                             .selectivity;
+    CHECK(cols.selected / cols.worstOther == doctest::Approx(ideal).epsilon(0.05));
+    MESSAGE((frac == BiasFraction::Half ? "V/2" : "V/3")
+            << ": selected dG source-cols " << cols.selected << " S, source-rows " << rows.selected
+            << " S; selectivity " << cols.selected / cols.worstOther << " against "
+            << rows.selected / rows.worstOther << "; energy " << cols.energy_j << " J against "
+            << rows.energy_j << " J");
+    CHECK(cols.selected > 5.0 * rows.selected);
+    // No channel current: the drivers deliver gate currents only (leakage and Faradaic, nA).
+    CHECK(cols.energy_j < 1e-3 * rows.energy_j);
+  }
+}
+
+TEST_CASE("write: source lines along the columns, ideal lines equal the single-cell integration") {
+  const EcramParams p = noVariation();
+  CrossbarGeometry geo;  // every resistance 0
+  geo.rows = 3;
+  geo.cols = 4;
+  geo.wiring = Wiring::SourceCols;
+  Rng rng(9);
+  NodalBackend arr(p, geo, rng);
+  arr.setStates(MatrixXd::Constant(3, 4, 0.5));
+  const double v = -5.0, w = 0.1;
+  const std::vector<PulseRequest> pulses(3, PulseRequest{2, 1, v, w});
+  (void)arr.applyPulses(pulses, {BiasFraction::Third, UnselectedLines::Grounded, Wiring::SourceCols},
+                        PulseOrder::Serial);
+  const CellParams cell = cellParams(p);
+  // V/3 with source columns: selected (gate 2V/3, drain and source -V/3), same column (0, -V/3,
+  // -V/3), others (0, V/3, V/3).
+  double xs = 0.5, xc = 0.5, xo = 0.5;
+  for (int k = 0; k < 3; ++k) {
+    xs = advanceHeld(cell, xs, {2 * v / 3, -v / 3, -v / 3}, w).x;
+    xc = advanceHeld(cell, xc, {0.0, -v / 3, -v / 3}, w).x;
+    xo = advanceHeld(cell, xo, {0.0, v / 3, v / 3}, w).x;
+  }
+  CHECK(xs < 0.5 - 0.002);  // it moved (depression)
+  CHECK(arr.states()(2, 1) == doctest::Approx(xs).epsilon(1e-9));
+  CHECK(arr.states()(0, 1) == doctest::Approx(xc).epsilon(1e-9));
+  CHECK(arr.states()(0, 3) == doctest::Approx(xo).epsilon(1e-9));
+}
+
+TEST_CASE("write: an array wired with source columns refuses reads and foreign schemes") {
+  CrossbarGeometry geo = smallLines(3);
+  geo.wiring = Wiring::SourceCols;
+  Rng rng(2);
+  NodalBackend arr(noVariation(), geo, rng);
+  auto refusesWithWiring = [](auto&& call) {
+    try {
+      call();
+    } catch (const InputError& e) {
+      CHECK(e.parameter() == "--wiring");
+      return true;
+    }
+    return false;
+  };
+  CHECK(refusesWithWiring([&] { (void)arr.vmm(MatrixXd::Ones(1, 3)); }));
+  CHECK(refusesWithWiring([&] { (void)arr.readConductances(0.2); }));
+  CHECK(refusesWithWiring([&] { (void)CrossbarEngine(geo); }));
+  CHECK(refusesWithWiring(
+      [&] { (void)readCellSneak(geo, MatrixXd::Constant(3, 3, 1e-6), 1, 1, 0.2, false); }));
+  const std::vector<PulseRequest> pulse{{0, 0, 5.0, 0.1}};
+  CHECK(refusesWithWiring([&] {
+    (void)arr.applyPulses(pulse, {BiasFraction::Half, UnselectedLines::Grounded, Wiring::SourceRows},
+                          PulseOrder::Serial);
+  }));
+  CHECK(arr.counters().pulses == 0);
+  CHECK(parseWiring("source-cols") == Wiring::SourceCols);
+  CHECK(refusesWithWiring([&] { (void)parseWiring("drain-rows"); }));
+}
+
 TEST_CASE("write: floating unselected lines keep the V/2 margin") {
   const Disturb d = onePulse({BiasFraction::Half, UnselectedLines::Floating});
   CHECK(d.selected > 1000.0 * d.worstOther);
@@ -145,7 +243,7 @@ LineDrive floatingThirdDrive() {
   d.gate_v = Eigen::VectorXd::Constant(5, lv.gate_unselected_v);
   d.gate_v(1) = lv.gate_selected_v;
   d.gate_driven = {false, true, false, false, false};
-  d.source_v = Eigen::VectorXd::Constant(5, lv.source_v);
+  d.source_v = Eigen::VectorXd::Constant(5, lv.source_selected_v);
   d.drain_v = Eigen::VectorXd::Constant(5, lv.drain_unselected_v);
   d.drain_v(3) = lv.drain_selected_v;
   d.drain_driven = {false, false, false, true, false};

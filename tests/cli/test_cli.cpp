@@ -142,3 +142,36 @@ TEST_CASE("every array subcommand takes --engine nodal|spice and refuses any oth
   CHECK(fs::is_empty(dir));
   fs::remove_all(dir);
 }
+
+TEST_CASE("--wiring source-cols: a VMM, training, verify and a read netlist are refused naming --wiring") {
+  const fs::path dir = scratchDir();
+  const std::string target = ECRAMSIM_TEST_DATA_DIR "/../data/patterns/letter_e.pgm";
+  const std::vector<std::string> commands{
+      "vmm -q --wiring source-cols -o " + (dir / "v.h5").string(),
+      "train mushroom -q --no-plot --wiring source-cols -o " + (dir / "t.h5").string(),
+      "program -q --scheme verify --wiring source-cols -t " + target + " -o " +
+          (dir / "p.h5").string(),
+      "netlist crossbar --rows 2 --cols 2 --wiring source-cols -o " + (dir / "x.cir").string()};
+  for (const std::string& cmd : commands) {
+    CAPTURE(cmd);
+    const Run r = run(cmd);
+    CHECK(r.status == 2);
+    CHECK(r.output.find("--wiring") != std::string::npos);
+    CHECK(r.output.find("source-cols cannot do") != std::string::npos);
+  }
+  const Run bad = run("program -q --wiring drain-rows -t " + target + " -o " + (dir / "p.h5").string());
+  CHECK(bad.status == 2);
+  CHECK(bad.output.find("--wiring") != std::string::npos);
+  CHECK(fs::is_empty(dir));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("paper --only refuses an unknown experiment and writes nothing") {
+  const fs::path dir = scratchDir();
+  const Run r = run("paper -q --only wiring -o " + (dir / "paper").string());
+  CHECK(r.status == 2);
+  CHECK(r.output.find("--only") != std::string::npos);
+  CHECK(r.output.find("wirings") != std::string::npos);  // the known stems are listed
+  CHECK(fs::is_empty(dir));
+  fs::remove_all(dir);
+}

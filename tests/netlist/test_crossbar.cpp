@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "core/error.hpp"
 #include "core/units.hpp"
 #include "netlist/crossbar.hpp"
 #include "netlist/netlist.hpp"
@@ -166,6 +167,56 @@ TEST_CASE("floating unselected lines get no driver, driven lines keep their leve
   CHECK(*levels.gate_V[1] == doctest::Approx(2.5));
   CHECK(*levels.drain_V[2] == doctest::Approx(-2.5));
   CHECK(*levels.source_V[0] == 0.0);
+}
+
+TEST_CASE("source lines along the columns: V on both ends of the selected cell, no channel voltage") {
+  for (auto scheme : {BiasScheme::HalfV, BiasScheme::ThirdV}) {
+    for (double v : {5.0, -4.5}) {
+      CAPTURE(static_cast<int>(scheme));
+      CAPTURE(v);
+      CrossbarSpec spec;
+      spec.rows = 3;
+      spec.cols = 4;
+      spec.sources = SourceDirection::AlongColumns;
+      spec.sourceSegment_ohm = 2.0;
+      ProgramSpec p;
+      p.scheme = scheme;
+      p.row = 1;
+      p.col = 2;
+      p.voltage_V = v;
+      spec.program = p;
+      spec.analysis = ".tran 1u 2m";
+      const auto lines = crossbarLines(spec);
+      const auto level = lineLevels(lines);
+      const double limit = std::fabs(v) / (scheme == BiasScheme::HalfV ? 2.0 : 3.0);
+      for (int r = 0; r < 3; ++r) {
+        for (int c = 0; c < 4; ++c) {
+          const double g = level.at(lineEndNode(spec, LineKind::Gate, r));
+          const double s = level.at(lineEndNode(spec, LineKind::Source, c));
+          const double d = level.at(lineEndNode(spec, LineKind::Drain, c));
+          CHECK(s == d);
+          if (r == 1 && c == 2) {
+            CHECK(g - d == doctest::Approx(v).epsilon(1e-15));
+          } else {
+            CHECK(std::fabs(g - d) <= limit * (1 + 1e-15));
+          }
+        }
+      }
+      // Source line c runs down its column beside drain line c, driven at r = R-1.
+      CHECK(lineEndNode(spec, LineKind::Source, 3) == "s_2_3");
+      CHECK(std::find(lines.begin(), lines.end(), "RS0_3 s_0_3 s_1_3 2") != lines.end());
+      CHECK(std::none_of(lines.begin(), lines.end(),
+                         [](const std::string& l) { return l.rfind("RS0_1 s_0_0", 0) == 0; }));
+      CHECK(biasLevels(spec).source_V.size() == 4);
+    }
+  }
+  // No read mode, no gates along columns.
+  CrossbarSpec read;
+  read.rows = 2;
+  read.cols = 2;
+  read.sources = SourceDirection::AlongColumns;
+  read.rowVoltages_V = {0.1, 0.2};
+  CHECK_THROWS_AS((void)crossbarLines(read), ecramsim::InputError);
 }
 
 TEST_CASE("V/3 puts every source line at +V/3, floating leaves unselected lines at any level") {

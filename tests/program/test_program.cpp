@@ -127,6 +127,25 @@ TEST_CASE("gate figures (issue 13 C): selectivity and step, distributed and two-
   CHECK(v2old.selectivity == doctest::Approx(10900).epsilon(0.01));
 }
 
+TEST_CASE("gate figures, source lines along the columns: the bench step, the same-row disturb") {
+  // Source columns hold each column's channel ends at one potential: the selected cell sees
+  // (V, V) as on the bench, the worst other cell (V/2, V/2) under V/2 and (V/3, V/3) or
+  // (-V/3, -V/3) under V/3, whole-channel voltages whose gate current is the Faradaic current.
+  const EcramParams p = defaultEcramParams();
+  const CellParams c = cellParams(p);
+  const double x = p.x_eq;
+  auto f = [&](double u) { return std::fabs(physics::faradaicCurrent(c, u, x)); };
+  const double bench = advanceHeld(c, p.x0, {5.0, 0.0, 0.0}, 0.1).x - p.x0;
+  for (const BiasFraction b : {BiasFraction::Half, BiasFraction::Third}) {
+    CAPTURE(static_cast<int>(b));
+    const ArrayGateFigures g =
+        arrayGateFigures(p, GateModel::Distributed, b, 5.0, 0.1, Wiring::SourceCols);
+    CHECK(g.step_selected == doctest::Approx(bench).epsilon(1e-12));
+    const double worst = b == BiasFraction::Half ? f(2.5) : std::max(f(5.0 / 3.0), f(-5.0 / 3.0));
+    CHECK(g.selectivity == doctest::Approx(f(5.0) / worst).epsilon(1e-9));
+  }
+}
+
 TEST_CASE("targets: PGM P2 and P5 and CSV read alike, bad targets are clear errors") {
   const fs::path dir = fs::temp_directory_path() / ("ecramsim_tg_" + std::to_string(::getpid()));
   fs::create_directories(dir);

@@ -89,7 +89,7 @@ TEST_CASE("fast write solver: operating points of consecutive segments equal the
   LineDrive d;
   d.gate_v = Eigen::VectorXd::Constant(n, lv.gate_unselected_v);
   d.gate_v(2) = lv.gate_selected_v;
-  d.source_v = Eigen::VectorXd::Constant(n, lv.source_v);
+  d.source_v = Eigen::VectorXd::Constant(n, lv.source_selected_v);
   d.drain_v = Eigen::VectorXd::Constant(n, lv.drain_selected_v);
   d.gate_driven.assign(std::size_t(n), true);
   d.drain_driven.assign(std::size_t(n), true);

@@ -208,6 +208,37 @@ def plot_vmm(f, out_dir, quiet):
     _save(fig, out_dir, "fig2efg_vmm.png", quiet)
 
 
+def plot_wirings(f, out_dir, quiet):
+    wirings = ["source-rows", "source-cols"]
+    m = f["/metrics"]
+    fig, axes = plt.subplots(1, 4, figsize=(12, 3.4))
+    x = np.arange(len(wirings))
+    panels = [("pulse_step_pct", "selected step (% window)", False),
+              ("selectivity", "step / largest disturb", True),
+              ("pulse_energy_j", "energy per pulse (J)", True)]
+    for ax, (name, label, log) in zip(axes, panels):
+        for k, bias in enumerate(["v2", "v3"]):
+            vals = [m["%s/%s/%s" % (w, bias, name)][()] for w in wirings]
+            ax.bar(x + (k - 0.5) * 0.38, vals, 0.38, label=bias.replace("v", "V/"))
+        if log:
+            ax.set_yscale("log")
+        ax.set_xticks(x, wirings)
+        ax.set_title(label, fontsize=9)
+        ax.legend(fontsize=8)
+    ax = axes[3]
+    for k, scheme in enumerate(["pwm", "count"]):
+        vals = [m["%s/v2/%s/rmse_mean_pct" % (w, scheme)][()] for w in wirings]
+        ax.bar(x + (k - 0.5) * 0.38, vals, 0.38, label=scheme)
+    vmm = ["refused" if m["%s/vmm_refused" % w][()] else
+           "%.3g%%" % m["%s/vmm_error_rms_pct" % w][()] for w in wirings]
+    ax.set_xticks(x, wirings)
+    ax.set_title("open-loop RMSE, 5 patterns (%% window)\nVMM RMS error: %s" % ", ".join(vmm),
+                 fontsize=9)
+    ax.legend(fontsize=8, loc="lower center")
+    fig.suptitle("array wirings, one 5 V / 100 ms pulse on (5,5) of the 10x10 array", fontsize=10)
+    _save(fig, out_dir, "wirings.png", quiet)
+
+
 PLOTS = {
     "device_pulses.h5": plot_pulses,
     "device_windows.h5": plot_windows,
@@ -220,6 +251,7 @@ PLOTS = {
     "array_program.h5": plot_array_program,
     "train_mushroom.h5": plot_train,
     "vmm.h5": plot_vmm,
+    "wirings.h5": plot_wirings,
 }
 
 
