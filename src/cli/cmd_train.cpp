@@ -33,17 +33,46 @@ void parseTile(const std::string& text, Eigen::Index& rows, Eigen::Index& cols) 
   if (rows < 1 || cols < 2) throw InputError({}, "--tile", "need at least 1 row and 2 columns");
 }
 
+/// The weight mapping and the open-loop update of an in-situ training: --w-scale, --read-v,
+/// --init-spread, --amplitude, the pulse width (`widthFlag`), --max-pulses, --dead-band and
+/// --linear-controller.
+void addUpdateOptions(CLI::App& cmd, train::PairMapping& map, train::PulsePolicy& pulses,
+                      double& initSpread, bool& linearController, const std::string& widthFlag) {
+  addQuantity(cmd, "--w-scale", map.w_scale, "1", "Weight of a pair at G+ - G- = gmax - gmin");
+  addQuantity(cmd, "--read-v", map.read_v, "V", "Read voltage of an input of 1");
+  addQuantity(cmd, "--init-spread", initSpread, "1", "Initial states 0.5 +- this (uniform)");
+  addQuantity(cmd, "--amplitude", pulses.amplitude_v, "V", "Write amplitude");
+  addQuantity(cmd, widthFlag, pulses.width_s, "s", "Write pulse width");
+  cmd.add_option("--max-pulses", pulses.max_pulses, "Cap of pulses per cell and update")
+      ->default_val(pulses.max_pulses);
+  addQuantity(cmd, "--dead-band", pulses.dead_band, "pulses",
+              "Update requests smaller than this many pulses are skipped");
+  cmd.add_flag("--linear-controller", linearController,
+               "Pulse counts from the nominal step at x = 0.5 for every cell (the device assumed "
+               "linear) instead of the step at the believed state");
+}
+
 /// `train mlp` and `train vgg8`: image classifiers of the network engine (src/nn/, libtorch).
 void addNnCommand(CLI::App& train, const std::string& network) {
   struct Options {
     nn::NnJob job;
-    std::string out;
-    bool noPlot = false;
+    std::string out, model, tile = "128x128";
+    app::CardOverrides overrides;
+    ArrayOptions array;
+    bool noPlot = false, linearController = false;
     CommonFlags flags;
   };
   auto o = std::make_shared<Options>();
   auto& j = o->job;
   j.network = network;
+  // Array, mapping and pulse defaults of `train mushroom` (see app/train_job.cpp for why).
+  const auto mushroom = app::defaultTrainJob();
+  auto& c = j.analog;
+  c.geometry = mushroom.geometry;
+  c.map = mushroom.config.map;
+  c.pulses = mushroom.config.pulses;
+  c.init_spread = mushroom.config.init_spread;
+  c.threads = mushroom.config.threads;
   CLI::App* cmd = nullptr;
   if (network == "vgg8") {
     cmd = train.add_subcommand(
@@ -60,7 +89,9 @@ void addNnCommand(CLI::App& train, const std::string& network) {
     cmd = train.add_subcommand(
         "mlp",
         "Multilayer perceptron of the sizes --layers (input first, classes last), ReLU between, "
-        "trained with plain SGD. Example: ecramsim train mlp --ideal --layers 784,256,10");
+        "trained with plain SGD; every weight a differential pair of ECRAM cells on tiles "
+        "(or --ideal: floating point). Example: ecramsim train mlp --layers 784,64,10 "
+        "--subset 2000 --epochs 1");
     cmd->add_option("--layers", j.layers, "Layer sizes, comma-separated, e.g. 784,256,10")
         ->delimiter(',')
         ->required();
@@ -81,6 +112,18 @@ void addNnCommand(CLI::App& train, const std::string& network) {
   addQuantity(*cmd, "--lr", j.learning_rate, "1", "Learning rate of plain SGD");
   cmd->add_option("--threads", j.threads, "libtorch threads (0: one per core)")->default_val(0);
   cmd->add_flag("--ideal", j.ideal, "Floating-point weights: the software baseline");
+  cmd->add_option("-m,--model", o->model,
+                  "Model card of the cells, FILE or FILE:NAME (default: models/wox_ysz.model)");
+  cmd->add_option("--set", o->overrides.sets, "Override a card parameter, key=value (repeatable)")
+      ->type_name("KEY=VALUE");
+  cmd->add_flag("--no-variation", o->overrides.noVariation, "Switch off c2c and d2d variation");
+  cmd->add_option("--tile", o->tile, "Largest array, ROWSxCOLS; weight matrices are cut into "
+                                     "such tiles")
+      ->default_str(o->tile);
+  cmd->add_option("--tile-threads", c.threads, "Tiles read and written at once")
+      ->default_val(c.threads);
+  addUpdateOptions(*cmd, c.map, c.pulses, c.init_spread, o->linearController, "--pulse-width");
+  addArrayOptions(*cmd, o->array, c.geometry, true);
   cmd->add_option("--seed", j.seed, "Seed of the initial weights and the data order")
       ->default_val(j.seed);
   cmd->add_option("--resume", j.resume,
@@ -91,6 +134,18 @@ void addNnCommand(CLI::App& train, const std::string& network) {
   addCommonFlags(*cmd, o->flags);
   cmd->callback([o] {
     StderrProgress progress(o->flags.quiet);
+    auto& a = o->job.analog;
+    const auto card = app::resolveCard(
+        o->model.empty() ? app::defaultCardPath().string() : o->model, o->overrides);
+    a.card = card.name;
+    a.params = card.params;
+    a.map.gmin_s = card.params.gmin;
+    a.map.gmax_s = card.params.gmax;
+    parseTile(o->tile, a.tile_rows, a.tile_cols);
+    a.pulses.scheme = biasScheme(o->array);
+    a.pulses.state_aware = !o->linearController;
+    a.engine = o->array.engine;
+    applyArrayOptions(o->array, a.geometry);
     const auto run = nn::runNnJob(o->job, progress, globalCancelToken());
     const std::filesystem::path path =
         o->out.empty() ? "train_" + o->job.network + ".h5" : o->out;
@@ -158,18 +213,7 @@ void addTrainCommand(CLI::App& app) {
   cmd->add_option("--tile", o->tile, "Largest array, ROWSxCOLS; layers are cut into such tiles")
       ->default_str("16x16");
   cmd->add_option("--threads", c.threads, "Tiles worked on at once")->default_val(c.threads);
-  addQuantity(*cmd, "--w-scale", c.map.w_scale, "1", "Weight of a pair at G+ - G- = gmax - gmin");
-  addQuantity(*cmd, "--read-v", c.map.read_v, "V", "Read voltage of an input of 1");
-  addQuantity(*cmd, "--init-spread", c.init_spread, "1", "Initial states 0.5 +- this (uniform)");
-  addQuantity(*cmd, "--amplitude", c.pulses.amplitude_v, "V", "Write amplitude");
-  addQuantity(*cmd, "--width", c.pulses.width_s, "s", "Write pulse width");
-  cmd->add_option("--max-pulses", c.pulses.max_pulses, "Cap of pulses per cell and update")
-      ->default_val(c.pulses.max_pulses);
-  addQuantity(*cmd, "--dead-band", c.pulses.dead_band, "pulses",
-              "Update requests smaller than this many pulses are skipped");
-  cmd->add_flag("--linear-controller", o->linearController,
-                "Pulse counts from the nominal step at x = 0.5 for every cell (the device assumed "
-                "linear) instead of the step at the believed state");
+  addUpdateOptions(*cmd, c.map, c.pulses, c.init_spread, o->linearController, "--width");
   addArrayOptions(*cmd, o->array, j.geometry, true);
   addQuantity(*cmd, "--test-fraction", j.test_fraction, "1", "Test share of the stratified split");
   cmd->add_option("--folds", j.folds, "k-fold cross-validation (k >= 2) instead of one split")

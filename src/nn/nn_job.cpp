@@ -7,7 +7,9 @@
 #include <cmath>
 #include <thread>
 
+#include "app/array_engine.hpp"
 #include "core/error.hpp"
+#include "nn/analog.hpp"
 #include "core/rng.hpp"
 #include "io/hdf5.hpp"
 #include "io/image_data.hpp"
@@ -62,7 +64,52 @@ int scaled(int channels, double width) {
   return std::max(1, static_cast<int>(std::lround(channels * width)));
 }
 
-torch::nn::Sequential vgg8(const io::ImageSet& d, double width, bool batchnorm) {
+/// Creates the analog weight matrices of a network (ideal: none), each on its own tiles, with
+/// every cell's state at 0.5 +- init_spread drawn from the job's Rng.
+class AnalogFactory {
+ public:
+  AnalogFactory(const NnJob& job, Rng& rng) : job_(job), rng_(rng) {}
+  [[nodiscard]] bool analog() const { return !job_.ideal; }
+
+  std::shared_ptr<AnalogWeights> make(Eigen::Index inputs, Eigen::Index outputs) {
+    const auto& c = job_.analog;
+    const train::BackendFactory backend = [&c](Eigen::Index rows, Eigen::Index cols, Rng& rng) {
+      CrossbarGeometry g = c.geometry;
+      g.rows = rows;
+      g.cols = cols;
+      return app::makeBackend(c.engine, c.params, g, rng);
+    };
+    auto w = std::make_shared<AnalogWeights>();
+    w->layer = std::make_unique<train::DifferentialLayer>(inputs + 1, outputs, c.tile_rows,
+                                                          c.tile_cols, backend, rng_, c.map);
+    w->layer->setThreads(c.threads);
+    Eigen::MatrixXd x(inputs + 1, 2 * outputs);
+    for (Eigen::Index j = 0; j < x.cols(); ++j) {
+      for (Eigen::Index i = 0; i < x.rows(); ++i) {
+        x(i, j) = 0.5 + c.init_spread * (2.0 * rng_.uniform() - 1.0);
+      }
+    }
+    w->layer->setStates(x);
+    w->dw = Eigen::MatrixXd::Zero(inputs + 1, outputs);
+    all_.push_back(w);
+    return w;
+  }
+  [[nodiscard]] const std::vector<std::shared_ptr<AnalogWeights>>& all() const { return all_; }
+
+ private:
+  const NnJob& job_;
+  Rng& rng_;
+  std::vector<std::shared_ptr<AnalogWeights>> all_;
+};
+
+/// A fully connected layer: libtorch's, or on analog tiles.
+torch::nn::AnyModule linear(int in, int out, AnalogFactory& analog) {
+  if (analog.analog()) return torch::nn::AnyModule(AnalogLinear(analog.make(in, out)));
+  return torch::nn::AnyModule(torch::nn::Linear(in, out));
+}
+
+torch::nn::Sequential vgg8(const io::ImageSet& d, double width, bool batchnorm,
+                           AnalogFactory& analog) {
   torch::nn::Sequential net;
   int in = d.channels;
   int h = d.height;
@@ -70,8 +117,12 @@ torch::nn::Sequential vgg8(const io::ImageSet& d, double width, bool batchnorm) 
   for (int block : {128, 256, 512}) {
     for (int k = 0; k < 2; ++k) {
       const int out = scaled(block, width);
-      net->push_back(
-          torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).padding(1).bias(!batchnorm)));
+      if (analog.analog()) {
+        net->push_back(AnalogConv2d(analog.make(in * 9, out), 3, 1));
+      } else {
+        net->push_back(
+            torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).padding(1).bias(!batchnorm)));
+      }
       if (batchnorm) net->push_back(torch::nn::BatchNorm2d(out));
       net->push_back(torch::nn::ReLU());
       in = out;
@@ -87,13 +138,14 @@ torch::nn::Sequential vgg8(const io::ImageSet& d, double width, bool batchnorm) 
   }
   const int fc = scaled(1024, width);
   net->push_back(torch::nn::Flatten());
-  net->push_back(torch::nn::Linear(in * h * w, fc));
+  net->push_back(linear(in * h * w, fc, analog));
   net->push_back(torch::nn::ReLU());
-  net->push_back(torch::nn::Linear(fc, d.classes));
+  net->push_back(linear(fc, d.classes, analog));
   return net;
 }
 
-torch::nn::Sequential mlp(const io::ImageSet& d, const std::vector<int>& layers) {
+torch::nn::Sequential mlp(const io::ImageSet& d, const std::vector<int>& layers,
+                          AnalogFactory& analog) {
   const auto features = static_cast<long>(d.imageBytes());
   if (layers.size() < 2) {
     throw InputError({}, "--layers", "need at least the input and the output size, e.g. " +
@@ -112,7 +164,7 @@ torch::nn::Sequential mlp(const io::ImageSet& d, const std::vector<int>& layers)
   for (std::size_t i = 0; i + 1 < layers.size(); ++i) {
     if (layers[i + 1] < 1) throw InputError({}, "--layers", "layer sizes must be positive");
     if (i > 0) net->push_back(torch::nn::ReLU());
-    net->push_back(torch::nn::Linear(layers[i], layers[i + 1]));
+    net->push_back(linear(layers[i], layers[i + 1], analog));
   }
   return net;
 }
@@ -121,11 +173,11 @@ void checkJob(const NnJob& job) {
   if (job.network != "vgg8" && job.network != "mlp") {
     throw InputError({}, "network", "unknown network '" + echoToken(job.network) + "'");
   }
-  if (!job.ideal) {
-    throw InputError({}, "--ideal",
-                     "the analog layers of `train " + job.network +
-                         "` (weights on ECRAM tiles) are not built yet; --ideal trains the same "
-                         "network in floating point");
+  if (!job.ideal && !job.resume.empty()) {
+    throw InputError({}, "--resume",
+                     "resuming is built for --ideal runs only so far: an analog run's file does "
+                     "not yet hold the cells' states, the controller's belief and its random "
+                     "streams");
   }
   if (job.epochs < 1) throw InputError({}, "--epochs", "must be at least 1");
   if (job.batch < 1) throw InputError({}, "--batch", "must be at least 1");
@@ -195,6 +247,24 @@ void describeJob(ResultTree& t, const NnJob& job, const io::ImageSet& train,
   t.attribute("/config", "batch", static_cast<std::int64_t>(job.batch));
   t.attribute("/config", "learning_rate", job.learning_rate);
   t.attribute("/config", "seed", static_cast<std::int64_t>(job.seed));
+  if (job.ideal) return;
+  const auto& c = job.analog;
+  const std::string g = "/config/analog";
+  t.attribute(g, "card", c.card);
+  t.attribute(g, "engine", c.engine);
+  t.attribute(g, "tile", std::to_string(c.tile_rows) + "x" + std::to_string(c.tile_cols));
+  t.attribute(g, "r_seg_ohm", c.geometry.r_row_seg);
+  t.attribute(g, "r_drv_ohm", c.geometry.r_drv);
+  t.attribute(g, "w_scale", c.map.w_scale);
+  t.attribute(g, "read_v", c.map.read_v);
+  t.attribute(g, "init_spread", c.init_spread);
+  t.attribute(g, "amplitude_v", c.pulses.amplitude_v);
+  t.attribute(g, "pulse_width_s", c.pulses.width_s);
+  t.attribute(g, "max_pulses", static_cast<std::int64_t>(c.pulses.max_pulses));
+  t.attribute(g, "dead_band_pulses", c.pulses.dead_band);
+  t.attribute(g, "bias", std::string(c.pulses.scheme.fraction == BiasFraction::Half ? "V/2" : "V/3"));
+  t.attribute(g, "controller", std::string(c.pulses.state_aware ? "state-aware" : "linear"));
+  t.attribute(g, "write_model", std::string("circuit: every write phase solved by the engine"));
 }
 
 /// Reads a --resume file: checks that it was made by the same job, loads its state into `net`
@@ -278,8 +348,20 @@ NnRun runNnJob(const NnJob& job, Progress& progress, const CancelToken& cancel) 
   const auto y = labels(trainSet);
   const auto yt = labels(testSet);
 
-  auto net = job.network == "vgg8" ? vgg8(trainSet, job.width, job.batchnorm)
-                                   : mlp(trainSet, job.layers);
+  Rng analogRng(job.seed);
+  AnalogFactory analog(job, analogRng);
+  auto net = job.network == "vgg8" ? vgg8(trainSet, job.width, job.batchnorm, analog)
+                                   : mlp(trainSet, job.layers, analog);
+  const train::PulseResponse* response = nullptr;
+  std::unique_ptr<train::PulseResponse> responseStore;
+  if (!job.ideal) {
+    const auto& c = job.analog;
+    responseStore = std::make_unique<train::PulseResponse>(
+        cellParams(c.params), c.pulses.scheme, c.pulses.amplitude_v, c.pulses.width_s);
+    response = responseStore.get();
+  }
+  train::UpdateStats updates;
+  std::vector<double> epochPulses, epochEnergy;
   std::int64_t parameters = 0;
   for (const auto& p : net->parameters()) parameters += p.numel();
   torch::optim::SGD sgd(net->parameters(), torch::optim::SGDOptions(job.learning_rate));
@@ -318,7 +400,12 @@ NnRun runNnJob(const NnJob& job, Progress& progress, const CancelToken& cancel) 
         const auto out = net->forward(xb);
         const auto l = torch::nn::functional::cross_entropy(out, yb);
         l.backward();
-        sgd.step();
+        sgd.step();  // the digital parameters (batch norm; every weight with --ideal)
+        for (const auto& w : analog.all()) {
+          const Eigen::MatrixXd dw = -job.learning_rate * w->dw;
+          updates += w->layer->update(dw, *response, job.analog.pulses, job.analog.threads);
+          w->dw.setZero();
+        }
         loss += l.item<double>() * static_cast<double>(idx.size(0));
         correct += out.argmax(1).eq(yb).sum().item<std::int64_t>();
         progress.update(stage, static_cast<std::size_t>(b + 1), static_cast<std::size_t>(batches));
@@ -329,6 +416,8 @@ NnRun runNnJob(const NnJob& job, Progress& progress, const CancelToken& cancel) 
       curve.testLoss.push_back(testLoss);
       curve.testAccuracy.push_back(testAcc);
       curve.seconds.push_back(secondsSince(t0));
+      epochPulses.push_back(static_cast<double>(updates.pulses));
+      epochEnergy.push_back(updates.energy_j);
       completed = snapshot();
     }
   } catch (const Interrupted&) {
@@ -350,6 +439,11 @@ NnRun runNnJob(const NnJob& job, Progress& progress, const CancelToken& cancel) 
   t.vector("/training/test_accuracy", curve.testAccuracy, "1",
            "share of the test split classified right after the epoch");
   t.vector("/training/seconds", curve.seconds, "s", "wall time of the epoch with its test");
+  if (!job.ideal) {
+    t.vector("/training/pulses", epochPulses, "count", "write pulses applied up to the epoch");
+    t.vector("/training/write_energy_j", epochEnergy, "J",
+             "energy drawn by the write drivers up to the epoch");
+  }
   t.dimensionsBelow("/training", {"epoch"});
   saveState(t, net);
   t.attribute("/training", "epochs_requested", static_cast<std::int64_t>(job.epochs));
@@ -358,7 +452,25 @@ NnRun runNnJob(const NnJob& job, Progress& progress, const CancelToken& cancel) 
   std::string arch;
   for (const auto& m : net->children()) arch += (arch.empty() ? "" : " | ") + m->name();
   t.text("/config/architecture", arch, "the layers in order (libtorch module names)");
-  t.metric("parameters", static_cast<double>(parameters), "count", "trainable parameters");
+  std::size_t tiles = 0;
+  long long reads = 0;
+  for (const auto& w : analog.all()) {
+    tiles += w->layer->tileCount();
+    reads += w->reads;
+    parameters += w->layer->rows() * w->layer->outputs();
+  }
+  t.metric("parameters", static_cast<double>(parameters), "count",
+           "weights and digital parameters (an analog weight: one pair of cells)");
+  if (!job.ideal) {
+    t.metric("tiles", static_cast<double>(tiles), "count", "arrays holding the analog weights");
+    t.metric("pulses_total", static_cast<double>(updates.pulses), "count", "write pulses");
+    t.metric("write_phases", static_cast<double>(updates.phases), "count",
+             "row-parallel write phases");
+    t.metric("capped", static_cast<double>(updates.capped), "count",
+             "pulse requests cut to --max-pulses");
+    t.metric("write_energy_j", updates.energy_j, "J", "drawn by the write drivers");
+    t.metric("reads", static_cast<double>(reads), "count", "input vectors read through tiles");
+  }
   t.metric("epochs_completed", static_cast<double>(epochs), "count", "epochs with a test");
   if (epochs > 0) {
     t.metric("test_accuracy", curve.testAccuracy.back(), "1", "after the last completed epoch");

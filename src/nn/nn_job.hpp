@@ -18,10 +18,28 @@
 #include <string>
 #include <vector>
 
+#include "array/geometry.hpp"
+#include "control/train.hpp"
 #include "core/progress.hpp"
 #include "core/result.hpp"
+#include "device/params.hpp"
 
 namespace ecramsim::nn {
+
+/// Where the weights of the analog layers live and how they are written (ideal = false): as
+/// `train mushroom` does it (control/train.hpp), per layer.
+struct AnalogConfig {
+  std::string card;              ///< the card's name, for the record
+  EcramParams params;            ///< the card, variation included
+  CrossbarGeometry geometry;     ///< line and driver resistances; rows and cols set per tile
+  std::string engine = "nodal";  ///< array engine (app/array_engine.hpp)
+  Eigen::Index tile_rows = 128;  ///< cells; a layer is cut into tiles of at most this size
+  Eigen::Index tile_cols = 128;
+  train::PairMapping map;        ///< w_scale, read_v (gmin, gmax: the card's)
+  train::PulsePolicy pulses;     ///< amplitude, width, cap, dead band, bias scheme
+  double init_spread = 0.05;     ///< 1, cells start at x = 0.5 +- this (uniform)
+  int threads = 2;               ///< tiles read and written at once
+};
 
 struct NnJob {
   std::string network = "vgg8";         ///< "vgg8" or "mlp"
@@ -38,6 +56,7 @@ struct NnJob {
   std::uint64_t seed = 1;               ///< initial weights and data order
   int threads = 0;                      ///< intra-op threads of libtorch, 0: the cores
   bool ideal = false;                   ///< floating-point weights (the baseline)
+  AnalogConfig analog;                  ///< with ideal = false
   /// A file of an earlier run of the same job (an interrupted one, or one with fewer epochs):
   /// training continues after its last completed epoch from its saved state (/state), and the
   /// result is the run an uninterrupted job would have made (data order per epoch depends on

@@ -7,6 +7,8 @@
 #include <string>
 
 #include "../support/cli.hpp"
+#include "../support/geometry.hpp"
+#include "app/cards.hpp"
 #include "../support/image_fixtures.hpp"
 #include "core/error.hpp"
 #include "io/hdf5.hpp"
@@ -133,7 +135,9 @@ TEST_CASE("mlp: SIGINT during epoch 2 keeps epoch 1, marked interrupted") {
 TEST_CASE("nn jobs the engine cannot run are refused, naming the flag") {
   auto j = quadrantJob("mlp");
   j.ideal = false;
-  CHECK(errorOf(j).find("--ideal") != std::string::npos);
+  j.resume = "any.h5";
+  CHECK(errorOf(j).find("--resume: resuming is built for --ideal runs only") !=
+        std::string::npos);
   j = quadrantJob("mlp");
   j.layers = {784, 256, 10};
   const auto e = errorOf(j);
@@ -220,8 +224,32 @@ TEST_CASE("train vgg8 on a corrupt data set: exit 2 naming the file and the byte
   CHECK(r.output.find((dir / "data_batch_1.bin").string() + ": data: byte offset 6146: "
                       "truncated record: 7 of 3073 bytes") != std::string::npos);
   CHECK_FALSE(fs::exists(out));
-  const auto noIdeal = test::run("train mlp --layers 784,10 -q --no-plot -o " + out.string());
-  CHECK(noIdeal.status == 2);
-  CHECK(noIdeal.output.find("--ideal") != std::string::npos);
+  const auto badLayers = test::run("train mlp --ideal --layers 784,0,10 -q --no-plot -o " +
+                                   out.string());
+  CHECK(badLayers.status == 2);
+  CHECK(badLayers.output.find("--layers: layer sizes must be positive") != std::string::npos);
   CHECK_FALSE(fs::exists(out));
+}
+
+TEST_CASE("mlp on ECRAM tiles: one small epoch writes pulses and records them") {
+  NullProgress quiet;
+  CancelToken never;
+  auto job = quadrantJob("mlp");
+  job.ideal = false;
+  job.layers = {64, 4, 10};
+  job.subset = 32;
+  job.epochs = 1;
+  job.analog.params = app::resolveCard(app::defaultCardPath().string(), {}).params;
+  job.analog.map.gmin_s = job.analog.params.gmin;
+  job.analog.map.gmax_s = job.analog.params.gmax;
+  job.analog.geometry = test::shippedLines(1);
+  job.analog.map.w_scale = 2.0;
+  job.analog.pulses.max_pulses = 2;
+  const auto r = nn::runNnJob(job, quiet, never);
+  CHECK(r.tree.metricValue("tiles") == 2);  // 65 x 8 and 5 x 20 cells
+  CHECK(r.tree.metricValue("parameters") == 65 * 4 + 5 * 10);
+  CHECK(r.tree.metricValue("pulses_total") > 0);
+  CHECK(r.tree.metricValue("write_energy_j") > 0);
+  CHECK(r.tree.metricValue("reads") == 2 * (32 + 80));  // both layers: training and test samples
+  CHECK(r.tree.values("/training/pulses").back() == r.tree.metricValue("pulses_total"));
 }
