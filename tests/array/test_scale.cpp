@@ -157,29 +157,53 @@ TEST_CASE("bench scale: read, transfer and write costs against the array side" *
   const std::vector<Index> sizes = envSizes("SCALE_SIZES", {16, 32, 64, 128, 256, 512});
   const Index writeMax = envIndex("SCALE_WRITE_MAX", 128);
   const Index floatMax = envIndex("SCALE_FLOAT_MAX", 32);
-  std::vector<double> ns, fs, tr, pwmG, cntG, pwmF, mem;
-  std::printf("%6s %12s %12s %12s %12s %12s %12s %10s\n", "N", "read_f+s_s", "transfer_s",
-              "pwm_gnd_s", "count_gnd_s", "pwm_float_s", "count_flt_s", "peak_MiB");
+  const Index exactMax = envIndex("SCALE_EXACT_MAX", 512);
+  const Index transferMax = envIndex("SCALE_TRANSFER_MAX", 256);
+  std::vector<double> ns, fs, fx, tr, tx, pwmG, cntG, pwmF, mem;
+  std::printf("%6s %10s %10s %10s %10s %5s %9s %12s %12s %12s %12s %10s\n", "N", "read_s",
+              "read_x_s", "transfer_s", "transf_x_s", "iters", "fast-x", "pwm_gnd_s",
+              "count_gnd_s", "pwm_float_s", "count_flt_s", "peak_MiB");
   std::vector<double> cntF;
   for (const Index n : sizes) {
     Rng rng(1);
-    CrossbarEngine engine(shippedLines(n));
     const MatrixXd g = randomConductances(n, rng);
     MatrixXd in(10, n);
     for (Index k = 0; k < 10; ++k) {
       for (Index r = 0; r < n; ++r) in(k, r) = 0.1 * rng.uniform();
     }
-    auto t0 = std::chrono::steady_clock::now();
-    engine.setConductances(g);
-    const ReadResult res = engine.solve(in);
-    const double fsS = seconds(t0);
-    CHECK(res.column_currents_a.allFinite());
-    double trS = NAN;
-    if (n <= 256) {
-      t0 = std::chrono::steady_clock::now();
-      (void)engine.transfer();
-      trS = seconds(t0);
-    }
+    // Read: engine construction (the exact one analyses the pattern), conductances, 10 vectors;
+    // then the C x R transfer matrix on a second engine (fresh caches). Fast and exact solvers.
+    struct Times {
+      double read = NAN, transfer = NAN;
+      MatrixXd out;
+      int iterations = 0;
+    };
+    auto timeRead = [&](ReadSolverKind kind, bool withTransfer) {
+      Times t;
+      auto t0 = std::chrono::steady_clock::now();
+      CrossbarEngine engine(shippedLines(n), kind);
+      engine.setConductances(g);
+      t.out = engine.solve(in).column_currents_a;
+      t.read = seconds(t0);
+      t.iterations = engine.lastIterations();
+      CHECK(engine.fallbacks() == 0);
+      if (withTransfer) {
+        CrossbarEngine fresh(shippedLines(n), kind);
+        fresh.setConductances(g);
+        t0 = std::chrono::steady_clock::now();
+        (void)fresh.transfer();
+        t.transfer = seconds(t0);
+      }
+      return t;
+    };
+    const Times fast = timeRead(ReadSolverKind::Fast, n <= transferMax);
+    const Times exact = n <= exactMax ? timeRead(ReadSolverKind::Exact, n <= transferMax) : Times{};
+    const double fsS = fast.read;
+    const double dev = exact.out.size() > 0 ? (fast.out - exact.out).cwiseAbs().maxCoeff() /
+                                                  exact.out.cwiseAbs().maxCoeff()
+                                            : NAN;
+    CHECK(fast.out.allFinite());
+    if (exact.out.size() > 0) CHECK(dev < 1e-10);
     const bool w = n <= writeMax, f = n <= floatMax;
     const double pg = w ? writePhase(n, UnselectedLines::Grounded, true, 1) : NAN;
     const double cg = w ? writePhase(n, UnselectedLines::Grounded, false, 5) : NAN;
@@ -187,17 +211,21 @@ TEST_CASE("bench scale: read, transfer and write costs against the array side" *
     const double cf = f ? writePhase(n, UnselectedLines::Floating, false, 1) : NAN;
     ns.push_back(double(n));
     fs.push_back(fsS);
-    tr.push_back(trS);
+    fx.push_back(exact.read);
+    tr.push_back(fast.transfer);
+    tx.push_back(exact.transfer);
     pwmG.push_back(pg);
     cntG.push_back(cg);
     pwmF.push_back(pf);
     cntF.push_back(cf);
     mem.push_back(peakMiB());
-    std::printf("%6ld %12.4g %12.4g %12.4g %12.4g %12.4g %12.4g %10.1f\n", long(n), fsS, trS, pg,
+    std::printf("%6ld %10.4g %10.4g %10.4g %10.4g %5d %9.2g %12.4g %12.4g %12.4g %12.4g %10.1f\n",
+                long(n), fsS, exact.read, fast.transfer, exact.transfer, fast.iterations, dev, pg,
                 cg, pf, cf, mem.back());
     std::fflush(stdout);
   }
-  std::printf("%6s %12.2f %12.2f %12.2f %12.2f %12.2f %12.2f %10.2f\n", "growth", growth(ns, fs),
-              growth(ns, tr), growth(ns, pwmG), growth(ns, cntG), growth(ns, pwmF),
-              growth(ns, cntF), growth(ns, mem));
+  std::printf("%6s %10.2f %10.2f %10.2f %10.2f %5s %9s %12.2f %12.2f %12.2f %12.2f %10.2f\n",
+              "growth", growth(ns, fs), growth(ns, fx), growth(ns, tr), growth(ns, tx), "", "",
+              growth(ns, pwmG), growth(ns, cntG), growth(ns, pwmF), growth(ns, cntF),
+              growth(ns, mem));
 }
