@@ -161,6 +161,11 @@ void CrossbarEngine::refactor() const {
   rowFromK_.setFromTriplets(rowK.begin(), rowK.end());
 }
 
+void CrossbarEngine::setFastIterationLimit(int max_iterations) {
+  if (max_iterations < 1) throw InputError({}, "max_iterations", "must be >= 1");
+  fastMaxIterations_ = max_iterations;
+}
+
 void CrossbarEngine::prepareFast() const {
   if (!fastValid_) {
     fast_->setConductances(g_);
@@ -219,11 +224,13 @@ ReadResult CrossbarEngine::solveDirect(const Eigen::MatrixXd& inputs_v,
   out.column_currents_a.resize(K, geo_.cols);
   out.row_currents_a.resize(K, geo_.rows);
   lastIterations_ = 0;
+  lastUsedCg_ = false;
   for (Index k0 = 0; k0 < K; k0 += kFastBlock) {
     const Index n = std::min(kFastBlock, K - k0);
     LineSolver::Outcome o =
-        fast_->solve(inputs_v.middleRows(k0, n), with_node_voltages, kFastTol, kFastMaxIterations);
+        fast_->solve(inputs_v.middleRows(k0, n), with_node_voltages, kFastTol, fastMaxIterations_);
     lastIterations_ = std::max(lastIterations_, o.iterations);
+    lastUsedCg_ = lastUsedCg_ || o.conjugate_gradients;
     if (!o.converged) {
       ++fallbacks_;
       return solveExact(inputs_v, with_node_voltages);
@@ -282,13 +289,15 @@ const Eigen::MatrixXd& CrossbarEngine::transfer() const {
     // The R unit inputs, kFastBlock at a time.
     prepareFast();
     lastIterations_ = 0;
+    lastUsedCg_ = false;
     done = true;
     for (Index r0 = 0; r0 < R && done; r0 += kFastBlock) {
       globalCancelToken().throwIfCancelled();
       const Index n = std::min(kFastBlock, R - r0);
       const Eigen::MatrixXd unit = Eigen::MatrixXd::Identity(R, R).middleRows(r0, n);
-      const LineSolver::Outcome o = fast_->solve(unit, false, kFastTol, kFastMaxIterations);
+      const LineSolver::Outcome o = fast_->solve(unit, false, kFastTol, fastMaxIterations_);
       lastIterations_ = std::max(lastIterations_, o.iterations);
+      lastUsedCg_ = lastUsedCg_ || o.conjugate_gradients;
       done = o.converged;
       transferCol_.middleCols(r0, n) = o.column_currents_a.transpose();
       transferRow_.middleCols(r0, n) = o.row_currents_a.transpose();

@@ -95,15 +95,20 @@ class CrossbarEngine {
   [[nodiscard]] bool usesFast() const { return fast_.has_value(); }
   /// Fast solves redone by the exact solver because the iteration missed its tolerance.
   [[nodiscard]] long long fallbacks() const { return fallbacks_; }
-  /// CG iterations of the last fast solve (its slowest block of right-hand sides).
+  /// Sweeps (Gauss-Seidel) or CG iterations of the last fast solve, its slowest block.
   [[nodiscard]] int lastIterations() const { return lastIterations_; }
+  /// Whether the last fast solve needed CG (line Gauss-Seidel contracting too slowly).
+  [[nodiscard]] bool lastUsedCg() const { return lastUsedCg_; }
+  /// Caps the fast solver's iterations per block (default kFastMaxIterations, >= 1): a solve
+  /// that needs more is redone by the exact solver.
+  void setFastIterationLimit(int max_iterations);
   /// Number of unknown node potentials after ideal wires were merged.
   [[nodiscard]] Eigen::Index unknowns() const { return net_.unknowns(); }
 
  private:
   /// Fast solver's relative tolerance and iteration cap (see the class comment).
   static constexpr double kFastTol = 1e-12;
-  static constexpr int kFastMaxIterations = 2000;
+  static constexpr int kFastMaxIterations = 1000;
   /// Right-hand sides iterated together by the fast solver (keeps its fields in cache).
   static constexpr Eigen::Index kFastBlock = 32;
 
@@ -136,6 +141,8 @@ class CrossbarEngine {
   mutable long long factorizations_ = 0;
   mutable long long fallbacks_ = 0;
   mutable int lastIterations_ = 0;
+  mutable bool lastUsedCg_ = false;
+  int fastMaxIterations_ = kFastMaxIterations;
   static constexpr Eigen::Index kTransferBlock = 64;  ///< unit inputs solved per block
   mutable bool transferValid_ = false;
   mutable Eigen::MatrixXd transferCol_;  ///< C x R

@@ -186,7 +186,7 @@ void LineSolver::drainSolve(double* z, const double* res, double* dot) const {
 
 template <int W>
 bool LineSolver::gaussSeidel(const std::vector<double>& bs, const std::vector<double>& bd,
-                             double rel_tol, Outcome& out) const {
+                             double rel_tol, int max_sweeps, Outcome& out) const {
   const Index n = geo_.rows * geo_.cols, C = geo_.cols;
   const std::size_t size = u(n * W);
   const double* cg = couple_.data();
@@ -195,7 +195,7 @@ bool LineSolver::gaussSeidel(const std::vector<double>& bs, const std::vector<do
   std::vector<double>& dn = work_.z;  // drain potentials, out
   dn.resize(size);
   std::array<double, W> prev{};
-  for (int sweep = 1; sweep <= kMaxSweeps; ++sweep) {
+  for (int sweep = 1; sweep <= max_sweeps; ++sweep) {
     globalCancelToken().throwIfCancelled();
     // S = A_SS^-1 (b_S + G D), then D' = A_DD^-1 (b_D + G S) along the drain lines in
     // row-major sweeps, forward then backward.
@@ -311,12 +311,13 @@ void LineSolver::solveBlock(const Eigen::MatrixXd& inputs_v, Index k0, bool with
   std::vector<double>& t = work_.t;
   x.assign(size, 0.0);
   t.resize(size);
-  if (gaussSeidel<W>(bs, bd, rel_tol, out)) {
+  if (gaussSeidel<W>(bs, bd, rel_tol, std::min(kMaxSweeps, max_iterations), out)) {
     finish<W>(vin, bs, k0, kk, with_node_voltages, out);
     return;
   }
 
   // CG on the Schur complement. out = A_SS^-1 (G o v):
+  out.conjugate_gradients = true;
   auto sourceOfCells = [&](const double* v, double* o) { sourceSolve<W>(v, nullptr, o); };
   // o = A_DD v - G tt (tt = A_SS^-1 G v), dot_j = v_j . o_j.
   auto drainOperator = [&](const double* v, const double* tt, double* o, double* dot) {

@@ -52,7 +52,8 @@ class LineSolver {
     Eigen::MatrixXd column_currents_a;  ///< K x C, A, into each sense node (0 when unsensed)
     Eigen::MatrixXd row_currents_a;     ///< K x R, A, out of each driver (0 when undriven)
     std::vector<Eigen::MatrixXd> source_v, drain_v;  ///< per vector, R x C, when asked
-    int iterations = 0;                 ///< CG iterations of the slowest right-hand side
+    int iterations = 0;                 ///< sweeps or CG iterations of the slowest block
+    bool conjugate_gradients = false;   ///< some block needed CG (Gauss-Seidel too slow)
     bool converged = false;             ///< every right-hand side met the tolerance
   };
   /// Solves for K input vectors (K x R, V; inputs on undriven rows are ignored). Stops when, for
@@ -85,10 +86,10 @@ class LineSolver {
   /// with the input terms bs (sourceRhs) and bd (drainRhs);
   /// true when every vector's estimated remaining error is within rel_tol of its largest drain
   /// potential, false (work_ then undefined) when the contraction exceeds kMaxContraction or
-  /// after kMaxSweeps.
+  /// after max_sweeps.
   template <int W>
   bool gaussSeidel(const std::vector<double>& bs, const std::vector<double>& bd, double rel_tol,
-                   Outcome& out) const;
+                   int max_sweeps, Outcome& out) const;
   /// Source potentials from the drain potentials work_.x, then currents (and node voltages)
   /// of vectors k0 .. k0 + kk - 1.
   template <int W>

@@ -19,7 +19,7 @@ NodalBackend::NodalBackend(const EcramParams& p, const CrossbarGeometry& geo, Rn
                            const NodalOptions& options)
     : CellArrayBackend(p, checkedForLinearRead(geo, p, "nodal engine"), rng),
       options_(options),
-      engine_(geo),
+      engine_(geo, options.read_solver),
       writer_(geo, options.write_solver) {}
 
 void NodalBackend::advanceCell(const WriteOperatingPoint& op, Index r, Index c, double dt_s) {
