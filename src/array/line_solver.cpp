@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 #include <string>
+#include <type_traits>
 
 #include "core/error.hpp"
 #include "core/progress.hpp"
@@ -407,22 +408,24 @@ LineSolver::Outcome LineSolver::solve(const Eigen::MatrixXd& inputs_v, bool with
   out.converged = true;
   out.column_currents_a = Eigen::MatrixXd::Zero(K, geo_.cols);
   out.row_currents_a = Eigen::MatrixXd::Zero(K, geo_.rows);
-  // Blocks of kWide vectors; a smaller remainder runs at the smallest width of 1, 4, 8, 16
-  // that holds it (zero-padded).
-  constexpr int kWide = 32;
-  for (Index k0 = 0; k0 < K && out.converged; k0 += kWide) {
+  // Blocks of 32, 16 or 8 vectors while that many are left, then the rest at width 4
+  // (zero-padded) or, for a single vector, 1.
+  Index k0 = 0;
+  while (k0 < K && out.converged) {
     const Index left = K - k0;
-    if (left == 1) {
-      solveBlock<1>(inputs_v, k0, with_node_voltages, rel_tol, max_iterations, out);
-    } else if (left <= 4) {
-      solveBlock<4>(inputs_v, k0, with_node_voltages, rel_tol, max_iterations, out);
-    } else if (left <= 8) {
-      solveBlock<8>(inputs_v, k0, with_node_voltages, rel_tol, max_iterations, out);
-    } else if (left <= 16) {
-      solveBlock<16>(inputs_v, k0, with_node_voltages, rel_tol, max_iterations, out);
-    } else {
-      solveBlock<kWide>(inputs_v, k0, with_node_voltages, rel_tol, max_iterations, out);
+    const Index w = left >= 32 ? 32 : left >= 16 ? 16 : left >= 8 ? 8 : left > 1 ? 4 : 1;
+    const auto block = [&](auto width) {
+      solveBlock<decltype(width)::value>(inputs_v, k0, with_node_voltages, rel_tol,
+                                         max_iterations, out);
+    };
+    switch (w) {
+      case 32: block(std::integral_constant<int, 32>{}); break;
+      case 16: block(std::integral_constant<int, 16>{}); break;
+      case 8: block(std::integral_constant<int, 8>{}); break;
+      case 4: block(std::integral_constant<int, 4>{}); break;
+      default: block(std::integral_constant<int, 1>{});
     }
+    k0 += w;
   }
   return out;
 }
