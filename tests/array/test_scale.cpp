@@ -1,10 +1,13 @@
 // Issue 12, item 5: how the nodal engine's costs grow with the array side N. One `bench` case
-// (skipped in the suite; tools/bench/scale.sh runs it) prints one table row per N: read factor
-// + solve of 10 vectors, the transfer matrix, one row-parallel write phase (pwm: N distinct
-// widths; count: one width) with grounded and with floating lines, and the peak resident
-// memory so far. SCALE_SIZES (default "16 32 64 128 256 512") and SCALE_WRITE_MAX (largest N
-// of the write columns, default 128; floating: SCALE_FLOAT_MAX, default 32) bound the run.
-// The suite case checks the engine on a 24x24 array against the simplicial factorization.
+// (skipped in the suite; tools/bench/scale.sh runs it) prints one table row per N: read of 10
+// vectors and the transfer matrix with the fast and the exact read solver (their ratio is the
+// speed-up; the largest deviation of fast from exact is checked below 1e-10 of the largest
+// current), one row-parallel write phase (pwm: N distinct widths; count: one width) with
+// grounded and with floating lines, and the peak resident memory so far. SCALE_SIZES (default
+// "16 32 64 128 256 512"), SCALE_EXACT_MAX (largest N of the exact read, 512),
+// SCALE_TRANSFER_MAX (of the transfer matrix, 256) and SCALE_WRITE_MAX (largest N of the write
+// columns, default 128; floating: SCALE_FLOAT_MAX, default 32) bound the run.
+// The suite case checks both read solvers on a 24x24 array against a dense solve.
 #include <doctest/doctest.h>
 #include <sys/resource.h>
 
@@ -104,52 +107,55 @@ double growth(const std::vector<double>& x, const std::vector<double>& y) {
 
 }  // namespace
 
-TEST_CASE("read: the supernodal engine equals a dense solve of the same network (24x24)") {
-  // The same network through CrossbarEngine (CHOLMOD supernodal, METIS or AMD ordering) and as
-  // a dense LDLT of the nodal matrix assembled from the engine's own transfer definition: the
-  // column currents of unit inputs agree to 1e-10 relative.
+TEST_CASE("read: both read solvers equal a dense solve of the same network (24x24)") {
+  // The same network through CrossbarEngine (exact: CHOLMOD supernodal, METIS or AMD ordering;
+  // fast: the line solver) and as a dense LDLT of the nodal matrix assembled from the engine's
+  // own transfer definition: the column currents of unit inputs agree to 1e-10 relative.
   const Index n = 24;
   Rng rng(5);
   CrossbarGeometry geo = shippedLines(n);
   geo.r_sense = 5.0;
-  CrossbarEngine engine(geo);
   const MatrixXd g = randomConductances(n, rng);
-  engine.setConductances(g);
-  const MatrixXd viaTransfer = engine.transfer();  // C x R
-  // Dense reference: nodes (source r,c), (drain r,c); source line r driven at c = 0 through
-  // r_drv, drain line c sensed at r = R-1 through r_sense to 0 V.
-  const Index m = 2 * n * n;
-  auto s = [&](Index r, Index c) { return r * n + c; };
-  auto d = [&](Index r, Index c) { return n * n + r * n + c; };
-  MatrixXd a = MatrixXd::Zero(m, m);
-  auto stamp = [&](Index i, Index j, double gg) {
-    a(i, i) += gg;
-    a(j, j) += gg;
-    a(i, j) -= gg;
-    a(j, i) -= gg;
-  };
-  for (Index r = 0; r < n; ++r) {
-    for (Index c = 0; c < n; ++c) {
-      stamp(s(r, c), d(r, c), g(r, c));
-      if (c + 1 < n) stamp(s(r, c), s(r, c + 1), 1.0 / geo.r_row_seg);
-      if (r + 1 < n) stamp(d(r, c), d(r + 1, c), 1.0 / geo.r_col_seg);
+  for (ReadSolverKind kind : {ReadSolverKind::Exact, ReadSolverKind::Fast}) {
+    CrossbarEngine engine(geo, kind);
+    engine.setConductances(g);
+    const MatrixXd viaTransfer = engine.transfer();  // C x R
+    // Dense reference: nodes (source r,c), (drain r,c); source line r driven at c = 0 through
+    // r_drv, drain line c sensed at r = R-1 through r_sense to 0 V.
+    const Index m = 2 * n * n;
+    auto s = [&](Index r, Index c) { return r * n + c; };
+    auto d = [&](Index r, Index c) { return n * n + r * n + c; };
+    MatrixXd a = MatrixXd::Zero(m, m);
+    auto stamp = [&](Index i, Index j, double gg) {
+      a(i, i) += gg;
+      a(j, j) += gg;
+      a(i, j) -= gg;
+      a(j, i) -= gg;
+    };
+    for (Index r = 0; r < n; ++r) {
+      for (Index c = 0; c < n; ++c) {
+        stamp(s(r, c), d(r, c), g(r, c));
+        if (c + 1 < n) stamp(s(r, c), s(r, c + 1), 1.0 / geo.r_row_seg);
+        if (r + 1 < n) stamp(d(r, c), d(r + 1, c), 1.0 / geo.r_col_seg);
+      }
+      a(s(r, 0), s(r, 0)) += 1.0 / geo.r_drv;
     }
-    a(s(r, 0), s(r, 0)) += 1.0 / geo.r_drv;
-  }
-  for (Index c = 0; c < n; ++c) a(d(n - 1, c), d(n - 1, c)) += 1.0 / geo.r_sense;
-  Eigen::LDLT<MatrixXd> ldlt(a);
-  double worst = 0.0;
-  for (Index r = 0; r < n; ++r) {
-    Eigen::VectorXd b = Eigen::VectorXd::Zero(m);
-    b(s(r, 0)) = 1.0 / geo.r_drv;
-    const Eigen::VectorXd v = ldlt.solve(b);
-    for (Index c = 0; c < n; ++c) {
-      const double ic = v(d(n - 1, c)) / geo.r_sense;
-      worst = std::max(worst, std::abs(ic - viaTransfer(c, r)) / std::abs(ic));
+    for (Index c = 0; c < n; ++c) a(d(n - 1, c), d(n - 1, c)) += 1.0 / geo.r_sense;
+    Eigen::LDLT<MatrixXd> ldlt(a);
+    double worst = 0.0;
+    for (Index r = 0; r < n; ++r) {
+      Eigen::VectorXd b = Eigen::VectorXd::Zero(m);
+      b(s(r, 0)) = 1.0 / geo.r_drv;
+      const Eigen::VectorXd v = ldlt.solve(b);
+      for (Index c = 0; c < n; ++c) {
+        const double ic = v(d(n - 1, c)) / geo.r_sense;
+        worst = std::max(worst, std::abs(ic - viaTransfer(c, r)) / std::abs(ic));
+      }
     }
+    MESSAGE(std::string(kind == ReadSolverKind::Fast ? "fast" : "exact")
+            << ": largest relative difference of the transfer matrix: " << worst);
+    CHECK(worst <= 1e-10);
   }
-  MESSAGE("largest relative difference of the transfer matrix: " << worst);
-  CHECK(worst <= 1e-10);
 }
 
 TEST_CASE("bench scale: read, transfer and write costs against the array side" *
