@@ -6,16 +6,23 @@
 /// or sense resistance, and its cells' conductances on the diagonal); cell (r, c) couples
 /// source node (r, c) to drain node (r, c) only. Eliminating the source lines leaves the drain
 /// potentials d with the SPD Schur complement
-///     S d = A_DD d - G A_SS^-1 G d,
-/// which is solved by conjugate gradients preconditioned with the exact drain-line solves
-/// A_DD^-1 (line Gauss-Seidel accelerated by CG). The preconditioned operator has eigenvalues
-/// in (1 - rho, 1], rho < 1 the contraction of line Gauss-Seidel, small when the line
-/// resistances are small against the cell resistances: a handful of iterations on the shipped
-/// lines (2 Ohm segments, 20 Ohm drivers, cells >= 4 kOhm) at 128 x 128, more where the lines
-/// carry a large share of the voltage (long lines, large conductances). K right-hand sides are
-/// iterated together, node-major with the K values of a node contiguous, each with its own step
-/// sizes and stopping test. Cost per iteration: two tridiagonal solves over all 2 R C nodes
-/// per right-hand side, O(R C K); memory: six fields of R C K doubles.
+///     S d = A_DD d - G A_SS^-1 G d = b_D + G A_SS^-1 b_S.
+/// Two iterations on it, both built from exact line solves (Thomas algorithm, factors computed
+/// once per conductance setting):
+/// 1. Line Gauss-Seidel: S = A_SS^-1 (b_S + G D), D = A_DD^-1 (b_D + G S), repeated. Its
+///    contraction rho < 1 is small when the line resistances are small against the cell
+///    resistances (shipped lines, 2 Ohm segments and 20 Ohm drivers against cells >= 4 kOhm:
+///    3-5 sweeps at 128 x 128, about 15 at 512 x 512). A vector stops when the estimated
+///    remaining error, step rho / (1 - rho) with rho the ratio of its last two steps, is within
+///    rel_tol of its largest drain potential.
+/// 2. When rho exceeds kMaxContraction (long or resistive lines, large conductances, floating
+///    lines) or sweeps run out: conjugate gradients on S d = ... preconditioned with the drain
+///    line solves A_DD^-1 (whose preconditioned operator has eigenvalues in (1 - rho, 1]), until
+///    the preconditioned residual norm is within rel_tol of its initial value, confirmed on the
+///    true residual.
+/// K right-hand sides are iterated together, node-major with the K values of a node contiguous
+/// (blocks of 32, 16, 8, 4 or 1 vectors), each with its own stopping test. Cost per sweep or
+/// iteration: a few passes over R C K doubles; memory: up to seven fields of R C K doubles.
 ///
 /// A driver (sense) resistance of 0 pins its end node to the input (to 0 V); segment
 /// resistances must be > 0 (supports()): ideal wires merge nodes, which the exact engine does.
@@ -56,11 +63,11 @@ class LineSolver {
     bool conjugate_gradients = false;   ///< some block needed CG (Gauss-Seidel too slow)
     bool converged = false;             ///< every right-hand side met the tolerance
   };
-  /// Solves for K input vectors (K x R, V; inputs on undriven rows are ignored). Stops when, for
-  /// every vector, the preconditioned residual norm of the Schur system is at most `rel_tol`
-  /// times its initial value, confirmed on the true (not recursively updated) residual, or
-  /// after `max_iterations` (converged = false: the caller must not use the result). Throws
-  /// Interrupted between iterations when globalCancelToken() is set.
+  /// Solves for K input vectors (K x R, V; inputs on undriven rows are ignored) to `rel_tol`
+  /// (see the file comment), with at most `max_iterations` sweeps or CG iterations per block;
+  /// converged = false when a block missed the tolerance: the caller must not use the result.
+  /// Throws Interrupted between iterations when globalCancelToken() is set. Not safe for
+  /// concurrent use (the fields are kept between solves).
   [[nodiscard]] Outcome solve(const Eigen::MatrixXd& inputs_v, bool with_node_voltages,
                               double rel_tol, int max_iterations) const;
 
