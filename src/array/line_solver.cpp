@@ -115,14 +115,23 @@ void LineSolver::sourceSolve(const double* in, const double* b, double* out) con
     const double* br = b != nullptr ? b + row * 2 * W : nullptr;
     // Forward y_c = (G x + b)_c - m_c y_{c-1}, backward x_c = y_c / d_c - u_c x_{c+1}; one line
     // at a time, so the line stays in cache between the two passes.
-    for (Index c = 0; c < C; ++c) {
-      const double g = cg[first + c], m = fs_.m[u(first + c)];
-      double* x = line + c * W;
-      for (int j = 0; j < W; ++j) {
-        double v = src != nullptr ? g * src[c * W + j] : 0.0;
-        if (br != nullptr && c < 2) v += br[c * W + j];
-        x[j] = c > 0 ? v - m * x[j - W] : v;
+    if (src != nullptr) {
+      for (Index c = 0; c < C; ++c) {
+        const double g = cg[first + c];
+        for (int j = 0; j < W; ++j) line[c * W + j] = g * src[c * W + j];
       }
+    } else {
+      std::fill(line, line + C * W, 0.0);
+    }
+    if (br != nullptr) {
+      for (Index c = 0; c < std::min<Index>(C, 2); ++c) {
+        for (int j = 0; j < W; ++j) line[c * W + j] += br[c * W + j];
+      }
+    }
+    for (Index c = 1; c < C; ++c) {
+      const double m = fs_.m[u(first + c)];
+      double* x = line + c * W;
+      for (int j = 0; j < W; ++j) x[j] -= m * x[j - W];
     }
     const double invLast = fs_.invd[u(first + C - 1)];
     for (int j = 0; j < W; ++j) line[(C - 1) * W + j] *= invLast;
@@ -175,10 +184,10 @@ void LineSolver::drainSolve(double* z, const double* res, double* dot) const {
   }
   std::fill(dot, dot + W, 0.0);
   for (Index i = n - 1; i >= 0; --i) {
-    const double invd = fd_.invd[u(i)], uu = fd_.u[u(i)];
-    const double* zn = i + C < n ? z + (i + C) * W : nullptr;
+    const double invd = fd_.invd[u(i)], uu = i + C < n ? fd_.u[u(i)] : 0.0;
+    const double* zn = i + C < n ? z + (i + C) * W : z + i * W;
     for (int j = 0; j < W; ++j) {
-      const double zi = invd * z[i * W + j] - (zn != nullptr ? uu * zn[j] : 0.0);
+      const double zi = invd * z[i * W + j] - uu * zn[j];
       z[i * W + j] = zi;
       dot[j] += res[i * W + j] * zi;
     }
@@ -202,24 +211,31 @@ bool LineSolver::gaussSeidel(const std::vector<double>& bs, const std::vector<do
     // row-major sweeps, forward then backward.
     sourceSolve<W>(d.data(), bs.data(), s.data());
     for (Index i = 0; i < n; ++i) {
-      const double g = cg[i], m = fd_.m[u(i)];
+      const double g = cg[i];
       const double* si = s.data() + i * W;
       double* y = dn.data() + i * W;
-      const double* b = i % C == 0 ? bd.data() + (i / C) * W : nullptr;
-      for (int j = 0; j < W; ++j) {
-        double v = g * si[j] + (b != nullptr ? b[j] : 0.0);
-        if (i >= C) v -= m * y[j - C * W];
-        y[j] = v;
+      for (int j = 0; j < W; ++j) y[j] = g * si[j];
+      if (i % C == 0) {
+        const double* b = bd.data() + (i / C) * W;
+        for (int j = 0; j < W; ++j) y[j] += b[j];
+      }
+      if (i >= C) {
+        const double m = fd_.m[u(i)];
+        const double* yp = y - C * W;
+        for (int j = 0; j < W; ++j) y[j] -= m * yp[j];
       }
     }
     // Per vector: the step |D' - D| (the preconditioned residual of D) and the scale |D'|.
     std::array<double, W> step{}, scale{};
     for (Index i = n - 1; i >= 0; --i) {
-      const double invd = fd_.invd[u(i)], uu = fd_.u[u(i)];
+      const double invd = fd_.invd[u(i)];
+      // The last row has no next node: its backward multiplier is 0.
+      const double uu = i + C < n ? fd_.u[u(i)] : 0.0;
       double* y = dn.data() + i * W;
+      const double* yn = i + C < n ? y + C * W : y;
       const double* old = d.data() + i * W;
       for (int j = 0; j < W; ++j) {
-        const double v = invd * y[j] - (i + C < n ? uu * y[j + C * W] : 0.0);
+        const double v = invd * y[j] - uu * yn[j];
         y[j] = v;
         step[u(j)] = std::max(step[u(j)], std::fabs(v - old[j]));
         scale[u(j)] = std::max(scale[u(j)], std::fabs(v));

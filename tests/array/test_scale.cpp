@@ -10,6 +10,7 @@
 // The suite case checks both read solvers on a 24x24 array against a dense solve.
 #include <doctest/doctest.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include <Eigen/Core>
 #include <Eigen/Dense>
@@ -45,6 +46,14 @@ MatrixXd randomConductances(Index n, Rng& rng) {
 
 double seconds(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+/// s, CPU time of this thread (what a run costs on an idle core; wall time adds the waits of a
+/// shared machine).
+double threadCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
 }
 
 double peakMiB() {
@@ -166,9 +175,9 @@ TEST_CASE("bench scale: read, transfer and write costs against the array side" *
   const Index exactMax = envIndex("SCALE_EXACT_MAX", 512);
   const Index transferMax = envIndex("SCALE_TRANSFER_MAX", 256);
   std::vector<double> ns, fs, fx, tr, tx, pwmG, cntG, pwmF, mem;
-  std::printf("%6s %10s %10s %10s %10s %5s %9s %12s %12s %12s %12s %10s\n", "N", "read_s",
-              "read_x_s", "transfer_s", "transf_x_s", "iters", "fast-x", "pwm_gnd_s",
-              "count_gnd_s", "pwm_float_s", "count_flt_s", "peak_MiB");
+  std::printf("%6s %10s %10s %10s %10s %10s %5s %9s %12s %12s %12s %12s %10s\n", "N",
+              "read_s", "read_x_s", "transfer_s", "transf_cpu", "transf_x_s", "iters", "fast-x",
+              "pwm_gnd_s", "count_gnd_s", "pwm_float_s", "count_flt_s", "peak_MiB");
   std::vector<double> cntF;
   for (const Index n : sizes) {
     Rng rng(1);
@@ -180,7 +189,7 @@ TEST_CASE("bench scale: read, transfer and write costs against the array side" *
     // Read: engine construction (the exact one analyses the pattern), conductances, 10 vectors;
     // then the C x R transfer matrix on a second engine (fresh caches). Fast and exact solvers.
     struct Times {
-      double read = NAN, transfer = NAN;
+      double read = NAN, transfer = NAN, transferCpu = NAN;
       MatrixXd out;
       int iterations = 0;
     };
@@ -197,8 +206,10 @@ TEST_CASE("bench scale: read, transfer and write costs against the array side" *
         CrossbarEngine fresh(shippedLines(n), kind);
         fresh.setConductances(g);
         t0 = std::chrono::steady_clock::now();
+        const double c0 = threadCpuSeconds();
         (void)fresh.transfer();
         t.transfer = seconds(t0);
+        t.transferCpu = threadCpuSeconds() - c0;
       }
       return t;
     };
@@ -225,13 +236,14 @@ TEST_CASE("bench scale: read, transfer and write costs against the array side" *
     pwmF.push_back(pf);
     cntF.push_back(cf);
     mem.push_back(peakMiB());
-    std::printf("%6ld %10.4g %10.4g %10.4g %10.4g %5d %9.2g %12.4g %12.4g %12.4g %12.4g %10.1f\n",
-                long(n), fsS, exact.read, fast.transfer, exact.transfer, fast.iterations, dev, pg,
-                cg, pf, cf, mem.back());
+    std::printf(
+        "%6ld %10.4g %10.4g %10.4g %10.4g %10.4g %5d %9.2g %12.4g %12.4g %12.4g %12.4g %10.1f\n",
+        long(n), fsS, exact.read, fast.transfer, fast.transferCpu, exact.transfer,
+        fast.iterations, dev, pg, cg, pf, cf, mem.back());
     std::fflush(stdout);
   }
-  std::printf("%6s %10.2f %10.2f %10.2f %10.2f %5s %9s %12.2f %12.2f %12.2f %12.2f %10.2f\n",
-              "growth", growth(ns, fs), growth(ns, fx), growth(ns, tr), growth(ns, tx), "", "",
-              growth(ns, pwmG), growth(ns, cntG), growth(ns, pwmF), growth(ns, cntF),
-              growth(ns, mem));
+  std::printf(
+      "%6s %10.2f %10.2f %10.2f %10s %10.2f %5s %9s %12.2f %12.2f %12.2f %12.2f %10.2f\n",
+      "growth", growth(ns, fs), growth(ns, fx), growth(ns, tr), "", growth(ns, tx), "", "",
+      growth(ns, pwmG), growth(ns, cntG), growth(ns, pwmF), growth(ns, cntF), growth(ns, mem));
 }
