@@ -37,7 +37,8 @@ double estimateBackendBytes(const std::string& engine, const CrossbarGeometry& g
 
 std::unique_ptr<ArrayBackend> makeBackend(const std::string& engine, const EcramParams& p,
                                           const CrossbarGeometry& geo, Rng& rng,
-                                          WriteSolverKind write_solver) {
+                                          WriteSolverKind write_solver,
+                                          ReadSolverKind read_solver) {
   checkEngine(engine);
   geo.validate();
   checkMemoryEstimate(estimateBackendBytes(engine, geo), "--rows/--cols",
@@ -46,6 +47,7 @@ std::unique_ptr<ArrayBackend> makeBackend(const std::string& engine, const Ecram
   if (engine == "spice") return std::make_unique<SpiceBackend>(p, geo, rng);
   NodalOptions options;
   options.write_solver = write_solver;
+  options.read_solver = read_solver;
   return std::make_unique<NodalBackend>(p, geo, rng, options);
 }
 

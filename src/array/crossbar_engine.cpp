@@ -1,5 +1,6 @@
 #include "array/crossbar_engine.hpp"
 
+#include <Eigen/QR>
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -15,28 +16,42 @@ using Index = Eigen::Index;
 using nodal::LineKind;
 using nodal::NodeRef;
 
-nodal::CrossbarNet readNet(const CrossbarGeometry& geo) {
+nodal::CrossbarNet readNet(const CrossbarGeometry& geo, const ReadLines& lines) {
+  const nodal::LineTermination source{geo.r_drv, lines.source_driven};
+  const nodal::LineTermination drain{geo.r_sense, lines.drain_sensed};
+  return nodal::CrossbarNet(geo, nullptr, source, drain);
+}
+
+/// `lines` with every empty mask filled (every line driven or sensed); InputError for a mask
+/// of the wrong size.
+ReadLines fullLines(const CrossbarGeometry& geo, ReadLines lines) {
   geo.validate();
   requireReadableWiring(geo.wiring, "a read or a VMM");
-  const nodal::LineTermination source{geo.r_drv, std::vector<bool>(std::size_t(geo.rows), true)};
-  const nodal::LineTermination drain{geo.r_sense, std::vector<bool>(std::size_t(geo.cols), true)};
-  return nodal::CrossbarNet(geo, nullptr, source, drain);
+  auto fill = [](std::vector<bool>& mask, Index n, const char* what) {
+    if (mask.empty()) mask.assign(std::size_t(n), true);
+    if (Index(mask.size()) != n) {
+      throw InputError({}, what, "expected " + std::to_string(n) + " entries, got " +
+                                     std::to_string(mask.size()));
+    }
+  };
+  fill(lines.source_driven, geo.rows, "source_driven");
+  fill(lines.drain_sensed, geo.cols, "drain_sensed");
+  return lines;
 }
 
 }  // namespace
 
-CrossbarEngine::CrossbarEngine(const CrossbarGeometry& geo)
-    : geo_(geo), net_(readNet(geo)), matrix_(net_.unknowns(), nodal::Factorization::Supernodal) {
-  for (const auto& res : net_.resistors()) lineBranch_.push_back(matrix_.addBranch(res.a, res.b));
-  for (Index r = 0; r < geo_.rows; ++r) {
-    for (Index c = 0; c < geo_.cols; ++c) {
-      cellBranch_.push_back(matrix_.addBranch(net_.node(LineKind::Source, r, c),
-                                              net_.node(LineKind::Drain, r, c)));
-    }
-  }
-  matrix_.finalize();
+ReadSolverKind parseReadSolver(const std::string& name, const std::string& parameter) {
+  if (name == "exact") return ReadSolverKind::Exact;
+  if (name == "fast") return ReadSolverKind::Fast;
+  throw InputError({}, parameter, "'" + name + "' is not a read solver; use exact or fast");
+}
+
+CrossbarEngine::CrossbarEngine(const CrossbarGeometry& geo, ReadSolverKind kind,
+                               const ReadLines& lines)
+    : geo_(geo), kind_(kind), lines_(fullLines(geo, lines)), net_(readNet(geo_, lines_)) {
+  if (kind_ == ReadSolverKind::Fast && LineSolver::supports(geo_)) fast_.emplace(geo_, lines_);
   g_ = Eigen::MatrixXd::Zero(geo_.rows, geo_.cols);
-  refactor();
 }
 
 void CrossbarEngine::setConductances(const Eigen::MatrixXd& g_s) {
@@ -58,7 +73,9 @@ void CrossbarEngine::setConductances(const Eigen::MatrixXd& g_s) {
     }
   }
   g_ = g_s;
-  refactor();
+  exactValid_ = false;
+  fastValid_ = false;
+  transferValid_ = false;
 }
 
 void CrossbarEngine::setConductances(std::span<const double> g_row_major_s) {
@@ -76,17 +93,28 @@ void CrossbarEngine::setConductances(std::span<const double> g_row_major_s) {
   setConductances(g);
 }
 
-void CrossbarEngine::refactor() {
+void CrossbarEngine::refactor() const {
   const Index R = geo_.rows, C = geo_.cols, n = net_.unknowns();
-  matrix_.setZero();
   const auto& res = net_.resistors();
-  for (std::size_t k = 0; k < res.size(); ++k) matrix_.stamp(lineBranch_[k], res[k].g);
-  for (Index r = 0; r < R; ++r) {
-    for (Index c = 0; c < C; ++c) matrix_.stamp(cellBranch_[std::size_t(r * C + c)], g_(r, c));
+  if (!matrix_) {
+    matrix_.emplace(n, nodal::Factorization::Supernodal);
+    for (const auto& e : res) lineBranch_.push_back(matrix_->addBranch(e.a, e.b));
+    for (Index r = 0; r < R; ++r) {
+      for (Index c = 0; c < C; ++c) {
+        cellBranch_.push_back(matrix_->addBranch(net_.node(LineKind::Source, r, c),
+                                                 net_.node(LineKind::Drain, r, c)));
+      }
+    }
+    matrix_->finalize();
   }
-  matrix_.factorize();
+  matrix_->setZero();
+  for (std::size_t k = 0; k < res.size(); ++k) matrix_->stamp(lineBranch_[k], res[k].g);
+  for (Index r = 0; r < R; ++r) {
+    for (Index c = 0; c < C; ++c) matrix_->stamp(cellBranch_[std::size_t(r * C + c)], g_(r, c));
+  }
+  matrix_->factorize();
   ++factorizations_;
-  transferValid_ = false;
+  exactValid_ = true;
 
   // Only source terminals carry a nonzero potential (drain terminals are at 0 V), so the
   // known-potential side is indexed by row r (terminal R + r).
@@ -134,8 +162,21 @@ void CrossbarEngine::refactor() {
   rowFromK_.setFromTriplets(rowK.begin(), rowK.end());
 }
 
+void CrossbarEngine::setFastIterationLimit(int max_iterations) {
+  if (max_iterations < 1) throw InputError({}, "max_iterations", "must be >= 1");
+  fastMaxIterations_ = max_iterations;
+}
+
+void CrossbarEngine::prepareFast() const {
+  if (!fastValid_) {
+    fast_->setConductances(g_);
+    ++factorizations_;
+    fastValid_ = true;
+  }
+}
+
 ReadResult CrossbarEngine::solve(const Eigen::MatrixXd& inputs_v, bool with_node_voltages) const {
-  const Index R = geo_.rows, C = geo_.cols;
+  const Index R = geo_.rows;
   if (inputs_v.cols() != R) {
     throw InputError({}, "inputs",
                      "each input vector must have " + std::to_string(R) + " values (one per row), got " +
@@ -149,11 +190,69 @@ ReadResult CrossbarEngine::solve(const Eigen::MatrixXd& inputs_v, bool with_node
     out.row_currents_a = inputs_v * transferRow_.transpose();
     return out;
   }
+  const Index K = inputs_v.rows();
+  if (K < 2) return solveDirect(inputs_v, with_node_voltages);
+  // Vectors spanning m < K dimensions: solve an orthonormal basis of their span, recombine.
+  const Eigen::ColPivHouseholderQR<Eigen::MatrixXd> qr(inputs_v.transpose());
+  const Index m = qr.rank();
+  if (m == K) return solveDirect(inputs_v, with_node_voltages);
+  const Eigen::MatrixXd basis = qr.householderQ() * Eigen::MatrixXd::Identity(R, m);  // R x m
+  const Eigen::MatrixXd coeff = inputs_v * basis;                                       // K x m
+  const ReadResult b = solveDirect(basis.transpose(), with_node_voltages);
+  ReadResult out;
+  out.column_currents_a = coeff * b.column_currents_a;
+  out.row_currents_a = coeff * b.row_currents_a;
+  if (with_node_voltages) {
+    for (Index k = 0; k < K; ++k) {
+      Eigen::MatrixXd vs = Eigen::MatrixXd::Zero(R, geo_.cols), vd = vs;
+      for (Index j = 0; j < m; ++j) {
+        vs += coeff(k, j) * b.source_v[std::size_t(j)];
+        vd += coeff(k, j) * b.drain_v[std::size_t(j)];
+      }
+      out.source_v.push_back(std::move(vs));
+      out.drain_v.push_back(std::move(vd));
+    }
+  }
+  return out;
+}
+
+ReadResult CrossbarEngine::solveDirect(const Eigen::MatrixXd& inputs_v,
+                                       bool with_node_voltages) const {
+  if (!fast_) return solveExact(inputs_v, with_node_voltages);
+  prepareFast();
+  const Index K = inputs_v.rows();
+  ReadResult out;
+  out.column_currents_a.resize(K, geo_.cols);
+  out.row_currents_a.resize(K, geo_.rows);
+  lastIterations_ = 0;
+  lastUsedCg_ = false;
+  for (Index k0 = 0; k0 < K; k0 += kFastBlock) {
+    const Index n = std::min(kFastBlock, K - k0);
+    LineSolver::Outcome o =
+        fast_->solve(inputs_v.middleRows(k0, n), with_node_voltages, kFastTol, fastMaxIterations_);
+    lastIterations_ = std::max(lastIterations_, o.iterations);
+    lastUsedCg_ = lastUsedCg_ || o.conjugate_gradients;
+    if (!o.converged) {
+      ++fallbacks_;
+      return solveExact(inputs_v, with_node_voltages);
+    }
+    out.column_currents_a.middleRows(k0, n) = o.column_currents_a;
+    out.row_currents_a.middleRows(k0, n) = o.row_currents_a;
+    for (auto& v : o.source_v) out.source_v.push_back(std::move(v));
+    for (auto& v : o.drain_v) out.drain_v.push_back(std::move(v));
+  }
+  return out;
+}
+
+ReadResult CrossbarEngine::solveExact(const Eigen::MatrixXd& inputs_v,
+                                      bool with_node_voltages) const {
+  const Index R = geo_.rows, C = geo_.cols;
+  if (!exactValid_) refactor();
   const Eigen::MatrixXd vk = inputs_v.transpose();  // R x K
   Eigen::MatrixXd x;                                 // unknowns x K
   if (net_.unknowns() > 0) {
     const Eigen::MatrixXd b = rhsKnown_ * vk;
-    x = matrix_.solve(b);
+    x = matrix_->solve(b);
   } else {
     x.resize(0, vk.cols());
   }
@@ -182,10 +281,34 @@ ReadResult CrossbarEngine::solve(const Eigen::MatrixXd& inputs_v, bool with_node
 }
 
 const Eigen::MatrixXd& CrossbarEngine::transfer() const {
-  if (!transferValid_) {
+  if (transferValid_) return transferCol_;
+  const Index R = geo_.rows, C = geo_.cols;
+  transferCol_.resize(C, R);
+  transferRow_.resize(R, R);
+  bool done = false;
+  if (fast_) {
+    // The R unit inputs, kFastBlock at a time.
+    prepareFast();
+    lastIterations_ = 0;
+    lastUsedCg_ = false;
+    done = true;
+    for (Index r0 = 0; r0 < R && done; r0 += kFastBlock) {
+      globalCancelToken().throwIfCancelled();
+      const Index n = std::min(kFastBlock, R - r0);
+      const Eigen::MatrixXd unit = Eigen::MatrixXd::Identity(R, R).middleRows(r0, n);
+      const LineSolver::Outcome o = fast_->solve(unit, false, kFastTol, fastMaxIterations_);
+      lastIterations_ = std::max(lastIterations_, o.iterations);
+      lastUsedCg_ = lastUsedCg_ || o.conjugate_gradients;
+      done = o.converged;
+      transferCol_.middleCols(r0, n) = o.column_currents_a.transpose();
+      transferRow_.middleCols(r0, n) = o.row_currents_a.transpose();
+    }
+    if (!done) ++fallbacks_;
+  }
+  if (!done) {
     // The R unit inputs are solved kTransferBlock at a time: the dense right-hand sides and
     // solutions stay unknowns x kTransferBlock, and a cancelled run stops between blocks.
-    const Index R = geo_.rows;
+    if (!exactValid_) refactor();
     transferCol_ = Eigen::MatrixXd(colFromK_);
     transferRow_ = Eigen::MatrixXd(rowFromK_);
     if (net_.unknowns() > 0) {
@@ -193,13 +316,13 @@ const Eigen::MatrixXd& CrossbarEngine::transfer() const {
         globalCancelToken().throwIfCancelled();
         const Index n = std::min(kTransferBlock, R - r0);
         const Eigen::MatrixXd b = rhsKnown_.middleCols(r0, n);
-        const Eigen::MatrixXd x = matrix_.solve(b);
+        const Eigen::MatrixXd x = matrix_->solve(b);
         transferCol_.middleCols(r0, n) += colFromU_ * x;
         transferRow_.middleCols(r0, n) += rowFromU_ * x;
       }
     }
-    transferValid_ = true;
   }
+  transferValid_ = true;
   return transferCol_;
 }
 

@@ -8,22 +8,41 @@
 /// ~1e-15 S at read voltages) are left out of the read, so the read is linear in the inputs. A
 /// cubic channel term (c3) is not handled here: callers with c3 != 0 must not use this engine.
 ///
-/// Cost: the pattern is analysed once (CHOLMOD supernodal Cholesky, the better of AMD and METIS
-/// nested dissection by fill; network.hpp Factorization) in the constructor; each
-/// setConductances() restamps the values and refactorizes numerically; each solve() is one pair
-/// of triangular solves per input vector. Because the read is linear, the column and driver
-/// currents are a fixed C x R (and R x R) transfer matrix times the inputs: once a solve asks
-/// for at least R vectors (or transfer() is called), the engine solves the R unit inputs, keeps
-/// the transfer matrices until the conductances change, and answers every later current-only
-/// solve with a dense product (the same numbers to rounding, ~1e-15 relative).
+/// Lines may float (ReadLines, line_solver.hpp): an undriven source line ignores its input and
+/// delivers no current, an unsensed drain line collects none (the sneak-path read).
+///
+/// Two solvers (ReadSolverKind), both exact to their stated tolerance:
+/// - Exact: CHOLMOD supernodal Cholesky, the better of AMD and METIS nested dissection by fill
+///   (network.hpp Factorization). The pattern is analysed at the first solve; each change of
+///   conductances restamps and refactorizes numerically; each vector costs a pair of triangular
+///   solves. Ideal wires (0 Ohm segments) are merged into single nodes.
+/// - Fast (default): the line solver (line_solver.hpp): exact tridiagonal solves along every
+///   line, iterated by line Gauss-Seidel (or CG on the drain potentials when that contracts
+///   slowly) to kFastTol relative (tests/array/test_read_fast.cpp: currents within 1e-10 of
+///   full scale of the exact solver, over line resistances, conductance extremes and floating
+///   lines). A change of conductances only refactors the tridiagonal lines, O(R C). Geometries
+///   with ideal line segments (LineSolver::supports false) use the exact solver; if the
+///   iteration does not meet its tolerance within the iteration limit, the solve is redone by
+///   the exact solver (counted by fallbacks()), so no unconverged answer is ever returned.
+/// Because the read is linear, the column and driver currents are a fixed C x R (and R x R)
+/// transfer matrix times the inputs: once a solve asks for at least R vectors (or transfer() is
+/// called), the engine solves the R unit inputs, keeps the transfer matrices until the
+/// conductances change, and answers every later current-only solve with a dense product (the
+/// same numbers to rounding, ~1e-15 relative). Fewer vectors that span fewer dimensions than
+/// their number (a voltage sweep of one row, say) are solved on an orthonormal basis of their
+/// span and recombined (to rounding relative to the largest vector).
 
 #include <Eigen/Core>
 #include <Eigen/SparseCore>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
+#include <optional>
+
 #include "array/geometry.hpp"
+#include "array/line_solver.hpp"
 #include "array/network.hpp"
 
 namespace ecramsim {
@@ -38,14 +57,22 @@ struct [[nodiscard]] ReadResult {
   std::vector<Eigen::MatrixXd> drain_v;
 };
 
-/// Not safe for concurrent use: solve() fills the transfer-matrix cache. Copyable.
+/// Read network solver (see CrossbarEngine).
+enum class ReadSolverKind { Exact, Fast };
+
+/// Parses "exact" or "fast"; InputError naming `parameter` otherwise.
+[[nodiscard]] ReadSolverKind parseReadSolver(const std::string& name, const std::string& parameter);
+
+/// Not safe for concurrent use: solve() fills the factorization and transfer-matrix caches.
+/// Copyable.
 class CrossbarEngine {
  public:
-  /// Throws InputError for a bad geometry or one whose wiring cannot read (Wiring::SourceCols,
-  /// control/backend.hpp). Conductances start at 0 S.
-  explicit CrossbarEngine(const CrossbarGeometry& geo);
+  /// Throws InputError for a bad geometry or line mask, or one whose wiring cannot read
+  /// (Wiring::SourceCols, control/backend.hpp). Conductances start at 0 S.
+  explicit CrossbarEngine(const CrossbarGeometry& geo, ReadSolverKind kind = ReadSolverKind::Fast,
+                          const ReadLines& lines = {});
 
-  /// Sets every cell's conductance (S, R x C, finite and >= 0) and refactorizes.
+  /// Sets every cell's conductance (S, R x C, finite and >= 0); the next solve refactorizes.
   void setConductances(const Eigen::MatrixXd& g_s);
   /// The same from a row-major vector of R C values.
   void setConductances(std::span<const double> g_row_major_s);
@@ -62,27 +89,62 @@ class CrossbarEngine {
 
   [[nodiscard]] const CrossbarGeometry& geometry() const { return geo_; }
   [[nodiscard]] const Eigen::MatrixXd& conductances() const { return g_; }
-  /// Number of numeric factorizations so far (the symbolic analysis is done once).
+  /// Number of numeric factorizations (exact) or line factorizations (fast) so far: one per
+  /// conductance setting that was solved with (the symbolic analysis is done once).
   [[nodiscard]] long long factorizations() const { return factorizations_; }
+  /// The solver asked for, and the one used (Exact when the geometry has ideal segments).
+  [[nodiscard]] ReadSolverKind solver() const { return kind_; }
+  [[nodiscard]] bool usesFast() const { return fast_.has_value(); }
+  /// Fast solves redone by the exact solver because the iteration missed its tolerance.
+  [[nodiscard]] long long fallbacks() const { return fallbacks_; }
+  /// Sweeps (Gauss-Seidel) or CG iterations of the last fast solve, its slowest block.
+  [[nodiscard]] int lastIterations() const { return lastIterations_; }
+  /// Whether the last fast solve needed CG (line Gauss-Seidel contracting too slowly).
+  [[nodiscard]] bool lastUsedCg() const { return lastUsedCg_; }
+  /// Caps the fast solver's iterations per block (default kFastMaxIterations, >= 1): a solve
+  /// that needs more is redone by the exact solver.
+  void setFastIterationLimit(int max_iterations);
   /// Number of unknown node potentials after ideal wires were merged.
   [[nodiscard]] Eigen::Index unknowns() const { return net_.unknowns(); }
 
  private:
-  void refactor();
+  /// Fast solver's relative tolerance and iteration cap (see the class comment).
+  static constexpr double kFastTol = 1e-12;
+  static constexpr int kFastMaxIterations = 1000;
+  /// Vectors handed to the fast solver at a time (its fields of R C kFastBlock doubles).
+  static constexpr Eigen::Index kFastBlock = 32;
+
+  void refactor() const;  ///< exact: pattern analysis (once), restamp, numeric factorization
+  void prepareFast() const;
+  /// Currents (and node voltages) of K vectors, by the fast solver when it converges.
+  [[nodiscard]] ReadResult solveDirect(const Eigen::MatrixXd& inputs_v,
+                                       bool with_node_voltages) const;
+  [[nodiscard]] ReadResult solveExact(const Eigen::MatrixXd& inputs_v,
+                                      bool with_node_voltages) const;
 
   using SpMat = Eigen::SparseMatrix<double, Eigen::RowMajor>;
   CrossbarGeometry geo_;
+  ReadSolverKind kind_;
+  ReadLines lines_;
   nodal::CrossbarNet net_;
-  nodal::NodalMatrix matrix_;
-  std::vector<Eigen::Index> lineBranch_;  ///< handles of the line resistors
-  std::vector<Eigen::Index> cellBranch_;  ///< handle of cell (r, c), row-major
+  mutable std::optional<nodal::NodalMatrix> matrix_;  ///< exact solver, built at first use
+  mutable bool exactValid_ = false;   ///< matrix_ factorized for g_
+  mutable std::optional<LineSolver> fast_;
+  mutable bool fastValid_ = false;    ///< fast_ factorized for g_
+  mutable std::vector<Eigen::Index> lineBranch_;  ///< handles of the line resistors
+  mutable std::vector<Eigen::Index> cellBranch_;  ///< handle of cell (r, c), row-major
   Eigen::MatrixXd g_;
-  SpMat rhsKnown_;   ///< unknowns x terminals: right-hand side per known potential
-  SpMat colFromU_;   ///< C x unknowns, column currents from unknown potentials
-  SpMat colFromK_;   ///< C x terminals
-  SpMat rowFromU_;   ///< R x unknowns, source-driver currents
-  SpMat rowFromK_;   ///< R x terminals
-  long long factorizations_ = 0;
+  // Exact solver, per conductance setting:
+  mutable SpMat rhsKnown_;   ///< unknowns x R: right-hand side per source-line input
+  mutable SpMat colFromU_;   ///< C x unknowns, column currents from unknown potentials
+  mutable SpMat colFromK_;   ///< C x R
+  mutable SpMat rowFromU_;   ///< R x unknowns, source-driver currents
+  mutable SpMat rowFromK_;   ///< R x R
+  mutable long long factorizations_ = 0;
+  mutable long long fallbacks_ = 0;
+  mutable int lastIterations_ = 0;
+  mutable bool lastUsedCg_ = false;
+  int fastMaxIterations_ = kFastMaxIterations;
   static constexpr Eigen::Index kTransferBlock = 64;  ///< unit inputs solved per block
   mutable bool transferValid_ = false;
   mutable Eigen::MatrixXd transferCol_;  ///< C x R

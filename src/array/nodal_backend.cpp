@@ -19,8 +19,9 @@ NodalBackend::NodalBackend(const EcramParams& p, const CrossbarGeometry& geo, Rn
                            const NodalOptions& options)
     : CellArrayBackend(p, checkedForLinearRead(geo, p, "nodal engine"), rng),
       options_(options),
-      engine_(geo.wiring == Wiring::SourceRows ? std::optional<CrossbarEngine>(geo)
-                                               : std::nullopt),
+      engine_(geo.wiring == Wiring::SourceRows
+                  ? std::optional<CrossbarEngine>(std::in_place, geo, options.read_solver)
+                  : std::nullopt),
       writer_(geo, options.write_solver) {}
 
 void NodalBackend::advanceCell(const WriteOperatingPoint& op, Index r, Index c, double dt_s) {

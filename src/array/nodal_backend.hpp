@@ -54,6 +54,8 @@ struct NodalOptions {
   /// instead of the adaptive integration advanceHeld (the exact path for every cell), and
   /// integrates the others with advanceHeld at kFastTol.
   WriteSolverKind write_solver = WriteSolverKind::Fast;
+  /// Read network solver (array/crossbar_engine.hpp).
+  ReadSolverKind read_solver = ReadSolverKind::Fast;
 };
 
 class NodalBackend final : public CellArrayBackend {

@@ -2,11 +2,13 @@
 /// Reading one cell of a passive array with a single selected source line and drain line: the
 /// sneak-path read. Same network as CrossbarEngine (array/crossbar_engine.hpp: line, driver and
 /// sense resistances, gates left out), with the unselected lines either held (driven at 0 V,
-/// sensed at 0 V, what CrossbarEngine does) or floating (no driver). Sparse nodal solve on the
-/// supernodal factorization (network.hpp), so any array size the memory allows.
+/// sensed at 0 V, what CrossbarEngine does) or floating (no driver). Solved by CrossbarEngine with
+/// the unselected lines floating (ReadLines), on the fast line solver or the exact sparse
+/// factorization, so any array size the memory allows.
 
 #include <Eigen/Core>
 
+#include "array/crossbar_engine.hpp"
 #include "array/geometry.hpp"
 
 namespace ecramsim {
@@ -25,6 +27,7 @@ struct [[nodiscard]] SneakRead {
 /// SimulationError for a singular network.
 [[nodiscard]] SneakRead readCellSneak(const CrossbarGeometry& geo, const Eigen::MatrixXd& g_s,
                                       Eigen::Index row, Eigen::Index col, double v_read,
-                                      bool floating);
+                                      bool floating,
+                                      ReadSolverKind solver = ReadSolverKind::Fast);
 
 }  // namespace ecramsim

@@ -12,6 +12,7 @@ void addVmmCommand(CLI::App& app) {
     app::CardOverrides overrides;
     app::VmmJob job;
     Eigen::Index rows = 10, cols = 10;
+    std::string readSolver = "fast";
     ArrayOptions array;
     CommonFlags flags;
   };
@@ -21,7 +22,9 @@ void addVmmCommand(CLI::App& app) {
       "vmm",
       "Analog vector-matrix multiplication through the array (paper Fig. 2e-g): the "
       "multiplication map of one cell, random input vectors against the ideal product, and the "
-      "sneak-path read error with unselected lines grounded or floating");
+      "sneak-path read error with unselected lines grounded or floating (floating: arrays up to "
+      "256 x 256 cells; larger arrays skip it and say so). Example: ecramsim vmm --rows 512 "
+      "--cols 512 --vectors 10");
   cmd->add_option("--rows", o->rows, "Array rows (source lines)")->default_val(10);
   cmd->add_option("--cols", o->cols, "Array columns (drain lines)")->default_val(10);
   cmd->add_option("--vectors", o->job.vectors, "Random input vectors")->default_val(1000);
@@ -35,6 +38,13 @@ void addVmmCommand(CLI::App& app) {
   cmd->add_option("--set", o->overrides.sets, "Override a card parameter, key=value (repeatable)");
   cmd->add_flag("--no-variation", o->overrides.noVariation, "Switch off c2c and d2d variation");
   addArrayOptions(*cmd, o->array, o->job.geometry, false);
+  cmd->add_option("--read-solver", o->readSolver,
+                  "Read network solver of the nodal engine: fast (exact tridiagonal solves along "
+                  "every line, iterated to 1e-12; agrees with exact to 1e-10 of full scale and "
+                  "falls back to it if it does not converge) or exact (sparse Cholesky of the "
+                  "whole network, the reference). Example: --read-solver exact")
+      ->check(CLI::IsMember({"fast", "exact"}))
+      ->default_str("fast");
   cmd->add_option("--seed", o->job.seed, "Seed of the random number generator")->default_val(1);
   cmd->add_option("-o,--out", o->out, "HDF5 file to write (default: vmm.h5)");
   addCommonFlags(*cmd, o->flags);
@@ -45,6 +55,7 @@ void addVmmCommand(CLI::App& app) {
     job.geometry.cols = o->cols;
     applyArrayOptions(o->array, job.geometry);
     job.engine = o->array.engine;
+    job.read_solver = parseReadSolver(o->readSolver, "--read-solver");
     job.weights = o->weights;
     job.inputs = o->inputs;
     job.card = app::resolveCard(o->model.empty() ? app::defaultCardPath().string() : o->model,

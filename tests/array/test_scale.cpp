@@ -1,12 +1,16 @@
 // Issue 12, item 5: how the nodal engine's costs grow with the array side N. One `bench` case
-// (skipped in the suite; tools/bench/scale.sh runs it) prints one table row per N: read factor
-// + solve of 10 vectors, the transfer matrix, one row-parallel write phase (pwm: N distinct
-// widths; count: one width) with grounded and with floating lines, and the peak resident
-// memory so far. SCALE_SIZES (default "16 32 64 128 256 512") and SCALE_WRITE_MAX (largest N
-// of the write columns, default 128; floating: SCALE_FLOAT_MAX, default 32) bound the run.
-// The suite case checks the engine on a 24x24 array against the simplicial factorization.
+// (skipped in the suite; tools/bench/scale.sh runs it) prints one table row per N: read of 10
+// vectors and the transfer matrix with the fast and the exact read solver (their ratio is the
+// speed-up; the largest deviation of fast from exact is checked below 1e-10 of the largest
+// current), one row-parallel write phase (pwm: N distinct widths; count: one width) with
+// grounded and with floating lines, and the peak resident memory so far. SCALE_SIZES (default
+// "16 32 64 128 256 512"), SCALE_EXACT_MAX (largest N of the exact read, 512),
+// SCALE_TRANSFER_MAX (of the transfer matrix, 256) and SCALE_WRITE_MAX (largest N of the write
+// columns, default 128; floating: SCALE_FLOAT_MAX, default 32) bound the run.
+// The suite case checks both read solvers on a 24x24 array against a dense solve.
 #include <doctest/doctest.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include <Eigen/Core>
 #include <Eigen/Dense>
@@ -42,6 +46,14 @@ MatrixXd randomConductances(Index n, Rng& rng) {
 
 double seconds(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+/// s, CPU time of this thread (what a run costs on an idle core; wall time adds the waits of a
+/// shared machine).
+double threadCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
 }
 
 double peakMiB() {
@@ -104,52 +116,55 @@ double growth(const std::vector<double>& x, const std::vector<double>& y) {
 
 }  // namespace
 
-TEST_CASE("read: the supernodal engine equals a dense solve of the same network (24x24)") {
-  // The same network through CrossbarEngine (CHOLMOD supernodal, METIS or AMD ordering) and as
-  // a dense LDLT of the nodal matrix assembled from the engine's own transfer definition: the
-  // column currents of unit inputs agree to 1e-10 relative.
+TEST_CASE("read: both read solvers equal a dense solve of the same network (24x24)") {
+  // The same network through CrossbarEngine (exact: CHOLMOD supernodal, METIS or AMD ordering;
+  // fast: the line solver) and as a dense LDLT of the nodal matrix assembled from the engine's
+  // own transfer definition: the column currents of unit inputs agree to 1e-10 relative.
   const Index n = 24;
   Rng rng(5);
   CrossbarGeometry geo = shippedLines(n);
   geo.r_sense = 5.0;
-  CrossbarEngine engine(geo);
   const MatrixXd g = randomConductances(n, rng);
-  engine.setConductances(g);
-  const MatrixXd viaTransfer = engine.transfer();  // C x R
-  // Dense reference: nodes (source r,c), (drain r,c); source line r driven at c = 0 through
-  // r_drv, drain line c sensed at r = R-1 through r_sense to 0 V.
-  const Index m = 2 * n * n;
-  auto s = [&](Index r, Index c) { return r * n + c; };
-  auto d = [&](Index r, Index c) { return n * n + r * n + c; };
-  MatrixXd a = MatrixXd::Zero(m, m);
-  auto stamp = [&](Index i, Index j, double gg) {
-    a(i, i) += gg;
-    a(j, j) += gg;
-    a(i, j) -= gg;
-    a(j, i) -= gg;
-  };
-  for (Index r = 0; r < n; ++r) {
-    for (Index c = 0; c < n; ++c) {
-      stamp(s(r, c), d(r, c), g(r, c));
-      if (c + 1 < n) stamp(s(r, c), s(r, c + 1), 1.0 / geo.r_row_seg);
-      if (r + 1 < n) stamp(d(r, c), d(r + 1, c), 1.0 / geo.r_col_seg);
+  for (ReadSolverKind kind : {ReadSolverKind::Exact, ReadSolverKind::Fast}) {
+    CrossbarEngine engine(geo, kind);
+    engine.setConductances(g);
+    const MatrixXd viaTransfer = engine.transfer();  // C x R
+    // Dense reference: nodes (source r,c), (drain r,c); source line r driven at c = 0 through
+    // r_drv, drain line c sensed at r = R-1 through r_sense to 0 V.
+    const Index m = 2 * n * n;
+    auto s = [&](Index r, Index c) { return r * n + c; };
+    auto d = [&](Index r, Index c) { return n * n + r * n + c; };
+    MatrixXd a = MatrixXd::Zero(m, m);
+    auto stamp = [&](Index i, Index j, double gg) {
+      a(i, i) += gg;
+      a(j, j) += gg;
+      a(i, j) -= gg;
+      a(j, i) -= gg;
+    };
+    for (Index r = 0; r < n; ++r) {
+      for (Index c = 0; c < n; ++c) {
+        stamp(s(r, c), d(r, c), g(r, c));
+        if (c + 1 < n) stamp(s(r, c), s(r, c + 1), 1.0 / geo.r_row_seg);
+        if (r + 1 < n) stamp(d(r, c), d(r + 1, c), 1.0 / geo.r_col_seg);
+      }
+      a(s(r, 0), s(r, 0)) += 1.0 / geo.r_drv;
     }
-    a(s(r, 0), s(r, 0)) += 1.0 / geo.r_drv;
-  }
-  for (Index c = 0; c < n; ++c) a(d(n - 1, c), d(n - 1, c)) += 1.0 / geo.r_sense;
-  Eigen::LDLT<MatrixXd> ldlt(a);
-  double worst = 0.0;
-  for (Index r = 0; r < n; ++r) {
-    Eigen::VectorXd b = Eigen::VectorXd::Zero(m);
-    b(s(r, 0)) = 1.0 / geo.r_drv;
-    const Eigen::VectorXd v = ldlt.solve(b);
-    for (Index c = 0; c < n; ++c) {
-      const double ic = v(d(n - 1, c)) / geo.r_sense;
-      worst = std::max(worst, std::abs(ic - viaTransfer(c, r)) / std::abs(ic));
+    for (Index c = 0; c < n; ++c) a(d(n - 1, c), d(n - 1, c)) += 1.0 / geo.r_sense;
+    Eigen::LDLT<MatrixXd> ldlt(a);
+    double worst = 0.0;
+    for (Index r = 0; r < n; ++r) {
+      Eigen::VectorXd b = Eigen::VectorXd::Zero(m);
+      b(s(r, 0)) = 1.0 / geo.r_drv;
+      const Eigen::VectorXd v = ldlt.solve(b);
+      for (Index c = 0; c < n; ++c) {
+        const double ic = v(d(n - 1, c)) / geo.r_sense;
+        worst = std::max(worst, std::abs(ic - viaTransfer(c, r)) / std::abs(ic));
+      }
     }
+    MESSAGE(std::string(kind == ReadSolverKind::Fast ? "fast" : "exact")
+            << ": largest relative difference of the transfer matrix: " << worst);
+    CHECK(worst <= 1e-10);
   }
-  MESSAGE("largest relative difference of the transfer matrix: " << worst);
-  CHECK(worst <= 1e-10);
 }
 
 TEST_CASE("bench scale: read, transfer and write costs against the array side" *
@@ -157,29 +172,55 @@ TEST_CASE("bench scale: read, transfer and write costs against the array side" *
   const std::vector<Index> sizes = envSizes("SCALE_SIZES", {16, 32, 64, 128, 256, 512});
   const Index writeMax = envIndex("SCALE_WRITE_MAX", 128);
   const Index floatMax = envIndex("SCALE_FLOAT_MAX", 32);
-  std::vector<double> ns, fs, tr, pwmG, cntG, pwmF, mem;
-  std::printf("%6s %12s %12s %12s %12s %12s %12s %10s\n", "N", "read_f+s_s", "transfer_s",
+  const Index exactMax = envIndex("SCALE_EXACT_MAX", 512);
+  const Index transferMax = envIndex("SCALE_TRANSFER_MAX", 256);
+  std::vector<double> ns, fs, fx, tr, tx, pwmG, cntG, pwmF, mem;
+  std::printf("%6s %10s %10s %10s %10s %10s %5s %9s %12s %12s %12s %12s %10s\n", "N",
+              "read_s", "read_x_s", "transfer_s", "transf_cpu", "transf_x_s", "iters", "fast-x",
               "pwm_gnd_s", "count_gnd_s", "pwm_float_s", "count_flt_s", "peak_MiB");
   std::vector<double> cntF;
   for (const Index n : sizes) {
     Rng rng(1);
-    CrossbarEngine engine(shippedLines(n));
     const MatrixXd g = randomConductances(n, rng);
     MatrixXd in(10, n);
     for (Index k = 0; k < 10; ++k) {
       for (Index r = 0; r < n; ++r) in(k, r) = 0.1 * rng.uniform();
     }
-    auto t0 = std::chrono::steady_clock::now();
-    engine.setConductances(g);
-    const ReadResult res = engine.solve(in);
-    const double fsS = seconds(t0);
-    CHECK(res.column_currents_a.allFinite());
-    double trS = NAN;
-    if (n <= 256) {
-      t0 = std::chrono::steady_clock::now();
-      (void)engine.transfer();
-      trS = seconds(t0);
-    }
+    // Read: engine construction (the exact one analyses the pattern), conductances, 10 vectors;
+    // then the C x R transfer matrix on a second engine (fresh caches). Fast and exact solvers.
+    struct Times {
+      double read = NAN, transfer = NAN, transferCpu = NAN;
+      MatrixXd out;
+      int iterations = 0;
+    };
+    auto timeRead = [&](ReadSolverKind kind, bool withTransfer) {
+      Times t;
+      auto t0 = std::chrono::steady_clock::now();
+      CrossbarEngine engine(shippedLines(n), kind);
+      engine.setConductances(g);
+      t.out = engine.solve(in).column_currents_a;
+      t.read = seconds(t0);
+      t.iterations = engine.lastIterations();
+      CHECK(engine.fallbacks() == 0);
+      if (withTransfer) {
+        CrossbarEngine fresh(shippedLines(n), kind);
+        fresh.setConductances(g);
+        t0 = std::chrono::steady_clock::now();
+        const double c0 = threadCpuSeconds();
+        (void)fresh.transfer();
+        t.transfer = seconds(t0);
+        t.transferCpu = threadCpuSeconds() - c0;
+      }
+      return t;
+    };
+    const Times fast = timeRead(ReadSolverKind::Fast, n <= transferMax);
+    const Times exact = n <= exactMax ? timeRead(ReadSolverKind::Exact, n <= transferMax) : Times{};
+    const double fsS = fast.read;
+    const double dev = exact.out.size() > 0 ? (fast.out - exact.out).cwiseAbs().maxCoeff() /
+                                                  exact.out.cwiseAbs().maxCoeff()
+                                            : NAN;
+    CHECK(fast.out.allFinite());
+    if (exact.out.size() > 0) CHECK(dev < 1e-10);
     const bool w = n <= writeMax, f = n <= floatMax;
     const double pg = w ? writePhase(n, UnselectedLines::Grounded, true, 1) : NAN;
     const double cg = w ? writePhase(n, UnselectedLines::Grounded, false, 5) : NAN;
@@ -187,17 +228,22 @@ TEST_CASE("bench scale: read, transfer and write costs against the array side" *
     const double cf = f ? writePhase(n, UnselectedLines::Floating, false, 1) : NAN;
     ns.push_back(double(n));
     fs.push_back(fsS);
-    tr.push_back(trS);
+    fx.push_back(exact.read);
+    tr.push_back(fast.transfer);
+    tx.push_back(exact.transfer);
     pwmG.push_back(pg);
     cntG.push_back(cg);
     pwmF.push_back(pf);
     cntF.push_back(cf);
     mem.push_back(peakMiB());
-    std::printf("%6ld %12.4g %12.4g %12.4g %12.4g %12.4g %12.4g %10.1f\n", long(n), fsS, trS, pg,
-                cg, pf, cf, mem.back());
+    std::printf(
+        "%6ld %10.4g %10.4g %10.4g %10.4g %10.4g %5d %9.2g %12.4g %12.4g %12.4g %12.4g %10.1f\n",
+        long(n), fsS, exact.read, fast.transfer, fast.transferCpu, exact.transfer,
+        fast.iterations, dev, pg, cg, pf, cf, mem.back());
     std::fflush(stdout);
   }
-  std::printf("%6s %12.2f %12.2f %12.2f %12.2f %12.2f %12.2f %10.2f\n", "growth", growth(ns, fs),
-              growth(ns, tr), growth(ns, pwmG), growth(ns, cntG), growth(ns, pwmF),
-              growth(ns, cntF), growth(ns, mem));
+  std::printf(
+      "%6s %10.2f %10.2f %10.2f %10s %10.2f %5s %9s %12.2f %12.2f %12.2f %12.2f %10.2f\n",
+      "growth", growth(ns, fs), growth(ns, fx), growth(ns, tr), "", growth(ns, tx), "", "",
+      growth(ns, pwmG), growth(ns, cntG), growth(ns, pwmF), growth(ns, cntF), growth(ns, mem));
 }
