@@ -123,7 +123,8 @@ void addNnCommand(CLI::App& train, const std::string& network) {
 
 void addTrainCommand(CLI::App& app) {
   struct Options {
-    std::string model, out, data, tile = "16x16", activation = "tanh";
+    std::string model, out, data, tile = "128x128", activation = "tanh",
+                writeModel;
     app::CardOverrides overrides;
     app::TrainJob job = app::defaultTrainJob();
     ArrayOptions array;
@@ -156,7 +157,16 @@ void addTrainCommand(CLI::App& app) {
       ->check(CLI::IsMember({"tanh", "relu"}))
       ->default_str("tanh");
   cmd->add_option("--tile", o->tile, "Largest array, ROWSxCOLS; layers are cut into such tiles")
-      ->default_str("16x16");
+      ->default_str("128x128");
+  cmd->add_option("--write-model", o->writeModel,
+                  "How pulses move the cells: reduced (line IR drop from the conductances taken "
+                  "every --refresh batches, each cell by its own physics at those terminals; "
+                  "within 2 % of the circuit) or circuit (the full nonlinear write solve of every "
+                  "phase, the exact path). Default: reduced; circuit with --engine spice")
+      ->check(CLI::IsMember({"circuit", "reduced"}));
+  cmd->add_option("--refresh", c.refresh_batches,
+                  "Batches between refreshes of the reduced write model's factors, e.g. 10")
+      ->default_val(c.refresh_batches);
   cmd->add_option("--threads", c.threads, "Tiles worked on at once")->default_val(c.threads);
   addQuantity(*cmd, "--w-scale", c.map.w_scale, "1", "Weight of a pair at G+ - G- = gmax - gmin");
   addQuantity(*cmd, "--read-v", c.map.read_v, "V", "Read voltage of an input of 1");
@@ -193,6 +203,8 @@ void addTrainCommand(CLI::App& app) {
     job.config.pulses.scheme = biasScheme(o->array);
     job.config.pulses.state_aware = !o->linearController;
     job.engine = o->array.engine;
+    job.config.write_model = train::parseWriteModel(
+        !o->writeModel.empty() ? o->writeModel : (job.engine == "spice" ? "circuit" : "reduced"));
     applyArrayOptions(o->array, job.geometry);
     const ResultTree tree = app::runTrainJob(job, progress);
     const std::filesystem::path path = o->out.empty() ? "train_mushroom.h5" : o->out;

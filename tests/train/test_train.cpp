@@ -112,6 +112,7 @@ TEST_CASE("bench --engine spice trains the same network as nodal (100 rows, one 
   job.data = data;
   job.config.hidden = 2;
   job.config.batch = 20;
+  job.config.write_model = train::WriteModel::Circuit;  // the circuit on both engines
   job.engine = "nodal";
   const ResultTree nodal = app::runTrainJob(job, quiet);
   job.engine = "spice";
