@@ -140,11 +140,18 @@ ReducedWriteResult ReducedWriteModel::apply(std::span<const PulseRequest> pulses
         if (pulses[k].width_s >= end) active[std::size_t(pulses[k].col)] = true;
       }
       const Potentials p = phasePotentials(ph.row, ph.amplitude_v, active, scheme);
+      // Cells off the selected row and the active columns sit at gate-to-channel voltages of
+      // 0 V (V/2) plus line drops of millivolts: they are left alone (see the header).
+      const BiasLevels lv = biasLevels(scheme, ph.amplitude_v);
+      const bool idleAtRest = lv.gate_unselected_v == lv.source_v &&
+                              lv.gate_unselected_v == lv.drain_unselected_v;
       for (Index r = 0; r < R; ++r) {
         for (Index c = 0; c < C; ++c) {
           const CellParams& cp = cell(r, c);
           double& xc = x(r, c);
-          if (r == ph.row && active[std::size_t(c)]) {
+          const bool rowSel = r == ph.row, colSel = active[std::size_t(c)];
+          if (!rowSel && !colSel && idleAtRest) continue;
+          if (rowSel && colSel) {
             xc = advanceHeld(cp, xc, {p.vg(r, c), p.vd(r, c), p.vs(r, c)}, dt, kTol).x;
           } else {
             const double vg = p.vg(r, c);

@@ -7,8 +7,9 @@
 /// selected cell's state change within 2 % of the circuit's; every half-selected cell's (the
 /// selected row's other cells and the active columns' other cells: their disturb) within 10 %.
 /// The remaining cells sit at a few millivolts and move by orders of magnitude less than the
-/// half-selected ones; a ratio of two such numbers is not a bound worth stating, so they are held to
-/// 10 % plus a floor of 1e-6 of the mean selected change. 32 x 32 runs every time;
+/// half-selected ones; a ratio of two such numbers is not a bound worth stating, so they are held
+/// to 10 % plus a floor of 1e-6 of the mean selected change (as are the V/3 half-selected cells
+/// whose currents cancel, see checkBounds). 32 x 32 runs every time;
 /// 128 x 128 is a bench case (tools/bench/reduced_write.sh).
 
 #include <doctest/doctest.h>
@@ -22,6 +23,7 @@
 #include "app/program_job.hpp"
 #include "array/nodal_backend.hpp"
 #include "array/reduced_write.hpp"
+#include "control/train.hpp"
 #include "device/integrate.hpp"
 #include "modelcard/modelcard.hpp"
 
@@ -41,7 +43,7 @@ struct Comparison {
   double selected_max = 0.0;   ///< largest |reduced - circuit| / |circuit| of a selected cell
   double disturb_ratio = 0.0;  ///< largest relative error of a half-selected cell
   double disturb_min = 1e300;  ///< smallest |change| of a half-selected cell
-  double disturb_max = 0.0;    ///< other cells: largest error over (0.1 |circuit| + floor)
+  double disturb_max = 0.0;    ///< every unselected cell: largest error / (0.1 |circuit| + floor)
   double rest_max = 0.0;       ///< other cells: largest |change|
   double factor_min = 1e300, factor_max = 0.0;  ///< circuit change / single-cell pulse change
   long long selected = 0, disturbed = 0, below_floor = 0, phases = 0;
@@ -55,7 +57,7 @@ double now() {
 
 /// `rowsTried` rows of an n x n tile, each a batch of 0-3 pulses per cell (+-5 V, 100 ms, one
 /// sign per row), split into its phases; each phase applied by both models from the same states.
-Comparison compare(Index n, int rowsTried, std::uint64_t seed) {
+Comparison compare(Index n, int rowsTried, std::uint64_t seed, const BiasScheme& scheme = {}) {
   const EcramParams card = cardWithoutNoise();
   Rng rng(seed), backendRng(seed + 1), noiseRng(seed + 2);
   NodalBackend full(card, app::defaultGeometry(n, n), backendRng);
@@ -63,7 +65,6 @@ Comparison compare(Index n, int rowsTried, std::uint64_t seed) {
   Eigen::MatrixXd x(n, n);
   for (Index k = 0; k < x.size(); ++k) x.data()[k] = 0.05 + 0.9 * rng.uniform();
   full.setStates(x);
-  const BiasScheme scheme;  // V/2, grounded
   const double width = 0.1;
   Comparison out;
   for (int t = 0; t < rowsTried; ++t) {
@@ -114,12 +115,12 @@ Comparison compare(Index n, int rowsTried, std::uint64_t seed) {
         for (Index c = 0; c < n; ++c) {
           if (r == row && pulsed[std::size_t(c)]) continue;
           const double f = dFull(r, c), e = std::fabs(dRed(r, c) - f);
+          out.disturb_max = std::max(out.disturb_max, e / (0.1 * std::fabs(f) + floor));
           if (r == row || pulsed[std::size_t(c)]) {
             out.disturb_ratio = std::max(out.disturb_ratio, e / std::fabs(f));
             out.disturb_min = std::min(out.disturb_min, std::fabs(f));
             ++out.disturbed;
           } else {
-            out.disturb_max = std::max(out.disturb_max, e / (0.1 * std::fabs(f) + floor));
             out.rest_max = std::max(out.rest_max, std::fabs(f));
             ++out.below_floor;
           }
@@ -142,11 +143,14 @@ void report(Index n, const Comparison& c) {
       c.circuit_s / double(c.phases), c.reduced_s / double(c.phases), c.circuit_s / c.reduced_s);
 }
 
-void checkBounds(const Comparison& c) {
+/// `strict`: every half-selected cell within 10 % with no floor (V/2, where none of them is
+/// near zero); under V/3 a column's half-selected cells see -V/3 and +V/3 at the two channel
+/// ends, their gate currents nearly cancel (down to 1e-15 per phase) and they take the floor.
+void checkBounds(const Comparison& c, bool strict = true) {
   CHECK(c.selected > 0);
   CHECK(c.disturbed > 0);
   CHECK(c.selected_max < 0.02);
-  CHECK(c.disturb_ratio < 0.10);
+  if (strict) CHECK(c.disturb_ratio < 0.10);
   CHECK(c.disturb_max <= 1.0);
 }
 
@@ -158,6 +162,14 @@ TEST_CASE("reduced write model: 32 x 32 count phases within 2 % (selected) and 1
   checkBounds(c);
   // The line drop matters: without it the factors would all be one value.
   CHECK(c.factor_max / c.factor_min > 1.01);
+}
+
+TEST_CASE("reduced write model: 32 x 32 under V/3 (every cell disturbed) within 2 % and 10 % plus the floor") {
+  BiasScheme third;
+  third.fraction = BiasFraction::Third;
+  const Comparison c = compare(32, 2, 8, third);
+  report(32, c);
+  checkBounds(c, false);
 }
 
 TEST_CASE("reduced write model: its line potentials equal the circuit's on an ideal-wire array") {
@@ -190,4 +202,45 @@ TEST_CASE("bench reduced write model: 128 x 128 against the full circuit" * doct
   const Comparison c = compare(128, 2, 11);
   report(128, c);
   checkBounds(c);
+}
+
+TEST_CASE("reduced writes in a training layer track the circuit's, c2c noise included, refreshed every K updates") {
+  // Two layers of the same seed on the default card (c2c and d2d on) with the shipped lines,
+  // one written through the circuit, one through the reduced model: the same requests (the
+  // controller's rounding stream is the same) and the same noise draws, so every cell's change
+  // over three updates agrees to within 2 % of the largest change.
+  using namespace ecramsim::train;
+  const EcramParams card =
+      loadModelCard(std::string(ECRAMSIM_SOURCE_DIR) + "/models/wox_ysz.model").params;
+  const PairMapping map{card.gmin, card.gmax, 2.0, 0.1};
+  const PulsePolicy policy;
+  const PulseResponse response(cellParams(card), policy.scheme, policy.amplitude_v,
+                               policy.width_s);
+  const BackendFactory make = [&card](Index rows, Index cols, Rng& rng) {
+    return std::unique_ptr<ArrayBackend>(
+        std::make_unique<NodalBackend>(card, app::defaultGeometry(rows, cols), rng));
+  };
+  Rng draw(21);
+  Eigen::MatrixXd x0(24, 12), dw(24, 6);
+  for (Index k = 0; k < x0.size(); ++k) x0.data()[k] = 0.3 + 0.4 * draw.uniform();
+  for (Index k = 0; k < dw.size(); ++k) dw.data()[k] = 0.12 * (draw.uniform() - 0.5);
+  Eigen::MatrixXd after[2];
+  for (int reduced : {0, 1}) {
+    Rng rng(5);
+    DifferentialLayer layer(24, 6, 24, 12, make, rng, map);
+    layer.setStates(x0);
+    if (reduced) layer.useWriteModel(makeReducedTileWrites, 2);
+    long long pulses = 0;
+    for (int k = 0; k < 3; ++k) pulses += layer.update(dw, response, policy, 1).pulses;
+    CHECK(pulses > 200);
+    after[reduced] = layer.states();
+  }
+  const Eigen::MatrixXd d0 = after[0] - x0, d1 = after[1] - x0;
+  const double err = (d1 - d0).cwiseAbs().maxCoeff() / d0.cwiseAbs().maxCoeff();
+  MESSAGE("largest difference of a cell's change, reduced - circuit: " << 100.0 * err
+                                                                       << " % of the largest");
+  CHECK(err < 0.02);
+  Rng rng(5);
+  DifferentialLayer layer(4, 2, 4, 4, make, rng, map);
+  CHECK_THROWS_AS(layer.useWriteModel(makeReducedTileWrites, 0), InputError);
 }
