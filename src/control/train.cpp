@@ -353,6 +353,11 @@ void validate(const TrainConfig& cfg) {
   need(cfg.init_spread >= 0.0 && cfg.init_spread <= 0.5, "--init-spread", "must lie in [0, 0.5]");
   need(cfg.threads >= 1, "--threads", "must be >= 1");
   need(cfg.refresh_batches >= 1, "--refresh", "must be >= 1 batch");
+  need(cfg.write_model == WriteModel::Circuit ||
+           cfg.pulses.scheme.unselected == UnselectedLines::Grounded,
+       "--write-model",
+       "the reduced write model needs grounded unselected lines (floating lines need the "
+       "circuit's double-layer transient): use --write-model circuit");
   need(cfg.map.gmax_s > cfg.map.gmin_s, "gmax", "must exceed gmin");
   need(std::isfinite(cfg.map.w_scale) && cfg.map.w_scale > 0.0, "--w-scale", "must be > 0");
   need(std::isfinite(cfg.map.read_v) && cfg.map.read_v > 0.0, "--read-v", "must be > 0 V");
