@@ -141,7 +141,8 @@ ReducedWriteResult ReducedWriteModel::apply(std::span<const PulseRequest> pulses
       }
       const Potentials p = phasePotentials(ph.row, ph.amplitude_v, active, scheme);
       // Cells off the selected row and the active columns sit at gate-to-channel voltages of
-      // 0 V (V/2) plus line drops of millivolts: they are left alone (see the header).
+      // 0 V (V/2) plus line drops of millivolts: without retention they are left alone (see
+      // the header).
       const BiasLevels lv = biasLevels(scheme, ph.amplitude_v);
       const bool idleAtRest = lv.gate_unselected_v == lv.source_v &&
                               lv.gate_unselected_v == lv.drain_unselected_v;
@@ -150,7 +151,7 @@ ReducedWriteResult ReducedWriteModel::apply(std::span<const PulseRequest> pulses
           const CellParams& cp = cell(r, c);
           double& xc = x(r, c);
           const bool rowSel = r == ph.row, colSel = active[std::size_t(c)];
-          if (!rowSel && !colSel && idleAtRest) continue;
+          if (!rowSel && !colSel && idleAtRest && cp.tau_ret <= 0.0) continue;
           if (rowSel && colSel) {
             xc = advanceHeld(cp, xc, {p.vg(r, c), p.vd(r, c), p.vs(r, c)}, dt, kTol).x;
           } else {

@@ -33,8 +33,9 @@
 ///    when that is below 1e-6 v0 (a relative error of the same order), which spares the
 ///    implicit solve at each quadrature node.
 ///    Cells off the selected row and the active columns are left alone when the scheme holds
-///    them at 0 V gate-to-channel (V/2): they see millivolts of line drop and move by less than
-///    1e-11 per phase at 128 x 128 (tools/bench/reduced_write.sh), 1e-9 of a pulse's change.
+///    them at 0 V gate-to-channel (V/2) and the card has no retention (tau_ret = 0): they see
+///    millivolts of line drop and move by less than 1e-11 per phase at 128 x 128
+///    (tools/bench/reduced_write.sh), 1e-9 of a pulse's change.
 ///    Under V/3 they sit at -V/3 and are disturbed like the others.
 /// What it leaves out: gate-line drops, the gate currents' share of the line currents, and the
 /// change of the conductances within a phase and since the last refresh (the refresh interval
