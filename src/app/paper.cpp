@@ -176,6 +176,10 @@ PaperResult runPaper(const PaperConfig& cfg, Progress& progress) {
                            job.ideal = true;
                            job.seed = cfg.seed;
                            job.engine = cfg.engine;
+                           // The reduced write model stands in for the nodal write solve only.
+                           if (job.engine == "spice") {
+                             job.config.write_model = train::WriteModel::Circuit;
+                           }
                            NullProgress quiet;
                            return runTrainJob(job, quiet);
                          }});

@@ -8,6 +8,7 @@
 #include "app/array_engine.hpp"
 #include "app/cards.hpp"
 #include "app/program_job.hpp"
+#include "array/reduced_write.hpp"
 #include "core/error.hpp"
 #include "core/memory_budget.hpp"
 #include "io/tabular.hpp"
@@ -177,7 +178,8 @@ FoldOutcome runFold(const TrainJob& job, const train::Samples& tr, const train::
     return makeBackend(engine, params, g, rng);
   };
   Rng rngDevice = start;
-  f.device = train::trainInSitu(tr, te, job.config, cellParams(params), make, rngDevice, progress);
+  f.device = train::trainInSitu(tr, te, job.config, cellParams(params), make, rngDevice, progress,
+                                makeReducedTileWrites);
   if (job.ideal) {
     Rng rngIdeal = start;  // same initial weights and data order as the device run
     f.ideal = train::trainIdeal(tr, te, job.config, rngIdeal, progress);
@@ -202,6 +204,8 @@ void recordSettings(const TrainJob& job, const train::Samples& all, ResultTree& 
   out.attribute(g, "learning_rate", c.learning_rate);
   out.attribute(g, "tile_rows", static_cast<std::int64_t>(c.tile_rows));
   out.attribute(g, "tile_cols", static_cast<std::int64_t>(c.tile_cols));
+  out.attribute(g, "write_model", std::string(train::writeModelName(c.write_model)));
+  out.attribute(g, "refresh_batches", static_cast<std::int64_t>(c.refresh_batches));
   out.attribute(g, "init_spread", c.init_spread);
   out.attribute(g, "init",
                 std::string("states set directly (setStates) to 0.5 +- init_spread: "
@@ -349,9 +353,12 @@ TrainJob defaultTrainJob() {
   //  - H = 8: mushroom is nearly linearly separable (software reaches 100% with H = 2); 8 hidden
   //    units leave margin for device errors while layer 1 stays 118 x 16 cells.
   //  - tanh: bounded activations are bounded read voltages for layer 2 (|v| < read_v).
-  //  - tiles of 16 x 16: write phases, not reads, dominate the run time, and a phase solves the
-  //    write network of its whole tile and integrates every cell of it. A 118 x 16 tile costs
-  //    ~45 ms per phase, a 16 x 16 tile ~7 ms (2-core machine); tiles also run in parallel.
+  //  - tiles of 128 x 128 (a layer smaller than a tile gets a tile of its own size: layer 1 is
+  //    one 118 x 16 array, layer 2 one 9 x 4), written through the reduced write model
+  //    (array/reduced_write.hpp) refreshed every batch: a 118 x 16 phase through the full circuit
+  //    costs several times the reduced one, and the reduced model moves every cell within 2 %
+  //    of the circuit (tests/train/test_reduced_write.cpp). --write-model circuit is the exact
+  //    path; tools/bench/train.sh times both.
   //  - lr 1, batch 128, 2 epochs (102 updates): the software network reaches 99.5-100% so;
   //    lr 3 diverges, lr 0.2 needs more epochs (more write phases).
   //  - w_scale 2: a pair spans weights in [-2, 2]; mushroom needs |w| < 1, so cells stay in the
@@ -364,8 +371,10 @@ TrainJob defaultTrainJob() {
   c.epochs = 2;
   c.batch = 128;
   c.learning_rate = 1.0;
-  c.tile_rows = 16;
-  c.tile_cols = 16;
+  c.tile_rows = 128;
+  c.tile_cols = 128;
+  c.write_model = train::WriteModel::Reduced;
+  c.refresh_batches = 1;
   c.threads = 2;
   c.map.w_scale = 2.0;
   c.map.read_v = 0.1;
@@ -383,6 +392,11 @@ ResultTree runTrainJob(const TrainJob& jobIn, Progress& progress) {
   }
   checkEngine(job.engine);
   requireReadableWiring(job.geometry.wiring, "training (its forward pass is a VMM)");
+  if (job.engine == "spice" && job.config.write_model == train::WriteModel::Reduced) {
+    throw InputError({}, "--write-model",
+                     "the reduced write model stands in for the nodal engine's write solve; "
+                     "with --engine spice use --write-model circuit");
+  }
   if (job.data.empty()) job.data = projectRoot() / "data" / "mushroom.csv";
   if (job.folds == 1 || job.folds < 0) throw InputError({}, "--folds", "need 0 (a split) or >= 2");
   if (!(job.test_fraction > 0.0 && job.test_fraction < 1.0)) {

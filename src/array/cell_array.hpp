@@ -35,6 +35,8 @@ class CellArrayBackend : public ArrayBackend {
   /// The cells' parameters, row-major.
   [[nodiscard]] const std::vector<CellParams>& cellParameters() const { return cells_; }
   [[nodiscard]] const CrossbarGeometry& geometry() const { return geo_; }
+  /// 1, the card's cycle-to-cycle sigma of a pulse's state change (closePhase applies it).
+  [[nodiscard]] double cycleToCycleSigma() const { return c2c_; }
 
  protected:
   /// `geo` as the engine accepted it (checked by the caller); draws the cells from `rng`.

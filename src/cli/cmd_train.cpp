@@ -56,7 +56,7 @@ void addUpdateOptions(CLI::App& cmd, train::PairMapping& map, train::PulsePolicy
 void addNnCommand(CLI::App& train, const std::string& network) {
   struct Options {
     nn::NnJob job;
-    std::string out, model, tile = "128x128";
+    std::string out, model, tile = "128x128", writeModel = "reduced";
     app::CardOverrides overrides;
     ArrayOptions array;
     bool noPlot = false, linearController = false;
@@ -123,6 +123,15 @@ void addNnCommand(CLI::App& train, const std::string& network) {
   cmd->add_option("--tile-threads", c.threads, "Tiles read and written at once")
       ->default_val(c.threads);
   addUpdateOptions(*cmd, c.map, c.pulses, c.init_spread, o->linearController, "--pulse-width");
+  cmd->add_option("--write-model", o->writeModel,
+                  "How pulses move the cells: reduced (the reduced write model of each tile, "
+                  "refreshed every --refresh batches) or circuit (a nonlinear write solve of "
+                  "every phase, the exact path and far slower)")
+      ->check(CLI::IsMember({"circuit", "reduced"}))
+      ->default_str("reduced");
+  cmd->add_option("--refresh", c.refresh_batches,
+                  "Batches between refreshes of the reduced write model's factors")
+      ->default_val(c.refresh_batches);
   addArrayOptions(*cmd, o->array, c.geometry, true);
   cmd->add_option("--seed", j.seed, "Seed of the initial weights and the data order")
       ->default_val(j.seed);
@@ -145,6 +154,8 @@ void addNnCommand(CLI::App& train, const std::string& network) {
     a.pulses.scheme = biasScheme(o->array);
     a.pulses.state_aware = !o->linearController;
     a.engine = o->array.engine;
+    a.write_model = train::parseWriteModel(o->writeModel);
+    if (a.refresh_batches < 1) throw InputError({}, "--refresh", "must be at least 1 batch");
     applyArrayOptions(o->array, a.geometry);
     const auto run = nn::runNnJob(o->job, progress, globalCancelToken());
     const std::filesystem::path path =
@@ -178,7 +189,8 @@ void addNnCommand(CLI::App& train, const std::string& network) {
 
 void addTrainCommand(CLI::App& app) {
   struct Options {
-    std::string model, out, data, tile = "16x16", activation = "tanh";
+    std::string model, out, data, tile = "128x128", activation = "tanh",
+                writeModel;
     app::CardOverrides overrides;
     app::TrainJob job = app::defaultTrainJob();
     ArrayOptions array;
@@ -211,7 +223,16 @@ void addTrainCommand(CLI::App& app) {
       ->check(CLI::IsMember({"tanh", "relu"}))
       ->default_str("tanh");
   cmd->add_option("--tile", o->tile, "Largest array, ROWSxCOLS; layers are cut into such tiles")
-      ->default_str("16x16");
+      ->default_str("128x128");
+  cmd->add_option("--write-model", o->writeModel,
+                  "How pulses move the cells: reduced (line IR drop from the conductances taken "
+                  "every --refresh batches, each cell by its own physics at those terminals; "
+                  "within 2 % of the circuit) or circuit (the full nonlinear write solve of every "
+                  "phase, the exact path). Default: reduced; circuit with --engine spice")
+      ->check(CLI::IsMember({"circuit", "reduced"}));
+  cmd->add_option("--refresh", c.refresh_batches,
+                  "Batches between refreshes of the reduced write model's factors, e.g. 10")
+      ->default_val(c.refresh_batches);
   cmd->add_option("--threads", c.threads, "Tiles worked on at once")->default_val(c.threads);
   addUpdateOptions(*cmd, c.map, c.pulses, c.init_spread, o->linearController, "--width");
   addArrayOptions(*cmd, o->array, j.geometry, true);
@@ -237,6 +258,8 @@ void addTrainCommand(CLI::App& app) {
     job.config.pulses.scheme = biasScheme(o->array);
     job.config.pulses.state_aware = !o->linearController;
     job.engine = o->array.engine;
+    job.config.write_model = train::parseWriteModel(
+        !o->writeModel.empty() ? o->writeModel : (job.engine == "spice" ? "circuit" : "reduced"));
     applyArrayOptions(o->array, job.geometry);
     const ResultTree tree = app::runTrainJob(job, progress);
     const std::filesystem::path path = o->out.empty() ? "train_mushroom.h5" : o->out;

@@ -71,6 +71,16 @@ double PulseResponse::step(double x, bool up) const {
   return t[k] * (1.0 - f) + t[k + 1] * f;
 }
 
+const char* writeModelName(WriteModel m) {
+  return m == WriteModel::Circuit ? "circuit" : "reduced";
+}
+
+WriteModel parseWriteModel(const std::string& text) {
+  if (text == "circuit") return WriteModel::Circuit;
+  if (text == "reduced") return WriteModel::Reduced;
+  throw InputError({}, "--write-model", "expected circuit or reduced, got '" + text + "'");
+}
+
 UpdateStats& UpdateStats::operator+=(const UpdateStats& o) {
   pulses += o.pulses;
   phases += o.phases;
@@ -89,6 +99,8 @@ struct DifferentialLayer::Tile {
   std::unique_ptr<ArrayBackend> backend;
   Eigen::MatrixXd belief;  ///< rows x 2 pairs: the controller's open-loop belief of the states
   Eigen::MatrixXd pulses;  ///< rows x 2 pairs: pulses applied to each cell
+  std::unique_ptr<TileWriteModel> writes;  ///< null: pulses go through the backend
+  double writeEnergy = 0.0;                ///< J, drawn by the writes of `writes`
 };
 
 DifferentialLayer::DifferentialLayer(Index rows, Index outputs, Index tile_rows, Index tile_cols,
@@ -239,8 +251,16 @@ Eigen::MatrixXd DifferentialLayer::pulsesPerCell() const {
 
 double DifferentialLayer::energy() const {
   double e = 0.0;
-  for (const auto& t : tiles_) e += t->backend->counters().energy_j;
+  for (const auto& t : tiles_) e += t->backend->counters().energy_j + t->writeEnergy;
   return e;
+}
+
+void DifferentialLayer::useWriteModel(const TileWriteFactory& make, int refresh_batches) {
+  if (refresh_batches < 1) throw InputError({}, "--refresh", "must be >= 1 batch");
+  if (!make) throw InputError({}, "--write-model", "no write model for the reduced writes");
+  for (auto& t : tiles_) t->writes = make(*t->backend, *t->backendRng);
+  refreshBatches_ = refresh_batches;
+  updates_ = 0;
 }
 
 UpdateStats DifferentialLayer::update(const Eigen::MatrixXd& dw, const PulseResponse& response,
@@ -249,10 +269,13 @@ UpdateStats DifferentialLayer::update(const Eigen::MatrixXd& dw, const PulseResp
     throw InputError({}, "dW", "update matrix has the wrong shape");
   }
   std::vector<UpdateStats> stats(tiles_.size());
+  const bool refresh = refreshBatches_ > 0 && updates_ % refreshBatches_ == 0;
+  ++updates_;
   forEachTile(
       [&](std::size_t i) {
         Tile& t = *tiles_[i];
         UpdateStats& s = stats[i];
+        if (t.writes && refresh) t.writes->refresh(t.backend->states());
         std::vector<PulseRequest> requests;
         for (Index r = 0; r < t.rows; ++r) {
           int maxUp = 0, maxDown = 0;
@@ -296,9 +319,18 @@ UpdateStats DifferentialLayer::update(const Eigen::MatrixXd& dw, const PulseResp
           s.phases += maxUp + maxDown;
         }
         if (requests.empty()) return;
+        s.pulses += static_cast<long long>(requests.size());
+        if (t.writes) {
+          Eigen::MatrixXd x = t.backend->states();
+          const TileWriteOutcome res = t.writes->apply(requests, policy.scheme, x);
+          t.backend->setStates(x);
+          t.writeEnergy += res.energy_j;
+          s.array_time_s += res.duration_s;
+          s.energy_j += res.energy_j;
+          return;
+        }
         const PulseBatchResult res =
             t.backend->applyPulses(requests, policy.scheme, PulseOrder::RowParallel);
-        s.pulses += static_cast<long long>(requests.size());
         s.array_time_s += res.duration_s;
         s.energy_j += res.energy_j;
       },
@@ -320,6 +352,12 @@ void validate(const TrainConfig& cfg) {
   need(cfg.tile_rows >= 1 && cfg.tile_cols >= 2, "--tile", "need at least 1 x 2 cells");
   need(cfg.init_spread >= 0.0 && cfg.init_spread <= 0.5, "--init-spread", "must lie in [0, 0.5]");
   need(cfg.threads >= 1, "--threads", "must be >= 1");
+  need(cfg.refresh_batches >= 1, "--refresh", "must be >= 1 batch");
+  need(cfg.write_model == WriteModel::Circuit ||
+           cfg.pulses.scheme.unselected == UnselectedLines::Grounded,
+       "--write-model",
+       "the reduced write model needs grounded unselected lines (floating lines need the "
+       "circuit's double-layer transient): use --write-model circuit");
   need(cfg.map.gmax_s > cfg.map.gmin_s, "gmax", "must exceed gmin");
   need(std::isfinite(cfg.map.w_scale) && cfg.map.w_scale > 0.0, "--w-scale", "must be > 0");
   need(std::isfinite(cfg.map.read_v) && cfg.map.read_v > 0.0, "--read-v", "must be > 0 V");
@@ -419,7 +457,7 @@ Score score(const Samples& s, Forward&& logitsOf) {
 
 TrainResult trainInSitu(const Samples& train, const Samples& test, const TrainConfig& cfg,
                         const CellParams& nominal, const BackendFactory& make, Rng& rng,
-                        Progress& progress) {
+                        Progress& progress, const TileWriteFactory& writes) {
   validate(cfg);
   checkData(train, test, cfg);
   const double t0 = seconds();
@@ -437,6 +475,10 @@ TrainResult trainInSitu(const Samples& train, const Samples& test, const TrainCo
   l2.setThreads(cfg.threads);
   l1.setStates(x1);
   l2.setStates(x2);
+  if (cfg.write_model == WriteModel::Reduced) {
+    l1.useWriteModel(writes, cfg.refresh_batches);
+    l2.useWriteModel(writes, cfg.refresh_batches);
+  }
   res.tiles = {l1.tileCount(), l2.tileCount()};
   res.g_before_s = {l1.conductances(), l2.conductances()};
   const PulseResponse response(nominal, cfg.pulses.scheme, cfg.pulses.amplitude_v,

@@ -37,6 +37,14 @@
 /// counts of one common width cost one solve per phase; and a fixed pulse is what the card is
 /// calibrated for.
 ///
+/// Write model (how a tile's cells move under the pulses): Circuit applies them through the
+/// backend (ArrayBackend::applyPulses: NodalBackend solves the nonlinear write network of every
+/// phase); Reduced applies them through the reduced write model of each tile
+/// (array/reduced_write.hpp: line IR drop from the channel conductances taken at the last
+/// refresh, each cell moved by its own physics at the resulting terminals, c2c noise as the
+/// backend draws it), refreshed from the array every refresh_batches updates. Reduced needs a
+/// backend that exposes its cells (CellArrayBackend).
+///
 /// Initialization (a simulation convenience, said so in every result file): both cells of every
 /// pair are set with setStates to x = 0.5 plus a uniform offset in +-init_spread, drawn from the
 /// run's Rng; the controller's belief starts equal to these states (as after a programming step).
@@ -50,6 +58,7 @@
 
 #include "control/backend.hpp"
 #include "control/network.hpp"
+#include "control/tile_write.hpp"
 #include "core/progress.hpp"
 #include "core/rng.hpp"
 #include "device/params.hpp"
@@ -104,6 +113,14 @@ struct PulsePolicy {
   bool state_aware = true;
 };
 
+/// How the pulses of an update move the cells (see the header comment).
+enum class WriteModel { Circuit, Reduced };
+
+/// "circuit" or "reduced".
+[[nodiscard]] const char* writeModelName(WriteModel m);
+/// Parses "circuit" or "reduced"; InputError naming --write-model otherwise.
+[[nodiscard]] WriteModel parseWriteModel(const std::string& text);
+
 /// Counts of one update (or a sum of updates).
 struct UpdateStats {
   long long pulses = 0;       ///< write pulses applied
@@ -156,6 +173,10 @@ class DifferentialLayer {
   UpdateStats update(const Eigen::MatrixXd& dw, const PulseResponse& response,
                      const PulsePolicy& policy, int threads);
 
+  /// Switches the layer's writes to the write model `make` builds for each tile, its factors
+  /// taken from the tile's states at the first update and then every `refresh_batches` updates.
+  void useWriteModel(const TileWriteFactory& make, int refresh_batches);
+
   /// Runs f(tile index) for every tile, `threads` at a time.
   void forEachTile(const std::function<void(std::size_t)>& f, int threads) const;
   void setThreads(int threads) { threads_ = threads; }
@@ -169,6 +190,8 @@ class DifferentialLayer {
   PairMapping map_;
   std::vector<std::unique_ptr<Tile>> tiles_;
   int threads_ = 1;
+  int refreshBatches_ = 0;  ///< 0: circuit writes; else reduced, refreshed every this many updates
+  long long updates_ = 0;
 };
 
 /// Training data as the periphery sees it: one sample per row.
@@ -188,6 +211,8 @@ struct TrainConfig {
   Eigen::Index tile_cols = 128;
   double init_spread = 0.05;  ///< 1, half-width of the uniform state offset around x = 0.5
   int threads = 2;            ///< tiles updated / read at once
+  WriteModel write_model = WriteModel::Reduced;
+  int refresh_batches = 1;  ///< updates between refreshes of the reduced write model's factors
   PairMapping map;
   PulsePolicy pulses;
 };
@@ -224,11 +249,13 @@ struct TrainResult {
   Profile profile;
 };
 
-/// Trains in situ. `nominal`: the card without variation (the controller's device model).
-/// Throws InputError for a bad configuration; checks globalCancelToken between batches.
+/// Trains in situ. `nominal`: the card without variation (the controller's device model);
+/// `writes`: the reduced write model of a tile, used when cfg.write_model is Reduced. Throws
+/// InputError for a bad configuration; checks globalCancelToken between batches.
 [[nodiscard]] TrainResult trainInSitu(const Samples& train, const Samples& test,
                                       const TrainConfig& cfg, const CellParams& nominal,
-                                      const BackendFactory& make, Rng& rng, Progress& progress);
+                                      const BackendFactory& make, Rng& rng, Progress& progress,
+                                      const TileWriteFactory& writes = {});
 
 /// The same network, data order and initial weights in floating point, no device (--ideal).
 [[nodiscard]] TrainResult trainIdeal(const Samples& train, const Samples& test,

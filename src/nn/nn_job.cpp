@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "app/array_engine.hpp"
+#include "array/reduced_write.hpp"
 #include "core/error.hpp"
 #include "nn/analog.hpp"
 #include "core/rng.hpp"
@@ -83,6 +84,9 @@ class AnalogFactory {
     w->layer = std::make_unique<train::DifferentialLayer>(inputs + 1, outputs, c.tile_rows,
                                                           c.tile_cols, backend, rng_, c.map);
     w->layer->setThreads(c.threads);
+    if (c.write_model == train::WriteModel::Reduced) {
+      w->layer->useWriteModel(makeReducedTileWrites, c.refresh_batches);
+    }
     Eigen::MatrixXd x(inputs + 1, 2 * outputs);
     for (Eigen::Index j = 0; j < x.cols(); ++j) {
       for (Eigen::Index i = 0; i < x.rows(); ++i) {
@@ -264,7 +268,8 @@ void describeJob(ResultTree& t, const NnJob& job, const io::ImageSet& train,
   t.attribute(g, "dead_band_pulses", c.pulses.dead_band);
   t.attribute(g, "bias", std::string(c.pulses.scheme.fraction == BiasFraction::Half ? "V/2" : "V/3"));
   t.attribute(g, "controller", std::string(c.pulses.state_aware ? "state-aware" : "linear"));
-  t.attribute(g, "write_model", std::string("circuit: every write phase solved by the engine"));
+  t.attribute(g, "write_model", std::string(train::writeModelName(c.write_model)));
+  t.attribute(g, "refresh_batches", static_cast<std::int64_t>(c.refresh_batches));
 }
 
 /// Reads a --resume file: checks that it was made by the same job, loads its state into `net`

@@ -39,6 +39,10 @@ struct AnalogConfig {
   train::PulsePolicy pulses;     ///< amplitude, width, cap, dead band, bias scheme
   double init_spread = 0.05;     ///< 1, cells start at x = 0.5 +- this (uniform)
   int threads = 2;               ///< tiles read and written at once
+  /// How the pulses move the cells: the reduced write model of each tile (refreshed every
+  /// refresh_batches batches; array/reduced_write.hpp) or a circuit solve of every phase.
+  train::WriteModel write_model = train::WriteModel::Reduced;
+  int refresh_batches = 1;
 };
 
 struct NnJob {

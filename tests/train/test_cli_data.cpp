@@ -104,4 +104,15 @@ TEST_CASE("bad settings are input errors naming the option") {
   const Run r3 = run("train mushroom -q --no-plot --engine ngspice -o /nonexistent/x.h5");
   CHECK(r3.status == 2);
   CHECK(r3.output.find("--engine") != std::string::npos);
+  const Run r4 = run("train mushroom -q --no-plot --refresh 0 -o /nonexistent/x.h5");
+  CHECK(r4.status == 2);
+  CHECK(r4.output.find("--refresh") != std::string::npos);
+  const Run r5 = run("train mushroom -q --no-plot --write-model spice -o /nonexistent/x.h5");
+  CHECK(r5.status == 2);
+  CHECK(r5.output.find("--write-model") != std::string::npos);
+  // Floating unselected lines need the circuit's transient: the reduced model refuses them.
+  const Run r6 = run("train mushroom -q --no-plot --unselected floating --epochs 1 -o "
+                     "/nonexistent/x.h5");
+  CHECK(r6.status == 2);
+  CHECK(r6.output.find("--write-model") != std::string::npos);
 }
