@@ -1,12 +1,13 @@
 // Issue 12, item 5: how the nodal engine's costs grow with the array side N. One `bench` case
 // (skipped in the suite; tools/bench/scale.sh runs it) prints one table row per N: read factor
 // + solve of 10 vectors, the transfer matrix, one row-parallel write phase (pwm: N distinct
-// widths; count: one width) with grounded and with floating lines, and the peak resident
-// memory so far. SCALE_SIZES (default "16 32 64 128 256 512") and SCALE_WRITE_MAX (largest N
+// widths; count: one width) with grounded and with floating lines (CPU time: the machine is
+// shared), and the peak resident memory so far. SCALE_SIZES (default "16 32 64 128 256 512") and SCALE_WRITE_MAX (largest N
 // of the write columns, default 128; floating: SCALE_FLOAT_MAX, default 32) bound the run.
 // The suite case checks the engine on a 24x24 array against the simplicial factorization.
 #include <doctest/doctest.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include <Eigen/Core>
 #include <Eigen/Dense>
@@ -64,7 +65,14 @@ Index envIndex(const char* name, Index fallback) {
   return s == nullptr ? fallback : static_cast<Index>(std::atol(s));
 }
 
-/// s, median wall time of `repeats` row-parallel write phases on row N/2 of an N x N array.
+/// s, CPU time of this process (one core; the machine's other load does not count).
+double cpuSeconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
+}
+
+/// s, median CPU time of `repeats` row-parallel write phases on row N/2 of an N x N array.
 double writePhase(Index n, UnselectedLines lines, bool distinctWidths, int repeats) {
   Rng rng(3);
   const EcramParams p = defaultEcramParams();
@@ -77,9 +85,9 @@ double writePhase(Index n, UnselectedLines lines, bool distinctWidths, int repea
       const double w = distinctWidths ? 0.1 * (1.0 + double(c) / double(n)) : 0.1;
       pulses.push_back({n / 2, c, 5.0, w});
     }
-    const auto t0 = std::chrono::steady_clock::now();
+    const double t0 = cpuSeconds();
     (void)arr.applyPulses(pulses, {BiasFraction::Half, lines}, PulseOrder::RowParallel);
-    times.push_back(seconds(t0));
+    times.push_back(cpuSeconds() - t0);
   }
   std::nth_element(times.begin(), times.begin() + repeats / 2, times.end());
   return times[std::size_t(repeats / 2)];
