@@ -50,9 +50,10 @@ struct NodalOptions {
   double read_time_s = 1e-6;  ///< s, array time per read input vector (an assumption)
   double edge_s = 1e-6;       ///< s, driver edge of a write with floating lines (as SpiceOptions)
   /// Write network solver (write_solver.hpp). Fast also advances a cell whose state moves by at
-  /// most kSmallStep over a segment by one explicit step of its rate at the operating point,
-  /// instead of the adaptive integration advanceHeld (the exact path for every cell), and
-  /// integrates the others with advanceHeld at kFastTol.
+  /// most kSmallStep over a segment by one explicit step of its rate at the operating point, one
+  /// that moves further by a second-order Taylor step when that is within kTaylorTol, instead
+  /// of the adaptive integration advanceHeld (the exact path for every cell), and integrates
+  /// the others with advanceHeld at kFastTol.
   WriteSolverKind write_solver = WriteSolverKind::Fast;
   /// Read network solver (array/crossbar_engine.hpp).
   ReadSolverKind read_solver = ReadSolverKind::Fast;
@@ -90,9 +91,16 @@ class NodalBackend final : public CellArrayBackend {
   /// kSmallStep^2 times the relative slope of the rate in x (< 1 on the shipped card), is
   /// below 1e-12 per segment.
   static constexpr double kSmallStep = 1e-6;
+  /// 1, largest error of a second-order Taylor step in the fast path (with the ionic current's
+  /// x derivative of the fast solver): a cell that moves more, or whose rate changes by more
+  /// than a tenth over the segment, is integrated with advanceHeld.
+  static constexpr double kTaylorTol = 1e-9;
+  /// 1, the state step of the rate's difference quotient.
+  static constexpr double kRateStep = 1e-7;
   /// Tolerances of advanceHeld in the fast path: 1e-6 of a segment's state change, well below
-  /// the 2e-4 (0.02 % of the window) the fast path is held to against the exact one.
-  static constexpr Tolerances kFastTol{1e-10, 1e-6};
+  /// the 2e-4 (0.02 % of the window) the fast path is held to against the exact one; the first
+  /// trial step is the whole segment (the rate is smooth and moves little within one).
+  static constexpr Tolerances kFastTol{1e-10, 1e-6, 1.0};
 
   static constexpr double kFirstStep = 1e-5;  ///< s, first step after the edge
   static constexpr double kGrowth = 3.0;      ///< step growth factor

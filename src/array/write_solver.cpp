@@ -4,6 +4,7 @@
 #include <boost/math/differentiation/autodiff.hpp>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <string>
 
 #include "array/network.hpp"
@@ -94,6 +95,136 @@ GateEval evalGate(const CellParams& p, double vgs, double vgd, double x, bool de
   return {bySource.source.derivative(0), bySource.drain.derivative(0), a + b, b + d, -b};
 }
 
+/// A cell's Faradaic gate split linearized about a reference point (the fast solver's lazy
+/// gate). The split depends on the terminals only through the effective gate-to-channel
+/// voltages es = vgs - U_oc(x) and ed = vgd - U_oc(x) (every gate model of device/physics.hpp
+/// drives i0 sinh over vgc - U_oc), so one reference covers moves of x too.
+struct LazyGate {
+  bool valid = false;
+  double es = 0.0, ed = 0.0;            ///< V, effective voltages at the reference
+  double fs = 0.0, fd = 0.0;            ///< A, Faradaic current into the source and drain end
+  double a = 0.0, bs = 0.0, bd = 0.0, d = 0.0;  ///< S: dfs/des, dfs/ded, dfd/des, dfd/ded
+  double curvature = 0.0;               ///< A/V^2, bound of the second derivatives near here
+  double slope_err = 0.0;               ///< S, bound of the error of each partial
+};
+
+/// The write network as three families of chains (source lines, drain lines, gate lines), each
+/// node on exactly one chain joined to its neighbours by line segments and to at most one driver;
+/// absent (nullopt) when the wiring is not of that form (ideal wires merging nodes).
+struct Chains {
+  std::vector<Index> start;    ///< chain k holds positions [start[k], start[k + 1])
+  std::vector<Index> node;     ///< per position: unknown index
+  std::vector<double> g_prev;  ///< S, segment to the previous position of its chain (0: first)
+  std::vector<Index> drv;      ///< per position: known index of its driver, or -1
+  std::vector<double> g_drv;   ///< S
+  std::vector<Index> drv_terminal;  ///< per position: terminal of the driver (driven flags)
+  std::vector<Index> cell;     ///< per position: cell of a source or drain node, -1 for gates
+  std::vector<Index> other;    ///< per position: unknown index of the channel's other end
+};
+
+std::optional<Chains> chainsOf(const nodal::CrossbarNet& net, Index R, Index C) {
+  Chains ch;
+  const Index n = net.unknowns();
+  if (n != 3 * R * C) return std::nullopt;
+  std::vector<Index> pos(std::size_t(n), -1);
+  auto push = [&](LineKind kind, Index r, Index c, Index cellIdx, LineKind otherKind) {
+    const NodeRef ref = net.node(kind, r, c);
+    if (ref.known || pos[std::size_t(ref.index)] >= 0) return false;
+    pos[std::size_t(ref.index)] = Index(ch.node.size());
+    ch.node.push_back(ref.index);
+    ch.cell.push_back(cellIdx);
+    ch.other.push_back(cellIdx >= 0 ? net.node(otherKind, r, c).index : -1);
+    return true;
+  };
+  for (Index r = 0; r < R; ++r) {
+    ch.start.push_back(Index(ch.node.size()));
+    for (Index c = 0; c < C; ++c) {
+      if (!push(LineKind::Source, r, c, r * C + c, LineKind::Drain)) return std::nullopt;
+    }
+  }
+  for (Index c = 0; c < C; ++c) {
+    ch.start.push_back(Index(ch.node.size()));
+    for (Index r = 0; r < R; ++r) {
+      if (!push(LineKind::Drain, r, c, r * C + c, LineKind::Source)) return std::nullopt;
+    }
+  }
+  for (Index r = 0; r < R; ++r) {
+    ch.start.push_back(Index(ch.node.size()));
+    for (Index c = 0; c < C; ++c) {
+      if (!push(LineKind::Gate, r, c, -1, LineKind::Gate)) return std::nullopt;
+    }
+  }
+  ch.start.push_back(Index(ch.node.size()));
+  const std::size_t m = ch.node.size();
+  ch.g_prev.assign(m, 0.0);
+  ch.drv.assign(m, -1);
+  ch.g_drv.assign(m, 0.0);
+  ch.drv_terminal.assign(m, -1);
+  std::vector<Index> chainOf(m);
+  for (std::size_t k = 0; k + 1 < ch.start.size(); ++k) {
+    for (Index q = ch.start[k]; q < ch.start[k + 1]; ++q) chainOf[std::size_t(q)] = Index(k);
+  }
+  for (const auto& res : net.resistors()) {
+    if (res.a.known && res.b.known) continue;
+    if (!res.a.known && !res.b.known) {
+      const Index pa = pos[std::size_t(res.a.index)], pb = pos[std::size_t(res.b.index)];
+      if (chainOf[std::size_t(pa)] != chainOf[std::size_t(pb)] || std::abs(pa - pb) != 1) {
+        return std::nullopt;
+      }
+      ch.g_prev[std::size_t(std::max(pa, pb))] += res.g;
+      continue;
+    }
+    const NodeRef known = res.a.known ? res.a : res.b;
+    const std::size_t p = std::size_t(pos[std::size_t((res.a.known ? res.b : res.a).index)]);
+    if (ch.drv[p] >= 0 || res.terminal < 0) return std::nullopt;
+    ch.drv[p] = known.index;
+    ch.g_drv[p] = res.g;
+    ch.drv_terminal[p] = res.terminal;
+  }
+  return ch;
+}
+
+/// A, the Faradaic split of a cell at vgs, vgd and state x from its LazyGate `lg` when the
+/// linearization is within `tol_a` of the physics; otherwise from the physics (counted in
+/// `evals`), and that point becomes the new reference, its partials by forward differences of
+/// step h. The bound: every gate model is a weighted sum (weights <= 1,
+/// summing to 1) of terms F(u), u between the effective voltages, with |F| <= M(u) =
+/// i0 cosh(u / v0) and |F''| <= M(u) / v0^2 (rs only lowers both). Moving both effective
+/// voltages by at most delta <= v0 / 10 then errs by at most 0.56 delta^2 curvature (Taylor,
+/// cosh growing by at most e^0.1 = 1.105), plus 2 delta slope_err for the differenced partials
+/// (truncation h/2 curvature, rounding 2e-14 M / h of the physics' own convergence).
+physics::GateSplit<double> lazyGate(LazyGate& lg, const CellParams& p, double vgs, double vgd,
+                                    double x, double tol_a, int& evals) {
+  const double uoc = physics::openCircuitPotential(p, x);
+  const double es = vgs - uoc, ed = vgd - uoc;
+  if (lg.valid) {
+    const double ds = es - lg.es, dd = ed - lg.ed;
+    const double delta = std::max(std::fabs(ds), std::fabs(dd));
+    if (delta <= 0.1 * p.v0 &&
+        delta * (0.56 * delta * lg.curvature + 2.0 * lg.slope_err) <= tol_a) {
+      return {lg.fs + lg.a * ds + lg.bs * dd, lg.fd + lg.bd * ds + lg.d * dd};
+    }
+  }
+  ++evals;
+  const physics::GateSplit<double> f = physics::gateCurrentAt(p, vgs, vgd, x);
+  const double h = 1e-6 * p.v0;
+  const physics::GateSplit<double> bySource = physics::gateCurrentAt(p, vgs + h, vgd, x);
+  const physics::GateSplit<double> byDrain = physics::gateCurrentAt(p, vgs, vgd + h, x);
+  const double m = p.i0 * std::cosh((std::max(std::fabs(es), std::fabs(ed)) + h) / p.v0);
+  lg.es = es;
+  lg.ed = ed;
+  lg.fs = f.source;
+  lg.fd = f.drain;
+  lg.a = (bySource.source - f.source) / h;
+  lg.bd = (bySource.drain - f.drain) / h;
+  lg.bs = (byDrain.source - f.source) / h;
+  lg.d = (byDrain.drain - f.drain) / h;
+  lg.curvature = m / (p.v0 * p.v0);
+  lg.slope_err = 0.5 * h * lg.curvature + 2e-14 * m / h;
+  lg.valid = std::isfinite(lg.curvature);
+  return f;
+}
+
 /// Every line driven at its end through r_drv, except the floating gate and drain lines.
 nodal::CrossbarNet writeNet(const CrossbarGeometry& geo, const LineDrive& d) {
   const nodal::LineTermination gate{geo.r_drv, d.gate_driven};
@@ -115,11 +246,15 @@ struct WriteSolver::Prepared {
   std::vector<Branch> branches;
   std::vector<Index> handles;
   std::vector<GateElement> gates;
+  std::optional<Chains> chains;  ///< the chain form of the network, when it has one
+  std::vector<LazyGate> lazy;    ///< fast solver: per cell, its linearized gate
 
   Prepared(const CrossbarGeometry& geo, const LineDrive& d, std::vector<bool> k)
       : key(std::move(k)),
         net(writeNet(geo, d)),
-        jac(net.unknowns()) {
+        jac(net.unknowns()),
+        chains(chainsOf(net, geo.rows, geo.cols)),
+        lazy(std::size_t(geo.rows * geo.cols)) {
     for (const auto& res : net.resistors()) {
       branches.push_back({res.a, res.b, BranchKind::Line, -1, res.g, res.terminal});
     }
@@ -146,7 +281,138 @@ struct WriteSolver::Prepared {
 
   Eigen::VectorXd v;        ///< fast solver: the last solution, the next one's start
   bool factorized = false;  ///< fast solver: jac holds a usable factorization
+
+  /// Fast solver on a network of chains with linear channels: block Gauss-Seidel over the
+  /// source, drain and gate lines (each chain solved exactly, tridiagonal), the gate currents
+  /// from the lazy gates at the latest potentials as injections (see WriteSolver). Returns
+  /// whether the sweeps converged to `tolerance` within kMaxSweeps; counts sweeps and gate
+  /// evaluations.
+  bool relax(std::span<const CellParams> cells, const Eigen::MatrixXd& x,
+             const std::vector<bool>& driven, const Eigen::VectorXd& vk, Eigen::VectorXd& pot,
+             double hold_s, double tolerance, int& sweeps, int& evals);
+
+  /// A, the Faradaic split of element `ge` at vgs, vgd: the physics when hold_s <= 0; else the
+  /// lazy gate, within sweep_tol_a when that is > 0 (relaxation sweeps), else within
+  /// kLazyStateTol q_c / hold_s (the operating point's output).
+  physics::GateSplit<double> gateSplit(const GateElement& ge, std::span<const CellParams> cells,
+                                       const Eigen::MatrixXd& x, double vgs, double vgd,
+                                       double hold_s, double sweep_tol_a, int& evals);
 };
+
+namespace {
+
+/// 1, the state error one held operating point may leave through the lazy gates: a gate current
+/// is kept within kLazyStateTol q_c / hold of the physics.
+constexpr double kLazyStateTol = 1e-9;
+constexpr int kMaxSweeps = 400;
+
+}  // namespace
+
+physics::GateSplit<double> WriteSolver::Prepared::gateSplit(const GateElement& ge,
+                                                            std::span<const CellParams> cells,
+                                                            const Eigen::MatrixXd& x, double vgs,
+                                                            double vgd, double hold_s,
+                                                            double sweep_tol_a, int& evals) {
+  const CellParams& p = cells[std::size_t(ge.cell)];
+  const Index C = x.cols();
+  const double xc = x(ge.cell / C, ge.cell % C);
+  if (hold_s <= 0.0) return physics::gateCurrentAt(p, vgs, vgd, xc);
+  LazyGate& lg = lazy[std::size_t(ge.cell)];
+  if (sweep_tol_a > 0.0) return lazyGate(lg, p, vgs, vgd, xc, sweep_tol_a, evals);
+  return lazyGate(lg, p, vgs, vgd, xc, kLazyStateTol * p.q_c / hold_s, evals);
+}
+
+bool WriteSolver::Prepared::relax(std::span<const CellParams> cells, const Eigen::MatrixXd& x,
+                                  const std::vector<bool>& driven, const Eigen::VectorXd& vk,
+                                  Eigen::VectorXd& pot, double hold_s, double tolerance,
+                                  int& sweeps, int& evals) {
+  const Chains& ch = *chains;
+  const Index R = x.rows(), C = x.cols(), RC = R * C;
+  const std::size_t m = ch.node.size();
+  // Positions (chainsOf): source (r, c) at r C + c, drain (r, c) at RC + c R + r, gate (r, c) at
+  // 2 RC + r C + c. The chain matrices are fixed within a solve: factor them once (Thomas:
+  // diagonally dominant, every segment and driver on both sides, the channel on the diagonal).
+  std::vector<double> u(m), gch(m, 0.0), rhs0(m, 0.0), invW(m), cp(m), dp(m), inj(m);
+  for (std::size_t q = 0; q < m; ++q) {
+    u[q] = pot(ch.node[q]);
+    const Index cell = ch.cell[q];
+    if (cell >= 0) gch[q] = physics::conductance(cells[std::size_t(cell)], x(cell / C, cell % C));
+  }
+  std::vector<std::size_t> other(m, m);
+  for (Index r = 0; r < R; ++r) {
+    for (Index c = 0; c < C; ++c) {
+      other[std::size_t(r * C + c)] = std::size_t(RC + c * R + r);
+      other[std::size_t(RC + c * R + r)] = std::size_t(r * C + c);
+    }
+  }
+  for (std::size_t k = 0; k + 1 < ch.start.size(); ++k) {
+    const std::size_t a = std::size_t(ch.start[k]), b = std::size_t(ch.start[k + 1]);
+    for (std::size_t q = a; q < b; ++q) {
+      const double gNext = q + 1 < b ? ch.g_prev[q + 1] : 0.0;
+      const bool on = ch.drv[q] >= 0 && driven[std::size_t(ch.drv_terminal[q])];
+      if (on) rhs0[q] = ch.g_drv[q] * vk(ch.drv[q]);
+      const double diag = ch.g_prev[q] + gNext + (on ? ch.g_drv[q] : 0.0) + gch[q];
+      const double w = diag - (q > a ? ch.g_prev[q] * -cp[q - 1] : 0.0);
+      invW[q] = 1.0 / w;
+      cp[q] = -gNext / w;
+    }
+  }
+  // A, the gate-current error the sweeps allow: moving every cell of the longest chain by it
+  // moves no potential by more than a tenth of the tolerance.
+  double chainR = 0.0;
+  Index chainLength = 1;
+  for (std::size_t k = 0; k + 1 < ch.start.size(); ++k) {
+    double r = 0.0;
+    for (Index q = ch.start[k]; q < ch.start[k + 1]; ++q) {
+      if (ch.g_prev[std::size_t(q)] > 0.0) r += 1.0 / ch.g_prev[std::size_t(q)];
+      if (ch.g_drv[std::size_t(q)] > 0.0) r += 1.0 / ch.g_drv[std::size_t(q)];
+    }
+    chainR = std::max(chainR, r);
+    chainLength = std::max(chainLength, ch.start[k + 1] - ch.start[k]);
+  }
+  const double sweepTol = 0.1 * tolerance / (chainR * double(chainLength));
+  bool converged = false;
+  for (sweeps = 1; sweeps <= kMaxSweeps && !converged; ++sweeps) {
+    std::fill(inj.begin(), inj.end(), 0.0);
+    for (const GateElement& ge : gates) {
+      const std::size_t ps = std::size_t(ge.cell), pg = std::size_t(2 * RC + ge.cell);
+      const std::size_t pd = other[ps];
+      const double vgs = u[pg] - u[ps], vgd = u[pg] - u[pd];
+      const physics::GateSplit<double> f =
+          gateSplit(ge, cells, x, vgs, vgd, hold_s, sweepTol, evals);
+      const physics::GateSplit<double> leak = gateLeakage(cells[std::size_t(ge.cell)], vgs, vgd);
+      const double is = f.source + leak.source, id = f.drain + leak.drain;
+      inj[ps] += is;
+      inj[pd] += id;
+      inj[pg] -= is + id;
+    }
+    double largest = 0.0;
+    for (std::size_t k = 0; k + 1 < ch.start.size(); ++k) {
+      const std::size_t a = std::size_t(ch.start[k]), b = std::size_t(ch.start[k + 1]);
+      double prev = 0.0;
+      for (std::size_t q = a; q < b; ++q) {
+        double rhs = rhs0[q] + inj[q];
+        if (other[q] < m) rhs += gch[q] * u[other[q]];
+        prev = (rhs + ch.g_prev[q] * prev) * invW[q];
+        dp[q] = prev;
+      }
+      double next = 0.0;
+      for (std::size_t q = b; q-- > a;) {
+        const double val = dp[q] - cp[q] * next;
+        largest = std::max(largest, std::fabs(val - u[q]));
+        u[q] = val;
+        next = val;
+      }
+    }
+    if (!std::isfinite(largest)) return false;
+    double scale = 0.0;
+    for (double val : u) scale = std::max(scale, std::fabs(val));
+    converged = largest <= tolerance * (1.0 + scale);
+  }
+  --sweeps;
+  for (std::size_t q = 0; q < m; ++q) pot(ch.node[q]) = u[q];
+  return converged;
+}
 
 
 WriteSolver::WriteSolver(const CrossbarGeometry& geo, WriteSolverKind kind)
@@ -158,7 +424,8 @@ WriteSolver::WriteSolver(WriteSolver&&) noexcept = default;
 WriteSolver& WriteSolver::operator=(WriteSolver&&) noexcept = default;
 
 WriteOperatingPoint WriteSolver::solve(std::span<const CellParams> cells, const Eigen::MatrixXd& x,
-                                       const LineDrive& drive, const DoubleLayerStep* step) {
+                                       const LineDrive& drive, const DoubleLayerStep* step,
+                                       double hold_s) {
   const Index R = geo_.rows, C = geo_.cols;
   if (static_cast<Index>(cells.size()) != R * C || x.rows() != R || x.cols() != C ||
       drive.gate_v.size() != R || drive.source_v.size() != geo_.sourceLines() ||
@@ -226,7 +493,20 @@ WriteOperatingPoint WriteSolver::solve(std::span<const CellParams> cells, const 
   const double tolerance = fast ? 1e-8 : 1e-13;
   int it = 0;
   int factorizations = 0;
-  if (n > 0) {
+  int gateEvaluations = 0;
+  // Relaxation (see the class comment): chains, linear channels, no double-layer step.
+  const bool linearChannels = std::all_of(cells.begin(), cells.end(),
+                                          [](const CellParams& p) { return p.c3 == 0.0; });
+  const double lazyHold = fast && step == nullptr && pr.chains && linearChannels
+                              ? (hold_s > 0.0 ? hold_s : 1.0)
+                              : 0.0;
+  bool relaxed = false;
+  if (lazyHold > 0.0 && n > 0) {
+    relaxed = pr.relax(cells, x, driven, vk, v, lazyHold, tolerance, it, gateEvaluations);
+  }
+  const double outputHold = relaxed ? lazyHold : 0.0;
+  if (n > 0 && !relaxed) {
+    it = 0;
     Eigen::VectorXd f(n);
     bool fresh = !fast || !pr.factorized;  // evaluate and factorize the Jacobian now
     double lastStep = std::numeric_limits<double>::infinity();
@@ -282,7 +562,7 @@ WriteOperatingPoint WriteSolver::solve(std::span<const CellParams> cells, const 
   if (!fast) pr.factorized = false;  // the exact path's last Jacobian may belong to a step
 
   WriteOperatingPoint op;
-  op.newton_iterations = it + (n > 0 ? 1 : 0);
+  op.newton_iterations = relaxed ? it : it + (n > 0 ? 1 : 0);
   op.jacobian_factorizations = factorizations;
   op.vg.resize(R, C);
   op.vd.resize(R, C);
@@ -296,6 +576,7 @@ WriteOperatingPoint WriteSolver::solve(std::span<const CellParams> cells, const 
   }
   op.cell_power_w = Eigen::MatrixXd::Zero(R, C);
   op.ionic_a = Eigen::MatrixXd::Zero(R, C);
+  if (relaxed) op.ionic_dx_a = Eigen::MatrixXd::Zero(R, C);
   Eigen::VectorXd terminalCurrent = Eigen::VectorXd::Zero(pr.net.terminals());
   for (std::size_t k = 0; k < pr.branches.size(); ++k) {
     const Branch& br = pr.branches[k];
@@ -313,10 +594,16 @@ WriteOperatingPoint WriteSolver::solve(std::span<const CellParams> cells, const 
     // The Faradaic split once (a quadrature when rs > 0): the ionic current, and with the
     // leakage the element's end currents (as gateBranchCurrents).
     const physics::GateSplit<double> f =
-        physics::gateCurrentAt(p, vgs, vgd, x(ge.cell / C, ge.cell % C));
+        pr.gateSplit(ge, cells, x, vgs, vgd, outputHold, 0.0, gateEvaluations);
     const physics::GateSplit<double> leak = gateLeakage(p, vgs, vgd);
     const double i_s = f.source + leak.source, i_d = f.drain + leak.drain;
     op.ionic_a(ge.cell / C, ge.cell % C) = f.total();
+    if (relaxed) {
+      // The effective voltages move by -k_oc dx: the lazy gate's partials give d/dx.
+      const LazyGate& lg = pr.lazy[std::size_t(ge.cell)];
+      op.ionic_dx_a(ge.cell / C, ge.cell % C) =
+          lg.valid ? -p.k_oc * (lg.a + lg.bs + lg.bd + lg.d) : NAN;
+    }
     op.cell_power_w(ge.cell / C, ge.cell % C) += i_s * vgs + i_d * vgd;
     if (ge.g.known) terminalCurrent(ge.g.index) += i_s + i_d;
     if (ge.s.known) terminalCurrent(ge.s.index) -= i_s;

@@ -68,6 +68,8 @@ struct [[nodiscard]] WriteOperatingPoint {
   Eigen::MatrixXd vg, vd, vs;      ///< R x C, V: every cell's terminal potentials
   Eigen::MatrixXd ionic_a;         ///< R x C, A: every cell's ionic (Faradaic) gate current,
                                    ///< physics::gateCurrentAt(...).total() at its terminals
+  Eigen::MatrixXd ionic_dx_a;      ///< R x C, A per unit state: d ionic_a / dx at the held
+                                   ///< terminals (fast solver's relaxation; else empty)
   Eigen::MatrixXd cell_power_w;    ///< R x C, W: dissipated in each cell's branches (the
                                    ///< double layers of a DoubleLayerStep not counted)
   double driver_power_w = 0.0;     ///< W, delivered by all drivers (lines included)
@@ -104,13 +106,26 @@ inline double gatePower(const CellParams& p, double vgs, double vgd, double x) {
 /// Exact: every solve starts from 0 V and runs Newton on fresh Jacobians with every branch
 /// evaluated at every iterate, to a step of 1e-13 of the largest potential; the reference.
 /// Fast: what the physics allows when consecutive solves differ a little (the segments and
-/// phases of a write). A solve starts from the previous solution; the factorized Jacobian is kept
-/// across solves and refreshed only when a chord step shrinks by less than half; Newton stops at
-/// a step of 1e-8 of the largest potential (tens of nanovolts; the chord steps shrink by 1e-2 or
-/// faster, so the error left is below a nanovolt). Every gate element is evaluated at every
-/// iterate (the distributed gate of device/physics.hpp). A network with a floating line (held by gigaohm
-/// branches alone, and stepped through double-layer steps of very different conductance) takes
-/// the exact path under Fast too.
+/// phases of a write). A solve starts from the previous solution and stops at a step of 1e-8 of
+/// the largest potential (tens of nanovolts). When every line is driven, every line node is
+/// its own unknown on a chain of segments (no ideal wires), the channels are linear (c3 = 0)
+/// and no double-layer step is given, the network is solved by relaxation:
+///  - the gate currents (nanoamperes at most) are orders of magnitude below the channel
+///    currents, so they enter as injections taken from the latest potentials, and the network
+///    left is linear: source lines, drain lines and gate lines, each a chain (tridiagonal)
+///    coupled to the others only through the microsiemens channels. Block Gauss-Seidel over the
+///    three families, each chain solved exactly (Thomas), contracts by about
+///    (N G_channel R_line)^2 per sweep (1e-2 at N = 128 on the shipped lines); 2 to 5 sweeps.
+///  - lazy gates: each cell's gate split is kept linearized about its last evaluation and
+///    evaluated again only when the move since then could make the linearization err by more
+///    than a tolerance, from a bound of the sinh's curvature (write_solver.cpp lazyGate): in the
+///    sweeps by so little that no potential moves by a tenth of the tolerance; in the operating
+///    point returned (ionic_a) by 1e-9 q_c / hold_s, so a state held for hold_s errs by at most
+///    1e-9. Most cells of a phase (the half-selected ones) are then not evaluated at all.
+/// Otherwise the factorized Jacobian is kept across solves and refreshed only when a chord step
+/// shrinks by less than half, every gate element evaluated at every iterate; a network with a
+/// floating line (held by gigaohm branches alone, and stepped through double-layer steps of very
+/// different conductance) takes the exact path under Fast too.
 class WriteSolver {
  public:
   /// Throws InputError for a bad geometry.
@@ -124,9 +139,12 @@ class WriteSolver {
   /// Operating point for cells `cells` (R C, row-major) at states `x` (R x C) under `drive`;
   /// with `step`, the network at the end of that backward-Euler step of the double layers.
   /// Throws SimulationError if Newton does not converge.
+  /// `hold_s` (s, > 0; 0 = unknown, taken as 1 s): how long the operating point is held, which
+  /// sets the fast solver's gate-current tolerance (see the class comment).
   [[nodiscard]] WriteOperatingPoint solve(std::span<const CellParams> cells,
                                           const Eigen::MatrixXd& x, const LineDrive& drive,
-                                          const DoubleLayerStep* step = nullptr);
+                                          const DoubleLayerStep* step = nullptr,
+                                          double hold_s = 0.0);
 
  private:
   struct Prepared;

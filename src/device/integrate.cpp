@@ -18,7 +18,7 @@ std::array<double, N> integrate(Rhs&& rhs, std::array<double, N> y, double durat
   if (duration <= 0.0) return y;
   using State = std::array<double, N>;
   auto stepper = odeint::make_controlled(tol.abs, tol.rel, odeint::runge_kutta_dopri5<State>());
-  odeint::integrate_adaptive(stepper, rhs, y, 0.0, duration, duration / 8.0);
+  odeint::integrate_adaptive(stepper, rhs, y, 0.0, duration, duration * tol.first_step);
   return y;
 }
 

@@ -18,6 +18,9 @@ namespace ecramsim {
 struct Tolerances {
   double abs = 1e-13;
   double rel = 1e-10;
+  /// 1, the first trial step as a fraction of the duration (the step control grows or shrinks
+  /// it from there): 1 lets a smooth held segment pass in one step.
+  double first_step = 0.125;
 };
 
 /// Terminal voltages of one cell, V.

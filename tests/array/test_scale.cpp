@@ -2,11 +2,11 @@
 // (skipped in the suite; tools/bench/scale.sh runs it) prints one table row per N: read of 10
 // vectors and the transfer matrix with the fast and the exact read solver (their ratio is the
 // speed-up; the largest deviation of fast from exact is checked below 1e-10 of the largest
-// current), one row-parallel write phase (pwm: N distinct widths; count: one width) with
-// grounded and with floating lines, and the peak resident memory so far. SCALE_SIZES (default
-// "16 32 64 128 256 512"), SCALE_EXACT_MAX (largest N of the exact read, 512),
-// SCALE_TRANSFER_MAX (of the transfer matrix, 256) and SCALE_WRITE_MAX (largest N of the write
-// columns, default 128; floating: SCALE_FLOAT_MAX, default 32) bound the run.
+// current), one row-parallel write phase (pwm: N distinct widths; count: one width; CPU time, as
+// the machine is shared) with grounded and with floating lines, and the peak resident memory so
+// far. SCALE_SIZES (default "16 32 64 128 256 512"), SCALE_EXACT_MAX (largest N of the exact
+// read, 512), SCALE_TRANSFER_MAX (of the transfer matrix, 256) and SCALE_WRITE_MAX (largest N of
+// the write columns, default 128; floating: SCALE_FLOAT_MAX, default 32) bound the run.
 // The suite case checks both read solvers on a 24x24 array against a dense solve.
 #include <doctest/doctest.h>
 #include <sys/resource.h>
@@ -76,7 +76,14 @@ Index envIndex(const char* name, Index fallback) {
   return s == nullptr ? fallback : static_cast<Index>(std::atol(s));
 }
 
-/// s, median wall time of `repeats` row-parallel write phases on row N/2 of an N x N array.
+/// s, CPU time of this process (one core; the machine's other load does not count).
+double cpuSeconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
+}
+
+/// s, median CPU time of `repeats` row-parallel write phases on row N/2 of an N x N array.
 double writePhase(Index n, UnselectedLines lines, bool distinctWidths, int repeats) {
   Rng rng(3);
   const EcramParams p = defaultEcramParams();
@@ -89,9 +96,9 @@ double writePhase(Index n, UnselectedLines lines, bool distinctWidths, int repea
       const double w = distinctWidths ? 0.1 * (1.0 + double(c) / double(n)) : 0.1;
       pulses.push_back({n / 2, c, 5.0, w});
     }
-    const auto t0 = std::chrono::steady_clock::now();
+    const double t0 = cpuSeconds();
     (void)arr.applyPulses(pulses, {BiasFraction::Half, lines}, PulseOrder::RowParallel);
-    times.push_back(seconds(t0));
+    times.push_back(cpuSeconds() - t0);
   }
   std::nth_element(times.begin(), times.begin() + repeats / 2, times.end());
   return times[std::size_t(repeats / 2)];

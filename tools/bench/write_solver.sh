@@ -7,7 +7,9 @@
 #    alone.
 #  - A at 48x48 (grounded, pwm and count, V/2 and V/3) and 16x16 floating: the `bench`
 #    cases of tests/program/test_write_solver.cpp (skipped in the suite). SKIP_A=1 skips them.
-# One core: every run is a single process. Usage: tools/bench/write_solver.sh [BUILD_DIR]
+# One core: every run is a single process pinned to core CORE (default 1); the time reported is
+# its CPU time (user + system), with the wall time beside it.
+# Usage: tools/bench/write_solver.sh [BUILD_DIR]
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 build="${1:-$repo/build}"
@@ -15,6 +17,7 @@ bin="$build/ecramsim"
 py=/usr/bin/python3
 sizes="${SIZES-64}"
 fast_only="${FAST_ONLY-128}"
+core="${CORE:-1}"
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 
@@ -24,15 +27,14 @@ np.savetxt(sys.argv[2], np.random.default_rng(1).random((n, n)), delimiter=',')"
     "$1" "$scratch/t$1.csv"
 }
 
-timed() {  # timed N SOLVER: runs program; prints "seconds rmse_pct"
-  local n="$1" solver="$2" t0 t1 out
-  t0=$(date +%s.%N)
-  out=$("$bin" program -t "$scratch/t$n.csv" --scheme pwm --order row --write-solver "$solver" \
+timed() {  # timed N SOLVER: runs program on one core; prints "cpu_seconds wall_seconds rmse_pct"
+  local n="$1" solver="$2" out
+  out=$(/usr/bin/time -f "%U %S %e" -o "$scratch/time" taskset -c "$core" "$bin" program \
+          -t "$scratch/t$n.csv" --scheme pwm --order row --write-solver "$solver" \
           -q --json -o "$scratch/p${n}_$solver.h5")
-  t1=$(date +%s.%N)
   local rmse
   rmse=$(echo "$out" | "$py" -c "import json, sys; print(json.load(sys.stdin)['metrics']['rmse_pct'])")
-  echo "$(echo "$t0 $t1" | awk '{printf "%.2f", $2-$1}') $rmse"
+  echo "$(awk '{printf "%.2f %.2f", $1 + $2, $3}' "$scratch/time") $rmse"
 }
 
 mapdiff() {  # mapdiff N: largest |after_fast - after_exact|, % of the shipped card's 2 uS window
@@ -44,19 +46,21 @@ print(f"{100 * np.max(np.abs(a - b)) / 2e-6:.2e}")
 EOF
 }
 
-echo "B: program, random target, pwm, row order (wall s, one process each)"
-printf "%6s %10s %10s %8s %12s %12s %16s\n" N exact_s fast_s ratio rmse_exact rmse_fast max_diff_pct
+echo "B: program, random target, pwm, row order, one process each pinned to core $core"
+echo "   (CPU s = user + system, the time on one core; wall s in parentheses: the machine is shared)"
+printf "%6s %18s %18s %8s %12s %12s %16s\n" N exact_cpu_s fast_cpu_s ratio rmse_exact rmse_fast \
+  max_diff_pct
 for n in $sizes; do
   target "$n"
-  read -r te re < <(timed "$n" exact)
-  read -r tf rf < <(timed "$n" fast)
-  printf "%6s %10s %10s %8.1f %12.3f %12.3f %16s\n" "$n" "$te" "$tf" \
+  read -r te we re < <(timed "$n" exact)
+  read -r tf wf rf < <(timed "$n" fast)
+  printf "%6s %18s %18s %8.1f %12.3f %12.3f %16s\n" "$n" "$te ($we)" "$tf ($wf)" \
     "$(echo "$te $tf" | awk '{print $1/$2}')" "$re" "$rf" "$(mapdiff "$n")"
 done
 for n in $fast_only; do
   target "$n"
-  read -r tf rf < <(timed "$n" fast)
-  printf "%6s %10s %10s %8s %12s %12.3f %16s\n" "$n" "-" "$tf" "-" "-" "$rf" "-"
+  read -r tf wf rf < <(timed "$n" fast)
+  printf "%6s %18s %18s %8s %12s %12.3f %16s\n" "$n" "-" "$tf ($wf)" "-" "-" "$rf" "-"
 done
 
 if [[ "${SKIP_A:-0}" != 1 ]]; then
