@@ -164,8 +164,24 @@ TEST_CASE("array and vector sizes beyond the memory budget are refused with the 
 
 namespace {
 
-/// Starts `args` (with -o inside `dir`), sends `sig` once `ready()` holds (or after 0.5 s when
-/// `ready` is empty), and checks the child exits 130 within 2 s leaving no temporary.
+/// Whether process `pid` has taken charge of signal `sig`: ecramsim's main blocks SIGINT and
+/// SIGTERM for a thread that sigwaits on them (bit sig - 1 of SigBlk in /proc/PID/status), a
+/// handler would show in SigCgt.
+bool catches(pid_t pid, int sig) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  bool taken = false;
+  while (std::getline(status, line)) {
+    if (line.rfind("SigBlk:", 0) == 0 || line.rfind("SigCgt:", 0) == 0) {
+      taken = taken || ((std::stoull(line.substr(7), nullptr, 16) >> (sig - 1)) & 1U) != 0;
+    }
+  }
+  return taken;
+}
+
+/// Starts `args` (with -o inside `dir`), sends `sig` once `ready()` holds (or, when `ready` is
+/// empty, 0.5 s after the child has installed its signal handlers: loading libtorch takes a
+/// while before main runs), and checks the child exits 130 within 2 s leaving no temporary.
 void checkSignalled(const fs::path& dir, const std::vector<std::string>& args, int sig,
                     const std::function<bool()>& ready = {}) {
   const Child c = startCli(args, dir / "log.txt");
@@ -175,6 +191,9 @@ void checkSignalled(const fs::path& dir, const std::vector<std::string>& args, i
       std::this_thread::sleep_for(2ms);
     }
   } else {
+    while (!catches(c.pid, sig) && std::chrono::steady_clock::now() - start < 20s) {
+      std::this_thread::sleep_for(2ms);
+    }
     std::this_thread::sleep_for(500ms);
   }
   REQUIRE(::kill(c.pid, sig) == 0);
@@ -229,10 +248,10 @@ TEST_CASE("SIGINT and SIGTERM stop `vmm` while computing with 130 and no output"
     const fs::path dir = scratch("vmm_signal");
     const fs::path out = dir / "vmm.h5";
     checkSignalled(dir,
-                   // 150 x 150 on the exact read solver: several seconds of work, in steps
-                   // (one read factorization per map state) short enough to stop within the
-                   // 2 s under load (the fast solver would finish before the signal).
-                   {"vmm", "--rows", "150", "--cols", "150", "--vectors", "10",
+                   // 250 x 250 on the exact read solver: several seconds of work, in steps
+                   // (one read factorization per map state, well under a second each) short
+                   // enough to stop within the 2 s (the fast solver would finish first).
+                   {"vmm", "--rows", "250", "--cols", "250", "--vectors", "10",
                     "--read-solver", "exact", "-o", out.string(), "-q"},
                    sig);
     CHECK(!fs::exists(out));
