@@ -23,6 +23,8 @@ packages=(
   libceres-dev                       # Ceres Solver: least squares of `ecramsim fit` (src/fit/)
   libsuitesparse-dev libmetis-dev    # CHOLMOD supernodal Cholesky, METIS nested dissection (read)
   zlib1g-dev                         # gzip-compressed IDX data sets (Fashion-MNIST)
+  libtorch-dev                       # network training (src/nn/: train mlp, train vgg8)
+  dataset-fashion-mnist              # the default data set of train mlp|vgg8 (IDX, gzip)
 )
 
 missing=()
