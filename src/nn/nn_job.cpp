@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <optional>
 #include <thread>
 
 #include "app/array_engine.hpp"
@@ -357,13 +358,12 @@ NnRun runNnJob(const NnJob& job, Progress& progress, const CancelToken& cancel) 
   AnalogFactory analog(job, analogRng);
   auto net = job.network == "vgg8" ? vgg8(trainSet, job.width, job.batchnorm, analog)
                                    : mlp(trainSet, job.layers, analog);
-  const train::PulseResponse* response = nullptr;
-  std::unique_ptr<train::PulseResponse> responseStore;
+  // The controller's nominal pulse response (analog weights only).
+  std::optional<train::PulseResponse> response;
   if (!job.ideal) {
     const auto& c = job.analog;
-    responseStore = std::make_unique<train::PulseResponse>(
-        cellParams(c.params), c.pulses.scheme, c.pulses.amplitude_v, c.pulses.width_s);
-    response = responseStore.get();
+    response.emplace(cellParams(c.params), c.pulses.scheme, c.pulses.amplitude_v,
+                     c.pulses.width_s);
   }
   train::UpdateStats updates;
   std::vector<double> epochPulses, epochEnergy;

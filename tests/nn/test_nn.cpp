@@ -68,6 +68,16 @@ class CancelAt final : public Progress {
   CancelToken& token_;
 };
 
+/// Trainable parameters of VGG-8 at --width 0.125 with batch norm and 10 classes: convolutions
+/// of channels 16-16-32-32-64-64 (3 x 3, no bias under batch norm, 2 batch-norm parameters a
+/// channel), then FC 64 x `pooledPixels` -> 128 -> 10 with biases.
+double vgg8Width8Parameters(int inChannels, int pooledPixels) {
+  const int c[] = {inChannels, 16, 16, 32, 32, 64, 64};
+  double n = 0;
+  for (int i = 0; i < 6; ++i) n += 9.0 * c[i] * c[i + 1] + 2.0 * c[i + 1];
+  return n + 64.0 * pooledPixels * 128 + 128 + 128.0 * 10 + 10;
+}
+
 std::string errorOf(const nn::NnJob& job) {
   NullProgress quiet;
   CancelToken never;
@@ -109,12 +119,8 @@ TEST_CASE("vgg8: NeuroSim's layer plan scaled by --width, batch norm after each 
   job.epochs = 1;
   job.subset = 32;
   const auto r = nn::runNnJob(job, quiet, never);
-  // Channels 16-16-32-32-64-64 (3 x 3, no bias under batch norm, 2 parameters a channel of
-  // batch norm), 8 x 8 pooled three times to 1 x 1, FC 64 -> 128 -> 10 with biases.
-  const int c[] = {1, 16, 16, 32, 32, 64, 64};
-  double expected = 0;
-  for (int i = 0; i < 6; ++i) expected += 9.0 * c[i] * c[i + 1] + 2.0 * c[i + 1];
-  expected += 64.0 * 128 + 128 + 128.0 * 10 + 10;
+  // 8 x 8 pooled three times to 1 x 1.
+  double expected = vgg8Width8Parameters(1, 1);
   CHECK(r.tree.metricValue("parameters") == expected);
   CHECK(r.tree.metricValue("epochs_completed") == 1);
   job.batchnorm = false;  // then every convolution has its bias and no batch norm
@@ -204,11 +210,8 @@ TEST_CASE("vgg8 on CIFAR-10 batch fixtures: three channels of 32 x 32") {
   job.width = 0.125;
   job.epochs = 1;
   const auto r = nn::runNnJob(job, quiet, never);
-  // As the 8 x 8 plan, with 3 input channels and 4 x 4 x 64 features into FC 1024/8.
-  const int c[] = {3, 16, 16, 32, 32, 64, 64};
-  double expected = 0;
-  for (int i = 0; i < 6; ++i) expected += 9.0 * c[i] * c[i + 1] + 2.0 * c[i + 1];
-  expected += 64.0 * 16 * 128 + 128 + 128.0 * 10 + 10;
+  // 32 x 32 pooled three times to 4 x 4.
+  const double expected = vgg8Width8Parameters(3, 16);
   CHECK(r.tree.metricValue("parameters") == expected);
   CHECK(r.tree.values("/training/test_accuracy").size() == 1);
 }
