@@ -72,40 +72,23 @@ void ReducedWriteModel::refresh(const Eigen::MatrixXd& x) {
   }
 }
 
-ReducedWriteModel::Potentials ReducedWriteModel::phasePotentials(Index row, double amplitude_v,
-                                                                 const std::vector<bool>& active,
-                                                                 const BiasScheme& scheme) const {
-  if (!refreshed()) throw InputError({}, "reduced write model", "refresh() before use");
-  if (scheme.unselected == UnselectedLines::Floating) {
-    throw InputError({}, "--write-model",
-                     "the reduced write model needs grounded unselected lines (floating lines "
-                     "need the circuit's double-layer transient: use --write-model circuit)");
-  }
-  const Index R = geo_.rows, C = geo_.cols;
-  const BiasLevels lv = biasLevels(scheme, amplitude_v);
-  Potentials p;
-  p.vg = Eigen::MatrixXd::Constant(R, C, lv.gate_unselected_v);
-  p.vg.row(row).setConstant(lv.gate_selected_v);
-  Eigen::RowVectorXd drain(C);
-  for (Index c = 0; c < C; ++c) {
-    drain(c) = active[std::size_t(c)] ? lv.drain_selected_v : lv.drain_unselected_v;
-  }
-  // Source lines run along the rows (Wiring::SourceRows; the model refuses the other wiring).
-  p.vs = Eigen::MatrixXd::Constant(R, C, lv.source_unselected_v);
-  p.vs.row(row).setConstant(lv.source_selected_v);
+LinePotentials settleLines(const Eigen::MatrixXd& g, const CrossbarGeometry& geo,
+                           const Eigen::RowVectorXd& drain, const Eigen::VectorXd& source) {
+  const Index R = g.rows(), C = g.cols();
+  LinePotentials p;
+  p.vs = source.replicate(1, C);
   p.vd = drain.replicate(R, 1);
   Eigen::MatrixXd j(R, C);
   for (int pass = 0; pass < kMaxPasses; ++pass) {
     // Channel currents, drain to source (into the source node, out of the drain node).
-    j = g_.cwiseProduct(p.vd - p.vs);
+    j = g.cwiseProduct(p.vd - p.vs);
     double moved = 0.0;
     // Source lines, driven at c = 0: the segment into node c carries the current beyond it.
     for (Index r = 0; r < R; ++r) {
       double beyond = j.row(r).sum();
-      double v = (r == row ? lv.source_selected_v : lv.source_unselected_v) +
-                 geo_.r_drv * beyond;
+      double v = source(r) + geo.r_drv * beyond;
       for (Index c = 0; c < C; ++c) {
-        if (c > 0) v += geo_.r_row_seg * beyond;
+        if (c > 0) v += geo.r_row_seg * beyond;
         moved = std::max(moved, std::fabs(v - p.vs(r, c)));
         p.vs(r, c) = v;
         beyond -= j(r, c);
@@ -114,9 +97,9 @@ ReducedWriteModel::Potentials ReducedWriteModel::phasePotentials(Index row, doub
     // Drain lines, driven at r = R - 1: the current leaving the line is -sum j.
     for (Index c = 0; c < C; ++c) {
       double beyond = -j.col(c).sum();
-      double v = drain(c) + geo_.r_drv * beyond;
+      double v = drain(c) + geo.r_drv * beyond;
       for (Index r = R - 1; r >= 0; --r) {
-        if (r < R - 1) v += geo_.r_col_seg * beyond;
+        if (r < R - 1) v += geo.r_col_seg * beyond;
         moved = std::max(moved, std::fabs(v - p.vd(r, c)));
         p.vd(r, c) = v;
         beyond += j(r, c);
@@ -125,6 +108,37 @@ ReducedWriteModel::Potentials ReducedWriteModel::phasePotentials(Index row, doub
     if (moved < kPotentialTol) return p;
   }
   throw SimulationError("reduced write model: the line potentials did not settle");
+}
+
+void requireGroundedLines(const BiasScheme& scheme) {
+  if (scheme.unselected == UnselectedLines::Floating) {
+    throw InputError({}, "--write-model",
+                     "the reduced write models need grounded unselected lines (floating lines "
+                     "need the circuit's double-layer transient: use --write-model circuit)");
+  }
+}
+
+ReducedWriteModel::Potentials ReducedWriteModel::phasePotentials(Index row, double amplitude_v,
+                                                                 const std::vector<bool>& active,
+                                                                 const BiasScheme& scheme) const {
+  if (!refreshed()) throw InputError({}, "reduced write model", "refresh() before use");
+  requireGroundedLines(scheme);
+  const Index R = geo_.rows, C = geo_.cols;
+  const BiasLevels lv = biasLevels(scheme, amplitude_v);
+  Eigen::RowVectorXd drain(C);
+  for (Index c = 0; c < C; ++c) {
+    drain(c) = active[std::size_t(c)] ? lv.drain_selected_v : lv.drain_unselected_v;
+  }
+  // Source lines run along the rows (Wiring::SourceRows; the model refuses the other wiring).
+  Eigen::VectorXd source = Eigen::VectorXd::Constant(R, lv.source_unselected_v);
+  source(row) = lv.source_selected_v;
+  LinePotentials lines = settleLines(g_, geo_, drain, source);
+  Potentials p;
+  p.vg = Eigen::MatrixXd::Constant(R, C, lv.gate_unselected_v);
+  p.vg.row(row).setConstant(lv.gate_selected_v);
+  p.vd = std::move(lines.vd);
+  p.vs = std::move(lines.vs);
+  return p;
 }
 
 ReducedWriteResult ReducedWriteModel::apply(std::span<const PulseRequest> pulses,

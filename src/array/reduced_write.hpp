@@ -59,6 +59,21 @@
 
 namespace ecramsim {
 
+/// V, R x C: the drain and source node potentials of a grounded write network whose drain line c
+/// is driven at drain(c) (at row R - 1) and source line r at source(r) (at column 0), the lines
+/// loaded by the channels of conductance g (S, R x C) and nothing else: the ladder sums of the
+/// header comment, iterated to 1 uV. SimulationError if they do not settle.
+struct LinePotentials {
+  Eigen::MatrixXd vd, vs;
+};
+[[nodiscard]] LinePotentials settleLines(const Eigen::MatrixXd& g, const CrossbarGeometry& geo,
+                                         const Eigen::RowVectorXd& drain,
+                                         const Eigen::VectorXd& source);
+
+/// InputError naming --write-model for floating unselected lines (the reduced models need the
+/// lines driven).
+void requireGroundedLines(const BiasScheme& scheme);
+
 /// Outcome of ReducedWriteModel::apply.
 struct ReducedWriteResult {
   double duration_s = 0.0;  ///< s, sum of the phases' longest widths

@@ -1,0 +1,377 @@
+#include "array/factor_write.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "array/cell_array.hpp"
+#include "core/error.hpp"
+#include "device/physics.hpp"
+
+namespace ecramsim {
+
+namespace {
+
+using Index = Eigen::Index;
+
+/// V, the shift of either channel end at which a current's slope is taken.
+constexpr double kProbe = 0.01;
+/// V, a column's own response settles when no node moves by more than this per volt of drive.
+constexpr double kUnitTol = 1e-9;
+constexpr int kMaxPasses = 50;
+
+/// State after `t` s of dx/dt = a w(x) - (x - x_eq) / tau_ret, with a = I / q_c fixed: the
+/// soft-bound window in closed form, retention to first order.
+double advanceFixedCurrent(const CellParams& p, double x, double a, double t) {
+  if (a != 0.0 && t > 0.0) {
+    const bool up = a > 0.0;
+    const double q = up ? p.p_up : p.p_dn;
+    // y: the distance to the bound the state moves towards; dy/dt = -|a| y^q.
+    double y = up ? 1.0 - x : x;
+    const double rate = std::fabs(a) * t;
+    if (y <= 0.0) {
+      y = 0.0;
+    } else if (q == 0.0) {
+      y = std::max(0.0, y - rate);
+    } else if (q == 1.0) {
+      y *= std::exp(-rate);
+    } else {
+      const double z = std::pow(y, 1.0 - q) - (1.0 - q) * rate;
+      y = z <= 0.0 ? 0.0 : std::pow(z, 1.0 / (1.0 - q));
+    }
+    x = up ? 1.0 - y : y;
+  }
+  if (p.tau_ret > 0.0) x -= (x - p.x_eq) / p.tau_ret * t;
+  return std::clamp(x, 0.0, 1.0);
+}
+
+}  // namespace
+
+double FactorWriteModel::Current::at(double dus, double dud) const {
+  const double e = ks * dus + kd * dud;
+  return exponential ? i0 * std::exp(e) : i0 + e;
+}
+
+FactorWriteModel::FactorWriteModel(std::vector<CellParams> cells, const CrossbarGeometry& geo,
+                                   double c2c, bool share)
+    : cells_(std::move(cells)), geo_(geo), c2c_(c2c), share_(share) {
+  // The reduced model's checks are this model's (geometry, wiring, one card per cell, c3 = 0).
+  (void)ReducedWriteModel(cells_, geo_, c2c_);
+}
+
+void FactorWriteModel::refresh(const Eigen::MatrixXd& x) {
+  validateStates(x, geo_.rows, geo_.cols);
+  const Index R = geo_.rows, C = geo_.cols;
+  xref_ = x;
+  g_.resize(R, C);
+  for (Index r = 0; r < R; ++r) {
+    for (Index c = 0; c < C; ++c) g_(r, c) = physics::conductance(cell(r, c), x(r, c));
+  }
+  // Each column alone at 1 V of drain drive: its drain ladder (driven at row R - 1) and each
+  // cell's current through its own row's source path to the driver at column 0.
+  unitVd_.setOnes(R, C);
+  unitVs_.setZero(R, C);
+  unitJ_.setZero(R, C);
+  for (Index c = 0; c < C; ++c) {
+    const double rs = pathResistance(c);
+    for (int pass = 0;; ++pass) {
+      if (pass == kMaxPasses) {
+        throw SimulationError("pulse-factor write model: a column's response did not settle");
+      }
+      double moved = 0.0;
+      for (Index r = 0; r < R; ++r) {
+        unitJ_(r, c) = g_(r, c) * (unitVd_(r, c) - unitVs_(r, c));
+        const double vs = rs * unitJ_(r, c);
+        moved = std::max(moved, std::fabs(vs - unitVs_(r, c)));
+        unitVs_(r, c) = vs;
+      }
+      double beyond = -unitJ_.col(c).sum();
+      double v = 1.0 + geo_.r_drv * beyond;
+      for (Index r = R - 1; r >= 0; --r) {
+        if (r < R - 1) v += geo_.r_col_seg * beyond;
+        moved = std::max(moved, std::fabs(v - unitVd_(r, c)));
+        unitVd_(r, c) = v;
+        beyond += unitJ_(r, c);
+      }
+      if (moved < kUnitTol) break;
+    }
+  }
+  factors_.clear();
+}
+
+namespace {
+
+/// The gate parameters a cell's ionic current depends on, apart from i0.
+bool sameGate(const CellParams& a, const CellParams& b) {
+  return a.v0 == b.v0 && a.rs == b.rs && a.k_oc == b.k_oc && a.x_eq == b.x_eq &&
+         a.gate == b.gate && a.gate_points == b.gate_points && a.i0 > 0.0 && b.i0 > 0.0;
+}
+
+/// The current at gate-to-channel voltages us, ud and state x, with its exp-linear (or linear,
+/// where it changes sign) response to either end's shift.
+FactorWriteModel::Current fitCurrent(const CellParams& p, double us, double ud, double x) {
+  const double i = physics::gateCurrentAt(p, us, ud, x).total();
+  const double is = physics::gateCurrentAt(p, us + kProbe, ud, x).total();
+  const double id = physics::gateCurrentAt(p, us, ud + kProbe, x).total();
+  FactorWriteModel::Current c;
+  c.i0 = i;
+  // Exp-linear where the current is sinh-like: one sign, and a log slope no steeper than the
+  // kinetics' 1 / v0 (half a v0 of margin). A steeper log slope means a current near a sign
+  // change (the two channel ends cancelling): linear then.
+  c.exponential = i != 0.0 && (i > 0.0) == (is > 0.0) && (i > 0.0) == (id > 0.0);
+  if (c.exponential) {
+    c.ks = std::log(is / i) / kProbe;
+    c.kd = std::log(id / i) / kProbe;
+    c.exponential = std::fabs(c.ks) + std::fabs(c.kd) <= 1.5 / p.v0;
+  }
+  if (!c.exponential) {
+    c.ks = (is - i) / kProbe;
+    c.kd = (id - i) / kProbe;
+  }
+  return c;
+}
+
+}  // namespace
+
+const FactorWriteModel::Factors& FactorWriteModel::factors(double amplitude_v,
+                                                           const BiasScheme& scheme) {
+  const BiasLevels lv = biasLevels(scheme, amplitude_v);
+  for (const Factors& f : factors_) {
+    if (f.amplitude_v == amplitude_v && f.lv.drain_selected_v == lv.drain_selected_v &&
+        f.lv.gate_selected_v == lv.gate_selected_v) {
+      return f;
+    }
+  }
+  const Index R = geo_.rows, C = geo_.cols;
+  const double dd = lv.drain_selected_v - lv.drain_unselected_v;
+  const double s = lv.source_unselected_v;
+  Factors f;
+  f.amplitude_v = amplitude_v;
+  f.lv = lv;
+  const bool idleAtRest = lv.gate_unselected_v == lv.source_unselected_v &&
+                          lv.gate_unselected_v == lv.drain_unselected_v;
+  f.idle_moves = !idleAtRest ||
+                 std::any_of(cells_.begin(), cells_.end(),
+                             [](const CellParams& p) { return p.tau_ret > 0.0; });
+  const bool uniform = share_ && std::all_of(cells_.begin(), cells_.end(), [&](const CellParams& p) {
+    return sameGate(p, cells_.front());
+  });
+  // Gate and drain levels of each role, and whether its column is driven.
+  const double gate[kRoles] = {lv.gate_selected_v, lv.gate_unselected_v, lv.gate_selected_v,
+                               lv.gate_unselected_v};
+  const bool driven[kRoles] = {true, true, false, false};
+  const int roles = f.idle_moves ? kRoles : kIdle;
+  auto fitRole = [&](const CellParams& p, int role, double unitVd, double unitVs, double x) {
+    const double vd = lv.drain_unselected_v + (driven[role] ? dd * unitVd : 0.0);
+    const double vs = s + (driven[role] ? dd * unitVs : 0.0);
+    return fitCurrent(p, gate[role] - vs, gate[role] - vd, x);
+  };
+  f.unit_vd = unitVd_.mean();
+  f.unit_vs = unitVs_.mean();
+  f.x = xref_.mean();
+  for (int role = 0; role < roles; ++role) {
+    if (uniform) {
+      const Current shared = fitRole(cells_.front(), role, f.unit_vd, f.unit_vs, f.x);
+      if (shared.exponential) {
+        f.shared[role] = true;
+        f.current[role] = {shared};
+        continue;
+      }
+    }
+    f.current[role].resize(static_cast<std::size_t>(R * C));
+    for (Index r = 0; r < R; ++r) {
+      for (Index c = 0; c < C; ++c) {
+        f.current[role][std::size_t(r * C + c)] =
+            fitRole(cell(r, c), role, unitVd_(r, c), unitVs_(r, c), xref_(r, c));
+      }
+    }
+  }
+  // Dissipation of each column driven alone, per V^2: channels, each cell's current through its
+  // row's source path, and the drain line with its driver.
+  f.column_power.setZero(C);
+  for (Index c = 0; c < C; ++c) {
+    double power = 0.0;
+    for (Index r = 0; r < R; ++r) {
+      const double j = unitJ_(r, c);
+      power += j * (unitVd_(r, c) - unitVs_(r, c)) + j * j * pathResistance(c);
+    }
+    double beyond = unitJ_.col(c).sum();
+    power += geo_.r_drv * beyond * beyond;
+    for (Index r = R - 1; r > 0; --r) {
+      beyond -= unitJ_(r, c);
+      power += geo_.r_col_seg * beyond * beyond;
+    }
+    f.column_power(c) = power;
+  }
+  factors_.push_back(std::move(f));
+  return factors_.back();
+}
+
+double FactorWriteModel::ionic(const Factors& f, Role role, Index r, Index c, double dvd,
+                               double dvs, double x) const {
+  const CellParams& p = cell(r, c);
+  if (!f.shared[role]) {
+    const double oc = p.k_oc * (x - xref_(r, c));
+    return f.current[role][std::size_t(r * geo_.cols + c)].at(-dvs - oc, -dvd - oc);
+  }
+  // The cell's own column response and state against the shared reference.
+  if (role == kSelected || role == kColumn) {
+    const double dd = f.lv.drain_selected_v - f.lv.drain_unselected_v;
+    dvd += dd * (unitVd_(r, c) - f.unit_vd);
+    dvs += dd * (unitVs_(r, c) - f.unit_vs);
+  }
+  const double oc = p.k_oc * (x - f.x);
+  return p.i0 / cells_.front().i0 * f.current[role].front().at(-dvs - oc, -dvd - oc);
+}
+
+ReducedWriteResult FactorWriteModel::apply(std::span<const PulseRequest> pulses,
+                                           const BiasScheme& scheme, Eigen::MatrixXd& x,
+                                           Rng& rng) {
+  validatePulses(pulses, geo_.rows, geo_.cols);
+  validateStates(x, geo_.rows, geo_.cols);
+  requireGroundedLines(scheme);
+  if (!refreshed()) throw InputError({}, "pulse-factor write model", "refresh() before use");
+  const Index R = geo_.rows, C = geo_.cols;
+  const std::vector<WritePhase> phases = groupIntoPhases(pulses, PulseOrder::RowParallel);
+  std::vector<double> amplitudes;
+  for (const WritePhase& ph : phases) {
+    if (std::find(amplitudes.begin(), amplitudes.end(), ph.amplitude_v) == amplitudes.end()) {
+      amplitudes.push_back(ph.amplitude_v);
+    }
+  }
+  ReducedWriteResult out;
+  Eigen::VectorXd colTime(C), rowTime(R), sum(C);
+  Eigen::MatrixXd selTime(R, C);
+  std::vector<double> width(static_cast<std::size_t>(C));
+  // The phases of one amplitude are taken together: they share the mean-field terminals and
+  // the aggregated disturb of the cells they half-select.
+  for (const double amplitude : amplitudes) {
+    const Factors& f = factors(amplitude, scheme);
+    const BiasLevels& lv = f.lv;
+    const double dd = lv.drain_selected_v - lv.drain_unselected_v;
+    const double s = lv.source_unselected_v;
+    colTime.setZero();
+    rowTime.setZero();
+    selTime.setZero();
+    double total = 0.0;
+    for (const WritePhase& ph : phases) {
+      if (ph.amplitude_v != amplitude) continue;
+      double duration = 0.0;
+      for (std::size_t k : ph.pulses) {
+        const PulseRequest& p = pulses[k];
+        colTime(p.col) += p.width_s;
+        selTime(p.row, p.col) += p.width_s;
+        duration = std::max(duration, p.width_s);
+      }
+      rowTime(ph.row) += duration;
+      total += duration;
+    }
+    // Mean field: every drain driven at its column's average level over this amplitude's time.
+    const Eigen::RowVectorXd phi = (colTime / total).transpose();
+    const LinePotentials mean =
+        settleLines(g_, geo_, (lv.drain_unselected_v + dd * phi.array()).matrix(),
+                    Eigen::VectorXd::Constant(R, s));
+    // Shifts of every cell's terminals from its reference (own column's share taken out).
+    const Eigen::MatrixXd dvd = mean.vd.array() - lv.drain_unselected_v -
+                                dd * (unitVd_.array().rowwise() * phi.array());
+    const Eigen::MatrixXd dvs =
+        mean.vs.array() - s - dd * (unitVs_.array().rowwise() * phi.array());
+
+    for (const WritePhase& ph : phases) {
+      if (ph.amplitude_v != amplitude) continue;
+      const Index r = ph.row;
+      std::fill(width.begin(), width.end(), 0.0);
+      double duration = 0.0;
+      for (std::size_t k : ph.pulses) {
+        width[std::size_t(pulses[k].col)] = pulses[k].width_s;
+        duration = std::max(duration, pulses[k].width_s);
+      }
+      // sum(c): the source drop (per volt of drive) at node c of row r from the phase's active
+      // columns: sum over active c' of j(r, c') (r_drv + min(c, c') r_seg).
+      double before = 0.0, after = 0.0;  // sum j c' over active c' < c; sum j over c' >= c
+      for (Index c = 0; c < C; ++c) {
+        if (width[std::size_t(c)] > 0.0) after += unitJ_(r, c);
+      }
+      const double allJ = after;
+      for (Index c = 0; c < C; ++c) {
+        sum(c) = geo_.r_drv * allJ + geo_.r_row_seg * (before + double(c) * after);
+        if (width[std::size_t(c)] > 0.0) {
+          before += unitJ_(r, c) * double(c);
+          after -= unitJ_(r, c);
+        }
+      }
+      double power = 0.0;
+      for (Index c = 0; c < C; ++c) {
+        const CellParams& p = cell(r, c);
+        const double w = width[std::size_t(c)];
+        double& xc = x(r, c);
+        const double x0 = xc;
+        if (w > 0.0) {
+          // Selected: the reference holds its own column's drop; the other active columns'
+          // currents add theirs on the row's source line.
+          const double dvsSel = dd * (sum(c) - unitJ_(r, c) * pathResistance(c));
+          const double i = ionic(f, kSelected, r, c, dvd(r, c), dvsSel, xc);
+          xc = advanceFixedCurrent(p, xc, i / p.q_c, w);
+          xc = std::clamp(x0 + cycleNoise(xc - x0, c2c_, rng), 0.0, 1.0);
+          power += f.column_power(c) * w;
+        }
+        if (duration > w) {  // on the selected row, its column not (or no longer) driven
+          const double i = ionic(f, kRow, r, c, dvd(r, c), dd * sum(c), xc);
+          xc = advanceFixedCurrent(p, xc, i / p.q_c, duration - w);
+        }
+      }
+      out.energy_j += dd * dd * power;
+      out.duration_s += duration;
+      ++out.phases;
+    }
+    // The active columns' half-selected cells and the idle cells, for their total time.
+    for (Index c = 0; c < C; ++c) {
+      for (Index r = 0; r < R; ++r) {
+        const double tColumn = colTime(c) - selTime(r, c);
+        const double tIdle = f.idle_moves ? total - rowTime(r) - tColumn : 0.0;
+        if (tColumn <= 0.0 && tIdle <= 0.0) continue;
+        const CellParams& p = cell(r, c);
+        double& xc = x(r, c);
+        if (tColumn > 0.0) {
+          const double i = ionic(f, kColumn, r, c, dvd(r, c), dvs(r, c), xc);
+          xc = advanceFixedCurrent(p, xc, i / p.q_c, tColumn);
+        }
+        if (tIdle > 0.0) {
+          const double i = ionic(f, kIdle, r, c, dvd(r, c), dvs(r, c), xc);
+          xc = advanceFixedCurrent(p, xc, i / p.q_c, tIdle);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+namespace {
+
+class FactorTileWrites final : public TileWriteModel {
+ public:
+  FactorTileWrites(const CellArrayBackend& tile, Rng& rng)
+      : model_(tile.cellParameters(), tile.geometry(), tile.cycleToCycleSigma()), rng_(rng) {}
+  void refresh(const Eigen::MatrixXd& x) override { model_.refresh(x); }
+  TileWriteOutcome apply(std::span<const PulseRequest> pulses, const BiasScheme& scheme,
+                         Eigen::MatrixXd& x) override {
+    const ReducedWriteResult r = model_.apply(pulses, scheme, x, rng_);
+    return {r.duration_s, r.energy_j};
+  }
+
+ private:
+  FactorWriteModel model_;
+  Rng& rng_;
+};
+
+}  // namespace
+
+std::unique_ptr<TileWriteModel> makeFactorTileWrites(const ArrayBackend& tile, Rng& rng) {
+  const auto* cells = dynamic_cast<const CellArrayBackend*>(&tile);
+  if (!cells) {
+    throw InputError({}, "--write-model",
+                     "the pulse-factor write model needs an engine that exposes its cells");
+  }
+  return std::make_unique<FactorTileWrites>(*cells, rng);
+}
+
+}  // namespace ecramsim
