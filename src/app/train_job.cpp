@@ -8,6 +8,7 @@
 #include "app/array_engine.hpp"
 #include "app/cards.hpp"
 #include "app/program_job.hpp"
+#include "array/factor_write.hpp"
 #include "array/reduced_write.hpp"
 #include "core/error.hpp"
 #include "core/memory_budget.hpp"
@@ -179,7 +180,9 @@ FoldOutcome runFold(const TrainJob& job, const train::Samples& tr, const train::
   };
   Rng rngDevice = start;
   f.device = train::trainInSitu(tr, te, job.config, cellParams(params), make, rngDevice, progress,
-                                makeReducedTileWrites);
+                                job.config.write_model == train::WriteModel::Factors
+                                    ? makeFactorTileWrites
+                                    : makeReducedTileWrites);
   if (job.ideal) {
     Rng rngIdeal = start;  // same initial weights and data order as the device run
     f.ideal = train::trainIdeal(tr, te, job.config, rngIdeal, progress);
@@ -392,7 +395,7 @@ ResultTree runTrainJob(const TrainJob& jobIn, Progress& progress) {
   }
   checkEngine(job.engine);
   requireReadableWiring(job.geometry.wiring, "training (its forward pass is a VMM)");
-  if (job.engine == "spice" && job.config.write_model == train::WriteModel::Reduced) {
+  if (job.engine == "spice" && job.config.write_model != train::WriteModel::Circuit) {
     throw InputError({}, "--write-model",
                      "the reduced write model stands in for the nodal engine's write solve; "
                      "with --engine spice use --write-model circuit");

@@ -56,7 +56,7 @@ void addUpdateOptions(CLI::App& cmd, train::PairMapping& map, train::PulsePolicy
 void addNnCommand(CLI::App& train, const std::string& network) {
   struct Options {
     nn::NnJob job;
-    std::string out, model, tile = "128x128", writeModel = "reduced";
+    std::string out, model, tile = "128x128", writeModel = "factors";
     app::CardOverrides overrides;
     ArrayOptions array;
     bool noPlot = false, linearController = false;
@@ -124,14 +124,39 @@ void addNnCommand(CLI::App& train, const std::string& network) {
       ->default_val(c.threads);
   addUpdateOptions(*cmd, c.map, c.pulses, c.init_spread, o->linearController, "--pulse-width");
   cmd->add_option("--write-model", o->writeModel,
-                  "How pulses move the cells: reduced (the reduced write model of each tile, "
-                  "refreshed every --refresh batches) or circuit (a nonlinear write solve of "
-                  "every phase, the exact path and far slower)")
-      ->check(CLI::IsMember({"circuit", "reduced"}))
-      ->default_str("reduced");
+                  "How pulses move the cells: factors (the pulse-factor model of each tile: "
+                  "per-cell gate-current factors and column responses taken every --refresh "
+                  "batches, the cost of the pulses alone), reduced (the reduced write model: "
+                  "line drops solved in every phase, each cell integrated) or circuit (a "
+                  "nonlinear write solve of every phase, the exact path and far slower)")
+      ->check(CLI::IsMember({"circuit", "reduced", "factors"}))
+      ->default_str("factors");
   cmd->add_option("--refresh", c.refresh_batches,
-                  "Batches between refreshes of the reduced write model's factors")
+                  "Batches between refreshes of the write model's factors")
       ->default_val(c.refresh_batches);
+  cmd->add_option("--read-refresh", c.read_refresh,
+                  "Batches between reads of the tiles' effective weights (every tile's R unit "
+                  "inputs through the nodal engine, line drops included); in between, the "
+                  "weights of the present conductances plus the line-drop correction of the "
+                  "last read. 0: every input vector through the tiles (exact, far slower). "
+                  "Example: --read-refresh 1")
+      ->default_val(c.read_refresh)
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--dac-bits", c.periphery.dac_bits,
+                  "Input DAC resolution, bits including sign, range the batch's largest |input| "
+                  "(0: ideal)")
+      ->default_val(0)
+      ->check(CLI::Range(0, 24));
+  cmd->add_option("--adc-bits", c.periphery.adc_bits,
+                  "Output ADC resolution, bits including sign, range the batch's largest "
+                  "|output| (0: ideal)")
+      ->default_val(0)
+      ->check(CLI::Range(0, 24));
+  cmd->add_option("--read-noise", c.periphery.read_noise,
+                  "Gaussian read noise on every output, sigma as a fraction of the batch's "
+                  "largest |output|, e.g. 0.01 (0: none)")
+      ->default_val(0.0)
+      ->check(CLI::Range(0.0, 1.0));
   addArrayOptions(*cmd, o->array, c.geometry, true);
   cmd->add_option("--seed", j.seed, "Seed of the initial weights and the data order")
       ->default_val(j.seed);
@@ -156,6 +181,10 @@ void addNnCommand(CLI::App& train, const std::string& network) {
     a.engine = o->array.engine;
     a.write_model = train::parseWriteModel(o->writeModel);
     if (a.refresh_batches < 1) throw InputError({}, "--refresh", "must be at least 1 batch");
+    for (const auto& [bits, flag] : {std::pair{a.periphery.dac_bits, "--dac-bits"},
+                                     std::pair{a.periphery.adc_bits, "--adc-bits"}}) {
+      if (bits == 1) throw InputError({}, flag, "needs 0 (ideal) or at least 2 bits (sign + 1)");
+    }
     applyArrayOptions(o->array, a.geometry);
     const auto run = nn::runNnJob(o->job, progress, globalCancelToken());
     const std::filesystem::path path =
@@ -228,8 +257,10 @@ void addTrainCommand(CLI::App& app) {
                   "How pulses move the cells: reduced (line IR drop from the conductances taken "
                   "every --refresh batches, each cell by its own physics at those terminals; "
                   "within 2 % of the circuit) or circuit (the full nonlinear write solve of every "
-                  "phase, the exact path). Default: reduced; circuit with --engine spice")
-      ->check(CLI::IsMember({"circuit", "reduced"}));
+                  "phase, the exact path); factors (the pulse-factor model: gate-current "
+                  "factors and column responses per --refresh, no per-phase solve). Default: "
+                  "reduced; circuit with --engine spice")
+      ->check(CLI::IsMember({"circuit", "reduced", "factors"}));
   cmd->add_option("--refresh", c.refresh_batches,
                   "Batches between refreshes of the reduced write model's factors, e.g. 10")
       ->default_val(c.refresh_batches);

@@ -72,13 +72,20 @@ double PulseResponse::step(double x, bool up) const {
 }
 
 const char* writeModelName(WriteModel m) {
-  return m == WriteModel::Circuit ? "circuit" : "reduced";
+  switch (m) {
+    case WriteModel::Circuit: return "circuit";
+    case WriteModel::Reduced: return "reduced";
+    case WriteModel::Factors: return "factors";
+  }
+  return "?";
 }
 
 WriteModel parseWriteModel(const std::string& text) {
   if (text == "circuit") return WriteModel::Circuit;
   if (text == "reduced") return WriteModel::Reduced;
-  throw InputError({}, "--write-model", "expected circuit or reduced, got '" + text + "'");
+  if (text == "factors") return WriteModel::Factors;
+  throw InputError({}, "--write-model",
+                   "expected circuit, reduced or factors, got '" + text + "'");
 }
 
 UpdateStats& UpdateStats::operator+=(const UpdateStats& o) {
@@ -88,6 +95,7 @@ UpdateStats& UpdateStats::operator+=(const UpdateStats& o) {
   capped += o.capped;
   array_time_s += o.array_time_s;
   energy_j += o.energy_j;
+  disturb += o.disturb;
   return *this;
 }
 
@@ -101,6 +109,7 @@ struct DifferentialLayer::Tile {
   Eigen::MatrixXd pulses;  ///< rows x 2 pairs: pulses applied to each cell
   std::unique_ptr<TileWriteModel> writes;  ///< null: pulses go through the backend
   double writeEnergy = 0.0;                ///< J, drawn by the writes of `writes`
+  double refreshSeconds = 0.0;             ///< s, spent in writes->refresh
 };
 
 DifferentialLayer::DifferentialLayer(Index rows, Index outputs, Index tile_rows, Index tile_cols,
@@ -135,6 +144,12 @@ DifferentialLayer::DifferentialLayer(DifferentialLayer&&) noexcept = default;
 DifferentialLayer& DifferentialLayer::operator=(DifferentialLayer&&) noexcept = default;
 
 std::size_t DifferentialLayer::tileCount() const { return tiles_.size(); }
+
+double DifferentialLayer::writeRefreshSeconds() const {
+  double s = 0.0;
+  for (const auto& t : tiles_) s += t->refreshSeconds;
+  return s;
+}
 
 void DifferentialLayer::forEachTile(const std::function<void(std::size_t)>& f, int threads) const {
   const std::size_t n = tiles_.size();
@@ -174,23 +189,30 @@ void DifferentialLayer::setStates(const Eigen::MatrixXd& x) {
     t->backend->setStates(part);
     t->belief = part;
   }
+  weightsValid_ = false;
+  readAt_ = -1;
+}
+
+Eigen::MatrixXd DifferentialLayer::readTile(Tile& t, const Eigen::MatrixXd& v) const {
+  const Eigen::MatrixXd currents = t.backend->vmm(v);
+  const double scale = map_.currentToOutput();
+  Eigen::MatrixXd y(v.rows(), t.pairs);
+  for (Index p = 0; p < t.pairs; ++p) {
+    y.col(p) = (currents.col(2 * p) - currents.col(2 * p + 1)) * scale;
+  }
+  return y;
 }
 
 Eigen::MatrixXd DifferentialLayer::forward(const Eigen::MatrixXd& a) {
   if (a.cols() != rows_) {
     throw InputError({}, "inputs", "expected " + std::to_string(rows_) + " inputs per sample");
   }
+  if (readRefresh_ > 0) return a * effectiveWeights();
   std::vector<Eigen::MatrixXd> partial(tiles_.size());
-  const double scale = map_.currentToOutput();
   forEachTile(
       [&](std::size_t i) {
         Tile& t = *tiles_[i];
-        const Eigen::MatrixXd currents = t.backend->vmm(map_.read_v * a.middleCols(t.row0, t.rows));
-        Eigen::MatrixXd y(a.rows(), t.pairs);
-        for (Index p = 0; p < t.pairs; ++p) {
-          y.col(p) = (currents.col(2 * p) - currents.col(2 * p + 1)) * scale;
-        }
-        partial[i] = std::move(y);
+        partial[i] = readTile(t, map_.read_v * a.middleCols(t.row0, t.rows));
       },
       threads_);
   // Partial sums of tiles stacked along the rows are added in the periphery, in tile order.
@@ -199,6 +221,41 @@ Eigen::MatrixXd DifferentialLayer::forward(const Eigen::MatrixXd& a) {
     out.middleCols(tiles_[i]->pair0, tiles_[i]->pairs) += partial[i];
   }
   return out;
+}
+
+Eigen::MatrixXd DifferentialLayer::arrayWeights() {
+  const auto t0 = std::chrono::steady_clock::now();
+  Eigen::MatrixXd w(rows_, outputs_);
+  forEachTile(
+      [&](std::size_t i) {
+        Tile& t = *tiles_[i];
+        const Eigen::MatrixXd unit = map_.read_v * Eigen::MatrixXd::Identity(t.rows, t.rows);
+        w.block(t.row0, t.pair0, t.rows, t.pairs) = readTile(t, unit);
+      },
+      threads_);
+  readSeconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return w;
+}
+
+Eigen::MatrixXd DifferentialLayer::effectiveWeights() {
+  if (readRefresh_ == 0) return arrayWeights();
+  if (!weightsValid_) {
+    const Eigen::MatrixXd exact = exactWeights();
+    if (readAt_ < 0 || updates_ - readAt_ >= readRefresh_) {
+      readCorrection_ = arrayWeights() - exact;
+      readAt_ = updates_;
+    }
+    weights_ = exact + readCorrection_;
+    weightsValid_ = true;
+  }
+  return weights_;
+}
+
+void DifferentialLayer::useReadRefresh(int updates) {
+  if (updates < 0) throw InputError({}, "--read-refresh", "must be >= 0 updates");
+  readRefresh_ = updates;
+  readAt_ = -1;
+  weightsValid_ = false;
 }
 
 Eigen::MatrixXd DifferentialLayer::readWeights() {
@@ -271,11 +328,17 @@ UpdateStats DifferentialLayer::update(const Eigen::MatrixXd& dw, const PulseResp
   std::vector<UpdateStats> stats(tiles_.size());
   const bool refresh = refreshBatches_ > 0 && updates_ % refreshBatches_ == 0;
   ++updates_;
+  weightsValid_ = false;
   forEachTile(
       [&](std::size_t i) {
         Tile& t = *tiles_[i];
         UpdateStats& s = stats[i];
-        if (t.writes && refresh) t.writes->refresh(t.backend->states());
+        if (t.writes && refresh) {
+          const auto t0 = std::chrono::steady_clock::now();
+          t.writes->refresh(t.backend->states());
+          t.refreshSeconds +=
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        }
         std::vector<PulseRequest> requests;
         for (Index r = 0; r < t.rows; ++r) {
           int maxUp = 0, maxDown = 0;
@@ -320,19 +383,25 @@ UpdateStats DifferentialLayer::update(const Eigen::MatrixXd& dw, const PulseResp
         }
         if (requests.empty()) return;
         s.pulses += static_cast<long long>(requests.size());
+        // The cells of this update without a pulse: their change is the disturb.
+        Eigen::MatrixXd unpulsed = Eigen::MatrixXd::Ones(t.rows, 2 * t.pairs);
+        for (const PulseRequest& q : requests) unpulsed(q.row, q.col) = 0.0;
         if (t.writes) {
-          Eigen::MatrixXd x = t.backend->states();
+          const Eigen::MatrixXd x0 = t.backend->states();
+          Eigen::MatrixXd x = x0;
           const TileWriteOutcome res = t.writes->apply(requests, policy.scheme, x);
           t.backend->setStates(x);
           t.writeEnergy += res.energy_j;
           s.array_time_s += res.duration_s;
           s.energy_j += res.energy_j;
+          s.disturb += (x - x0).cwiseAbs().cwiseProduct(unpulsed).sum();
           return;
         }
         const PulseBatchResult res =
             t.backend->applyPulses(requests, policy.scheme, PulseOrder::RowParallel);
         s.array_time_s += res.duration_s;
         s.energy_j += res.energy_j;
+        s.disturb += res.delta_x.cwiseAbs().cwiseProduct(unpulsed).sum();
       },
       threads);
   UpdateStats total;
@@ -475,7 +544,7 @@ TrainResult trainInSitu(const Samples& train, const Samples& test, const TrainCo
   l2.setThreads(cfg.threads);
   l1.setStates(x1);
   l2.setStates(x2);
-  if (cfg.write_model == WriteModel::Reduced) {
+  if (cfg.write_model != WriteModel::Circuit) {
     l1.useWriteModel(writes, cfg.refresh_batches);
     l2.useWriteModel(writes, cfg.refresh_batches);
   }

@@ -113,12 +113,14 @@ struct PulsePolicy {
   bool state_aware = true;
 };
 
-/// How the pulses of an update move the cells (see the header comment).
-enum class WriteModel { Circuit, Reduced };
+/// How the pulses of an update move the cells (see the header comment): the circuit, the
+/// reduced write model (array/reduced_write.hpp) or the pulse-factor model
+/// (array/factor_write.hpp), the last two given to trainInSitu as `writes`.
+enum class WriteModel { Circuit, Reduced, Factors };
 
-/// "circuit" or "reduced".
+/// "circuit", "reduced" or "factors".
 [[nodiscard]] const char* writeModelName(WriteModel m);
-/// Parses "circuit" or "reduced"; InputError naming --write-model otherwise.
+/// Parses "circuit", "reduced" or "factors"; InputError naming --write-model otherwise.
 [[nodiscard]] WriteModel parseWriteModel(const std::string& text);
 
 /// Counts of one update (or a sum of updates).
@@ -129,6 +131,9 @@ struct UpdateStats {
   long long capped = 0;       ///< requests cut to max_pulses
   double array_time_s = 0.0;  ///< s, sum of the phase durations
   double energy_j = 0.0;      ///< J, drawn by the write drivers
+  /// 1: the summed |state change| of the cells that got no pulse in their update (half-select
+  /// disturb, and retention where the card has it)
+  double disturb = 0.0;
 
   UpdateStats& operator+=(const UpdateStats& o);
 };
@@ -154,8 +159,23 @@ class DifferentialLayer {
 
   /// Sets every cell (rows x 2m states; columns 2j, 2j+1 = pair j) and the controller's belief.
   void setStates(const Eigen::MatrixXd& x);
-  /// B x m outputs for B x rows inputs (bias column included), through the arrays.
+  /// B x m outputs for B x rows inputs (bias column included), through the arrays: every
+  /// input vector driven through every tile (read refresh 0), or a x effectiveWeights().
   [[nodiscard]] Eigen::MatrixXd forward(const Eigen::MatrixXd& a);
+  /// rows x m: the weights the arrays apply in a read, line drops included (the transposed read
+  /// of the same tiles applies their transpose). Read refresh 0: read now through every tile
+  /// (its R unit inputs: the tile's transfer matrix). Read refresh K: the exact weights of the
+  /// present conductances plus the arrays' correction (read weights - exact weights) taken at
+  /// the last read, every K updates; exact (as refresh 0) right after each such read.
+  [[nodiscard]] Eigen::MatrixXd effectiveWeights();
+  /// Updates between reads of the arrays' effective weights (0: every forward drives the
+  /// arrays; the exact path). InputError for a negative value.
+  void useReadRefresh(int updates);
+  [[nodiscard]] int readRefresh() const { return readRefresh_; }
+  /// s (wall): spent reading the arrays' effective weights (arrayWeights), and refreshing the
+  /// write model's factors (summed over the tiles), since construction.
+  [[nodiscard]] double readSeconds() const { return readSeconds_; }
+  [[nodiscard]] double writeRefreshSeconds() const;
   /// rows x m: weights as read through the arrays (readConductances at read_v).
   [[nodiscard]] Eigen::MatrixXd readWeights();
   /// rows x m: weights from the model's exact conductances (diagnostics, no cost).
@@ -185,6 +205,10 @@ class DifferentialLayer {
   struct Tile;
   /// The layer's rows x 2 outputs map assembled from each tile's block `part(tile)`.
   [[nodiscard]] Eigen::MatrixXd gather(const std::function<Eigen::MatrixXd(const Tile&)>& part) const;
+  /// Tile t's outputs (B x its pairs) for read voltages `v` (B x its rows) on its rows.
+  [[nodiscard]] Eigen::MatrixXd readTile(Tile& t, const Eigen::MatrixXd& v) const;
+  /// rows x m: every tile's R unit inputs read through it.
+  [[nodiscard]] Eigen::MatrixXd arrayWeights();
 
   Eigen::Index rows_, outputs_;
   PairMapping map_;
@@ -192,6 +216,12 @@ class DifferentialLayer {
   int threads_ = 1;
   int refreshBatches_ = 0;  ///< 0: circuit writes; else reduced, refreshed every this many updates
   long long updates_ = 0;
+  int readRefresh_ = 0;           ///< updates between reads of the effective weights; 0: none
+  long long readAt_ = -1;         ///< updates_ at the last read of the effective weights
+  Eigen::MatrixXd readCorrection_;  ///< rows x m: read weights - exact weights at that read
+  Eigen::MatrixXd weights_;         ///< rows x m: effectiveWeights() until the states change
+  bool weightsValid_ = false;
+  double readSeconds_ = 0.0;
 };
 
 /// Training data as the periphery sees it: one sample per row.

@@ -1,5 +1,6 @@
 #include "nn/analog.hpp"
 
+#include <cmath>
 #include <cstdint>
 
 namespace ecramsim::nn {
@@ -26,6 +27,23 @@ torch::Tensor toTorch(const Eigen::MatrixXd& m, torch::ScalarType type) {
   return torch::from_blob(r.data(), {r.rows(), r.cols()}, torch::kFloat64).clone().to(type);
 }
 
+/// t rounded to 2^(bits-1) - 1 levels per sign over its largest |value|.
+torch::Tensor quantize(const torch::Tensor& t, int bits) {
+  const double range = t.abs().max().item<double>();
+  if (range <= 0.0) return t;
+  const double levels = std::ldexp(1.0, bits - 1) - 1.0;
+  return torch::round(t * (levels / range)) * (range / levels);
+}
+
+/// The layer's outputs (N x m, float64) for inputs x (N x inputs, float64): through the tiles
+/// (read refresh 0) or the effective weights W ((inputs + 1) x m, bias row last).
+torch::Tensor readLayer(const torch::Tensor& x, AnalogWeights& w) {
+  if (w.layer->readRefresh() == 0) return toTorch(w.layer->forward(withBias(x)), torch::kFloat64);
+  const torch::Tensor weights = toTorch(w.layer->effectiveWeights(), torch::kFloat64);
+  const auto n = weights.size(0) - 1;
+  return torch::addmm(weights[n], x, weights.slice(0, 0, n));
+}
+
 /// The tiles as one autograd operation (see analog.hpp). The weights object is passed as a
 /// raw pointer: the module that owns it outlives every graph built through it.
 struct AnalogFunction : public torch::autograd::Function<AnalogFunction> {
@@ -33,23 +51,35 @@ struct AnalogFunction : public torch::autograd::Function<AnalogFunction> {
                                const torch::Tensor& /*anchor*/, AnalogWeights* w) {
     ctx->saved_data["weights"] = reinterpret_cast<std::int64_t>(w);
     ctx->save_for_backward({x});
-    const Eigen::MatrixXd a = withBias(x);
-    w->reads += a.rows();
-    return toTorch(w->layer->forward(a), x.scalar_type());
+    torch::Tensor in = x.detach().to(torch::kFloat64);
+    if (w->periphery.dac_bits > 0) in = quantize(in, w->periphery.dac_bits);
+    w->reads += in.size(0);
+    torch::Tensor y = readLayer(in, *w);
+    if (w->periphery.read_noise > 0.0) {
+      const double sigma = w->periphery.read_noise * y.abs().max().item<double>();
+      auto noise = torch::empty_like(y);
+      double* p = noise.data_ptr<double>();
+      for (std::int64_t k = 0; k < noise.numel(); ++k) p[k] = sigma * w->noise->normal();
+      y = y + noise;
+    }
+    if (w->periphery.adc_bits > 0) y = quantize(y, w->periphery.adc_bits);
+    return y.to(x.scalar_type());
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
     auto* w = reinterpret_cast<AnalogWeights*>(ctx->saved_data["weights"].toInt());
-    const auto x = ctx->get_saved_variables()[0];
-    const Eigen::MatrixXd g = toEigen(grads[0]);
-    w->dw.noalias() += withBias(x).transpose() * g;
+    const auto x = ctx->get_saved_variables()[0].to(torch::kFloat64);
+    const auto g = grads[0].to(torch::kFloat64).contiguous();
+    // dW: inputs^T x error, the bias row the error summed over the batch.
+    const torch::Tensor dw = torch::cat({x.t().mm(g), g.sum(0, true)}, 0);
+    w->dw += toEigen(dw);
     if (!ctx->needs_input_grad(0)) return {torch::Tensor(), torch::Tensor(), torch::Tensor()};
-    // The error goes back through the weights as the arrays report them (the read a transposed
-    // VMM of the same cells uses); the bias row has no input to return to.
-    const Eigen::MatrixXd weights = w->layer->readWeights();
-    const Eigen::MatrixXd gx = g * weights.topRows(weights.rows() - 1).transpose();
-    return {toTorch(gx, x.scalar_type()), torch::Tensor(), torch::Tensor()};
+    // The error goes back through the transposed read of the same tiles; the bias row has no
+    // input to return to.
+    const torch::Tensor weights = toTorch(w->layer->effectiveWeights(), torch::kFloat64);
+    const torch::Tensor gx = g.mm(weights.slice(0, 0, weights.size(0) - 1).t());
+    return {gx.to(grads[0].scalar_type()), torch::Tensor(), torch::Tensor()};
   }
 };
 

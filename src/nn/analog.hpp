@@ -5,10 +5,12 @@
 /// control/train.hpp), and libtorch's autograd sees them as one operation.
 ///  - forward: the inputs (bias input 1 appended) through the tiles as read voltages, the
 ///    periphery's differential column currents scaled to weighted sums (the nodal engine's read
-///    with the tiles' line resistance: DifferentialLayer::forward);
-///  - backward: the error through the transposed read of the same tiles (readWeights: the
-///    conductances as the arrays report them), and dW = inputs^T x error accumulated for the
-///    update;
+///    with the tiles' line resistance: DifferentialLayer::forward, or with a read refresh the
+///    tiles' effective weights applied by libtorch in double precision); optionally the inputs
+///    through a DAC and the outputs through read noise and an ADC (Periphery);
+///  - backward: the error through the transposed read of the same tiles (the transpose of their
+///    effective weights, DifferentialLayer::effectiveWeights: the line network is reciprocal),
+///    and dW = inputs^T x error accumulated for the update;
 ///  - update (AnalogUpdater::step after backward): dW x -lr becomes pulses exactly as the
 ///    mushroom training does (DifferentialLayer::update: nominal pulse response, stochastic
 ///    rounding, cap, dead band, row-parallel under the bias scheme).
@@ -21,6 +23,7 @@
 #include <vector>
 
 #include "control/train.hpp"
+#include "nn/nn_job.hpp"
 
 namespace ecramsim::nn {
 
@@ -29,6 +32,8 @@ struct AnalogWeights {
   std::unique_ptr<train::DifferentialLayer> layer;  ///< (inputs + 1) x outputs
   Eigen::MatrixXd dw;                               ///< (inputs + 1) x outputs, sum over batch
   long long reads = 0;                              ///< input vectors applied
+  Periphery periphery;
+  std::unique_ptr<Rng> noise;  ///< the read noise's stream (periphery.read_noise > 0)
   /// A one-element tensor that requires a gradient, given to autograd with every product so
   /// that the backward pass reaches the layer even when nothing before it is trainable (the
   /// first layer of an MLP). It is no parameter: its gradient is never formed.

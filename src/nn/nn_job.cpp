@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "app/array_engine.hpp"
+#include "array/factor_write.hpp"
 #include "array/reduced_write.hpp"
 #include "core/error.hpp"
 #include "nn/analog.hpp"
@@ -85,8 +86,13 @@ class AnalogFactory {
     w->layer = std::make_unique<train::DifferentialLayer>(inputs + 1, outputs, c.tile_rows,
                                                           c.tile_cols, backend, rng_, c.map);
     w->layer->setThreads(c.threads);
+    w->layer->useReadRefresh(c.read_refresh);
+    w->periphery = c.periphery;
+    if (c.periphery.read_noise > 0.0) w->noise = std::make_unique<Rng>(rng_.split());
     if (c.write_model == train::WriteModel::Reduced) {
       w->layer->useWriteModel(makeReducedTileWrites, c.refresh_batches);
+    } else if (c.write_model == train::WriteModel::Factors) {
+      w->layer->useWriteModel(makeFactorTileWrites, c.refresh_batches);
     }
     Eigen::MatrixXd x(inputs + 1, 2 * outputs);
     for (Eigen::Index j = 0; j < x.cols(); ++j) {
@@ -271,6 +277,62 @@ void describeJob(ResultTree& t, const NnJob& job, const io::ImageSet& train,
   t.attribute(g, "controller", std::string(c.pulses.state_aware ? "state-aware" : "linear"));
   t.attribute(g, "write_model", std::string(train::writeModelName(c.write_model)));
   t.attribute(g, "refresh_batches", static_cast<std::int64_t>(c.refresh_batches));
+  t.attribute(g, "read_refresh_batches", static_cast<std::int64_t>(c.read_refresh));
+  t.attribute(g, "dac_bits", static_cast<std::int64_t>(c.periphery.dac_bits));
+  t.attribute(g, "adc_bits", static_cast<std::int64_t>(c.periphery.adc_bits));
+  t.attribute(g, "read_noise", c.periphery.read_noise);
+}
+
+/// counts and edges (bins + 1) of `v` in [lo, hi] (values outside go to the end bins).
+void histogram(ResultTree& t, const std::string& path, const Eigen::MatrixXd& v, double lo,
+               double hi, int bins, const std::string& unit, const std::string& what) {
+  std::vector<double> counts(static_cast<std::size_t>(bins), 0.0), edges;
+  for (int k = 0; k <= bins; ++k) edges.push_back(lo + (hi - lo) * k / bins);
+  for (Eigen::Index k = 0; k < v.size(); ++k) {
+    const double f = (v.data()[k] - lo) / (hi - lo) * bins;
+    ++counts[static_cast<std::size_t>(std::clamp(f, 0.0, bins - 1.0))];
+  }
+  t.vector(path + "_counts", counts, "count", what + " per bin (outliers in the end bins)");
+  t.vector(path + "_edges", edges, unit, "bin edges of " + path + "_counts");
+}
+
+std::vector<double> rowMajor(const Eigen::MatrixXd& m) {
+  std::vector<double> v;
+  v.reserve(static_cast<std::size_t>(m.size()));
+  for (Eigen::Index r = 0; r < m.rows(); ++r) {
+    for (Eigen::Index c = 0; c < m.cols(); ++c) v.push_back(m(r, c));
+  }
+  return v;
+}
+
+/// /layers/<k>: each analog weight matrix's tiles, pulses, energy, disturb, conductance and
+/// weight histograms (before and after), and its cells' final states and conductances.
+void describeLayers(ResultTree& t, const std::vector<std::shared_ptr<AnalogWeights>>& layers,
+                    const std::vector<train::UpdateStats>& stats,
+                    const std::vector<Eigen::MatrixXd>& gBefore, const AnalogConfig& c) {
+  const double gLo = 0.9 * c.map.gmin_s, gHi = 1.1 * c.map.gmax_s;
+  const double wMax = 1.1 * c.map.w_scale * (gHi - gLo) / (c.map.gmax_s - c.map.gmin_s);
+  for (std::size_t k = 0; k < layers.size(); ++k) {
+    auto& layer = *layers[k]->layer;
+    const std::string g = "/layers/" + std::to_string(k);
+    t.scalar(g + "/pulses", static_cast<double>(stats[k].pulses), "count", "write pulses");
+    t.scalar(g + "/write_phases", static_cast<double>(stats[k].phases), "count",
+             "row-parallel write phases");
+    t.scalar(g + "/write_energy_j", stats[k].energy_j, "J", "drawn by the write drivers");
+    t.scalar(g + "/disturb", stats[k].disturb, "1",
+             "summed |state change| of cells without a pulse in their update");
+    const Eigen::MatrixXd gAfter = layer.conductances();
+    histogram(t, g + "/conductance_before", gBefore[k], gLo, gHi, 64, "S", "cells");
+    histogram(t, g + "/conductance_after", gAfter, gLo, gHi, 64, "S", "cells");
+    histogram(t, g + "/weight_after", layer.exactWeights(), -wMax, wMax, 64, "1", "weights");
+    t.matrix(g + "/states", std::size_t(gAfter.rows()), std::size_t(gAfter.cols()),
+             rowMajor(layer.states()), "1", "final state of every cell (pair j: columns 2j, 2j+1)");
+    t.matrix(g + "/conductance_s", std::size_t(gAfter.rows()), std::size_t(gAfter.cols()),
+             rowMajor(gAfter), "S", "final conductance of every cell");
+    t.attribute(g, "inputs", static_cast<std::int64_t>(layer.rows() - 1));
+    t.attribute(g, "outputs", static_cast<std::int64_t>(layer.outputs()));
+    t.attribute(g, "tiles", static_cast<std::int64_t>(layer.tileCount()));
+  }
 }
 
 /// Reads a --resume file: checks that it was made by the same job, loads its state into `net`
@@ -366,6 +428,10 @@ NnRun runNnJob(const NnJob& job, Progress& progress, const CancelToken& cancel) 
                      c.pulses.width_s);
   }
   train::UpdateStats updates;
+  std::vector<train::UpdateStats> layerUpdates(analog.all().size());
+  std::vector<Eigen::MatrixXd> gBefore;
+  for (const auto& w : analog.all()) gBefore.push_back(w->layer->conductances());
+  double forwardS = 0.0, backwardS = 0.0, updateS = 0.0;  // wall time of each part
   std::vector<double> epochPulses, epochEnergy;
   std::int64_t parameters = 0;
   for (const auto& p : net->parameters()) parameters += p.numel();
@@ -402,15 +468,25 @@ NnRun runNnJob(const NnJob& job, Progress& progress, const CancelToken& cancel) 
         const auto xb = x.index_select(0, idx);
         const auto yb = y.index_select(0, idx);
         sgd.zero_grad();
+        auto tp = Clock::now();
         const auto out = net->forward(xb);
         const auto l = torch::nn::functional::cross_entropy(out, yb);
+        forwardS += secondsSince(tp);
+        tp = Clock::now();
         l.backward();
+        backwardS += secondsSince(tp);
+        tp = Clock::now();
         sgd.step();  // the digital parameters (batch norm; every weight with --ideal)
-        for (const auto& w : analog.all()) {
+        for (std::size_t k = 0; k < analog.all().size(); ++k) {
+          const auto& w = analog.all()[k];
           const Eigen::MatrixXd dw = -job.learning_rate * w->dw;
-          updates += w->layer->update(dw, *response, job.analog.pulses, job.analog.threads);
+          const train::UpdateStats s =
+              w->layer->update(dw, *response, job.analog.pulses, job.analog.threads);
+          layerUpdates[k] += s;
+          updates += s;
           w->dw.setZero();
         }
+        updateS += secondsSince(tp);
         loss += l.item<double>() * static_cast<double>(idx.size(0));
         correct += out.argmax(1).eq(yb).sum().item<std::int64_t>();
         progress.update(stage, static_cast<std::size_t>(b + 1), static_cast<std::size_t>(batches));
@@ -475,6 +551,24 @@ NnRun runNnJob(const NnJob& job, Progress& progress, const CancelToken& cancel) 
              "pulse requests cut to --max-pulses");
     t.metric("write_energy_j", updates.energy_j, "J", "drawn by the write drivers");
     t.metric("reads", static_cast<double>(reads), "count", "input vectors read through tiles");
+    t.metric("disturb_total", updates.disturb, "1",
+             "summed |state change| of the cells without a pulse in their update");
+    describeLayers(t, analog.all(), layerUpdates, gBefore, job.analog);
+  }
+  // Where the time went (wall; the refreshes are parts of forward and update).
+  t.metric("profile_forward_s", forwardS, "s", "forward passes of the batches (reads included)");
+  t.metric("profile_backward_s", backwardS, "s", "backward passes (transposed reads included)");
+  t.metric("profile_update_s", updateS, "s", "SGD steps and pulses (write refresh included)");
+  if (!job.ideal) {
+    double readS = 0.0, refreshS = 0.0;
+    for (const auto& w : analog.all()) {
+      readS += w->layer->readSeconds();
+      refreshS += w->layer->writeRefreshSeconds();
+    }
+    t.metric("profile_read_refresh_s", readS, "s",
+             "reading the tiles' effective weights (every --read-refresh batches)");
+    t.metric("profile_write_refresh_s", refreshS, "s",
+             "refreshing the write model's factors, summed over the tiles");
   }
   t.metric("epochs_completed", static_cast<double>(epochs), "count", "epochs with a test");
   if (epochs > 0) {

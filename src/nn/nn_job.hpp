@@ -26,6 +26,20 @@
 
 namespace ecramsim::nn {
 
+/// The converters and noise of a layer's read periphery; 0 switches each off.
+///  - dac_bits: every input is rounded to one of 2^(b-1) - 1 levels per sign over the batch's
+///    largest |input| (a DAC whose range follows the layer's activations);
+///  - read_noise: Gaussian noise on every output, sigma = read_noise times the batch's largest
+///    |output| (thermal and shot noise of the column currents, lumped);
+///  - adc_bits: every output (after the noise) rounded to 2^(b-1) - 1 levels per sign over the
+///    batch's largest |output|.
+/// The backward pass (the transposed read) is taken without them.
+struct Periphery {
+  int dac_bits = 0;
+  int adc_bits = 0;
+  double read_noise = 0.0;
+};
+
 /// Where the weights of the analog layers live and how they are written (ideal = false): as
 /// `train mushroom` does it (control/train.hpp), per layer.
 struct AnalogConfig {
@@ -39,10 +53,15 @@ struct AnalogConfig {
   train::PulsePolicy pulses;     ///< amplitude, width, cap, dead band, bias scheme
   double init_spread = 0.05;     ///< 1, cells start at x = 0.5 +- this (uniform)
   int threads = 2;               ///< tiles read and written at once
-  /// How the pulses move the cells: the reduced write model of each tile (refreshed every
-  /// refresh_batches batches; array/reduced_write.hpp) or a circuit solve of every phase.
-  train::WriteModel write_model = train::WriteModel::Reduced;
+  /// How the pulses move the cells: the pulse-factor model (array/factor_write.hpp) or the
+  /// reduced write model (array/reduced_write.hpp) of each tile, refreshed every
+  /// refresh_batches batches, or a circuit solve of every phase.
+  train::WriteModel write_model = train::WriteModel::Factors;
   int refresh_batches = 1;
+  /// Batches between reads of the tiles' effective weights (DifferentialLayer::useReadRefresh);
+  /// 0: every input vector through the tiles (the exact path, far slower).
+  int read_refresh = 50;
+  Periphery periphery;  ///< DAC, ADC and read noise (nn/analog.hpp); default: off
 };
 
 struct NnJob {

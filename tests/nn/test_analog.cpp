@@ -4,11 +4,13 @@
 #include <doctest/doctest.h>
 
 #include "app/array_engine.hpp"
+#include "device/params.hpp"
 #include "app/cards.hpp"
 #include "core/rng.hpp"
 #include "nn/analog.hpp"
 #include "nn/nn_job.hpp"
 #include "../support/geometry.hpp"
+#include "../support/doctest_after_torch.hpp"
 
 using namespace ecramsim;
 
@@ -68,10 +70,13 @@ TEST_CASE("analog product: the tiles' nodal read, backward through their transpo
   CHECK(worst <= 1e-9 * fullScale);
   CHECK(irDrop > 1e-6 * fullScale);  // the read sees the line resistance
 
-  // Backward: dL/dx = g W_read^T with the weights as the arrays read them; dW = [x 1]^T g.
+  // Backward: dL/dx = g W_read^T with W_read the tiles' effective weights (their R unit inputs
+  // read through them, line drops included: the transposed read of the reciprocal network);
+  // dW = [x 1]^T g.
   const auto g = torch::rand({5, 6}, torch::kFloat64);
   y.backward(g);
-  const Eigen::MatrixXd wRead = w->layer->readWeights();
+  const Eigen::MatrixXd wRead = w->layer->effectiveWeights();
+  CHECK((a * wRead - direct).cwiseAbs().maxCoeff() <= 1e-9 * fullScale);
   double gxErr = 0.0, dwErr = 0.0;
   for (int i = 0; i < 5; ++i) {
     for (int k = 0; k < 20; ++k) {
@@ -112,4 +117,101 @@ TEST_CASE("analog convolution: every patch through the same tiles as one product
       }
     }
   }
+}
+
+namespace {
+
+/// One open-loop update of random dW on `w` (the default pulse policy).
+void randomUpdate(nn::AnalogWeights& w, Rng& rng) {
+  const auto card = app::resolveCard(app::defaultCardPath().string(), {});
+  const train::PulsePolicy policy;
+  const train::PulseResponse response(cellParams(card.params), policy.scheme,
+                                      policy.amplitude_v, policy.width_s);
+  Eigen::MatrixXd dw(21, 6);
+  for (Eigen::Index k = 0; k < dw.size(); ++k) dw.data()[k] = 0.2 * (rng.uniform() - 0.5);
+  (void)w.layer->update(dw, response, policy, 1);
+}
+
+double worstDifference(const torch::Tensor& a, const Eigen::MatrixXd& b) {
+  double worst = 0.0;
+  for (Eigen::Index i = 0; i < b.rows(); ++i) {
+    for (Eigen::Index j = 0; j < b.cols(); ++j) {
+      worst = std::max(worst, std::abs(a[i][j].item<double>() - b(i, j)));
+    }
+  }
+  return worst;
+}
+
+Eigen::MatrixXd withOnes(const torch::Tensor& x) {
+  Eigen::MatrixXd a(x.size(0), x.size(1) + 1);
+  for (Eigen::Index i = 0; i < a.rows(); ++i) {
+    for (Eigen::Index k = 0; k + 1 < a.cols(); ++k) a(i, k) = x[i][k].item<double>();
+    a(i, a.cols() - 1) = 1.0;
+  }
+  return a;
+}
+
+}  // namespace
+
+TEST_CASE("read refresh: exact at each read of the tiles, the line-drop correction held in between") {
+  Rng rng(5), draw(6);
+  auto w = smallLayer(rng);
+  const double fullScale = 2.0 * 21;
+  const auto x = torch::rand({7, 20}, torch::kFloat64).mul_(2.0).sub_(1.0);
+  const Eigen::MatrixXd a = withOnes(x);
+  w->layer->useReadRefresh(3);
+  // Right after a read (the first product reads): every vector as if driven through the tiles.
+  auto direct = [&] {
+    w->layer->useReadRefresh(0);
+    const Eigen::MatrixXd y = w->layer->forward(a);
+    return y;
+  };
+  CHECK(worstDifference(nn::analogMatmul(x, w), direct()) <= 1e-9 * fullScale);
+  w->layer->useReadRefresh(3);
+  (void)nn::analogMatmul(x, w);  // the read at update 0
+  const Eigen::MatrixXd correction = w->layer->effectiveWeights() - w->layer->exactWeights();
+  CHECK(correction.cwiseAbs().maxCoeff() > 1e-6 * fullScale);  // the lines matter
+  // Two updates later: the present conductances' exact weights plus the held correction, which
+  // is no longer exactly the tiles' read (their conductances moved).
+  randomUpdate(*w, draw);
+  randomUpdate(*w, draw);
+  const Eigen::MatrixXd held = w->layer->exactWeights() + correction;
+  const auto y = nn::analogMatmul(x, w);
+  CHECK(worstDifference(y, a * held) <= 1e-12 * fullScale);
+  // The third update is due a read: exact again.
+  randomUpdate(*w, draw);
+  const auto y3 = nn::analogMatmul(x, w);
+  const Eigen::MatrixXd after = a * (w->layer->exactWeights() + correction);
+  CHECK(worstDifference(y3, after) > 1e-12 * fullScale);  // the correction was taken again
+  CHECK(worstDifference(y3, direct()) <= 1e-9 * fullScale);
+}
+
+TEST_CASE("read periphery: DAC and ADC levels, read noise of the stated sigma") {
+  Rng rng(7);
+  auto w = smallLayer(rng);
+  w->layer->useReadRefresh(1);
+  const auto x = torch::rand({400, 20}, torch::kFloat64).mul_(2.0).sub_(1.0);
+  const auto clean = nn::analogMatmul(x, w);
+  // A 3-bit ADC: at most 2 (2^2 - 1) + 1 = 7 distinct outputs, within half a step of the clean.
+  w->periphery.adc_bits = 3;
+  const auto adc = nn::analogMatmul(x, w);
+  const double range = clean.abs().max().item<double>();
+  CHECK(std::get<0>(at::_unique(adc.flatten())).numel() <= 7);
+  CHECK((adc - clean).abs().max().item<double>() <= 0.5 * range / 3.0 + 1e-12);
+  // A 2-bit DAC: inputs of -r, 0 or r only; the product equals that of the rounded inputs.
+  w->periphery.adc_bits = 0;
+  w->periphery.dac_bits = 2;
+  const auto dac = nn::analogMatmul(x, w);
+  const double r = x.abs().max().item<double>();
+  const auto rounded = torch::round(x / r) * r;
+  w->periphery.dac_bits = 0;
+  CHECK((dac - nn::analogMatmul(rounded, w)).abs().max().item<double>() <= 1e-12);
+  // Read noise: zero-mean Gaussian, sigma = 0.02 of the largest |output|.
+  w->periphery.read_noise = 0.02;
+  w->noise = std::make_unique<Rng>(11);
+  const auto noisy = nn::analogMatmul(x, w);
+  const auto diff = noisy - clean;
+  const double sigma = 0.02 * range;
+  CHECK(diff.std().item<double>() == doctest::Approx(sigma).epsilon(0.1));
+  CHECK(std::abs(diff.mean().item<double>()) < 0.1 * sigma);
 }
