@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <fstream>
 #include <functional>
+#include <stdexcept>
 
 #include "app/array_engine.hpp"
 #include "app/array_experiment.hpp"
@@ -153,6 +154,7 @@ std::string mergeSummary(const std::string& existing, const std::string& update,
 
 PaperResult runPaper(const PaperConfig& cfg, Progress& progress) {
   checkEngine(cfg.engine);
+  if (!cfg.trainer) throw std::invalid_argument("runPaper: no network trainer given");
   std::vector<Experiment> experiments;
   for (const auto& job : deviceExperiments(cfg.seed)) {
     experiments.push_back({fileStem(job.protocol), [job] {
@@ -181,7 +183,7 @@ PaperResult runPaper(const PaperConfig& cfg, Progress& progress) {
                              job.config.write_model = train::WriteModel::Circuit;
                            }
                            NullProgress quiet;
-                           return runTrainJob(job, quiet);
+                           return runTrainJob(job, cfg.trainer, quiet);
                          }});
 
   // Issue 4: Fig. 2e-g, the multiplication map and 1000 random vectors through the 10x10 array

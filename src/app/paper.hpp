@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "app/train_job.hpp"
 #include "core/progress.hpp"
 #include "core/result.hpp"
 
@@ -22,6 +23,9 @@ struct PaperConfig {
   /// When not empty: run only the experiments with these file stems (e.g. "wirings"), and merge
   /// their metrics into an existing summary.json (the other stems' entries are kept).
   std::vector<std::string> only;
+  /// Trains the networks of train_mushroom: the network engine's (nn::trainMushroomNetwork;
+  /// src/app/ does not link libtorch, so the caller passes it in). Required.
+  NetworkTrainer trainer;
 };
 
 struct PaperResult {

@@ -8,6 +8,7 @@
 #include "core/error.hpp"
 #include "io/hdf5.hpp"
 #include "io/image_data.hpp"
+#include "nn/mushroom.hpp"
 #include "nn/nn_job.hpp"
 
 namespace ecramsim::cli {
@@ -261,7 +262,7 @@ void addTrainCommand(CLI::App& app) {
     job.config.write_model = train::parseWriteModel(
         !o->writeModel.empty() ? o->writeModel : (job.engine == "spice" ? "circuit" : "reduced"));
     applyArrayOptions(o->array, job.geometry);
-    const ResultTree tree = app::runTrainJob(job, progress);
+    const ResultTree tree = nn::runMushroomJob(job, progress);
     const std::filesystem::path path = o->out.empty() ? "train_mushroom.h5" : o->out;
     writeResult(tree, path, job.seed);
     std::filesystem::path png = path;

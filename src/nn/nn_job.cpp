@@ -12,6 +12,7 @@
 #include "array/reduced_write.hpp"
 #include "core/error.hpp"
 #include "nn/analog.hpp"
+#include "nn/engine.hpp"
 #include "core/rng.hpp"
 #include "io/hdf5.hpp"
 #include "io/image_data.hpp"
@@ -75,19 +76,7 @@ class AnalogFactory {
 
   std::shared_ptr<AnalogWeights> make(Eigen::Index inputs, Eigen::Index outputs) {
     const auto& c = job_.analog;
-    const train::BackendFactory backend = [&c](Eigen::Index rows, Eigen::Index cols, Rng& rng) {
-      CrossbarGeometry g = c.geometry;
-      g.rows = rows;
-      g.cols = cols;
-      return app::makeBackend(c.engine, c.params, g, rng);
-    };
-    auto w = std::make_shared<AnalogWeights>();
-    w->layer = std::make_unique<train::DifferentialLayer>(inputs + 1, outputs, c.tile_rows,
-                                                          c.tile_cols, backend, rng_, c.map);
-    w->layer->setThreads(c.threads);
-    if (c.write_model == train::WriteModel::Reduced) {
-      w->layer->useWriteModel(makeReducedTileWrites, c.refresh_batches);
-    }
+    auto w = makeAnalogWeights(c, inputs, outputs, rng_);
     Eigen::MatrixXd x(inputs + 1, 2 * outputs);
     for (Eigen::Index j = 0; j < x.cols(); ++j) {
       for (Eigen::Index i = 0; i < x.rows(); ++i) {
@@ -95,7 +84,6 @@ class AnalogFactory {
       }
     }
     w->layer->setStates(x);
-    w->dw = Eigen::MatrixXd::Zero(inputs + 1, outputs);
     all_.push_back(w);
     return w;
   }
@@ -401,16 +389,8 @@ NnRun runNnJob(const NnJob& job, Progress& progress, const CancelToken& cancel) 
         const auto idx = order.slice(0, b * job.batch, std::min(n, (b + 1) * job.batch));
         const auto xb = x.index_select(0, idx);
         const auto yb = y.index_select(0, idx);
-        sgd.zero_grad();
-        const auto out = net->forward(xb);
-        const auto l = torch::nn::functional::cross_entropy(out, yb);
-        l.backward();
-        sgd.step();  // the digital parameters (batch norm; every weight with --ideal)
-        for (const auto& w : analog.all()) {
-          const Eigen::MatrixXd dw = -job.learning_rate * w->dw;
-          updates += w->layer->update(dw, *response, job.analog.pulses, job.analog.threads);
-          w->dw.setZero();
-        }
+        const auto [out, l] = sgdStep(net, sgd, analog.all(), job.analog, response,
+                                      job.learning_rate, xb, yb, updates);
         loss += l.item<double>() * static_cast<double>(idx.size(0));
         correct += out.argmax(1).eq(yb).sum().item<std::int64_t>();
         progress.update(stage, static_cast<std::size_t>(b + 1), static_cast<std::size_t>(batches));
