@@ -13,7 +13,8 @@ class Stopwatch {
  public:
   explicit Stopwatch(double* sink) : sink_(sink), t0_(std::chrono::steady_clock::now()) {}
   ~Stopwatch() {
-    if (sink_) *sink_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
+    using std::chrono::duration;
+    if (sink_) *sink_ += duration<double>(std::chrono::steady_clock::now() - t0_).count();
   }
   Stopwatch(const Stopwatch&) = delete;
   Stopwatch& operator=(const Stopwatch&) = delete;

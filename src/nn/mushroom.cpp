@@ -162,8 +162,9 @@ train::TrainResult trainMushroomNetwork(const train::Samples& train, const train
     net->push_back(activation(cfg.activation));
     net->push_back(ideal2);
   } else {
+    const Index hidden = cfg.hidden, classes = cfg.classes;
     for (const auto& [inputs, outputs, x] :
-         {std::tuple{nIn, Index{cfg.hidden}, &x1}, std::tuple{Index{cfg.hidden}, Index{cfg.classes}, &x2}}) {
+         {std::tuple{nIn, hidden, &x1}, std::tuple{hidden, classes, &x2}}) {
       analog.push_back(makeAnalogWeights(c, inputs, outputs, streams.tiles));
       analog.back()->layer->setStates(*x);
     }

@@ -1,11 +1,13 @@
 /// `train mushroom` on the network engine (nn/mushroom.hpp), end to end on one seed and a short
 /// budget (issue 6 acceptance A and B in small, issue 14 E; the five-seed figures are
 /// tools/bench/train.sh): the default card with variation and line resistance learns the
-/// mushroom table, the software baseline does, and the run's file holds what the schema promises.
+/// mushroom table, the software baseline does, and the run's file holds what the schema promises;
+/// the network's periphery (libtorch autograd) takes the analytic gradient step.
 
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <Eigen/Core>
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -51,6 +53,86 @@ app::TrainJob linearRuleJob(const std::string& card) {
 }
 
 }  // namespace
+
+namespace {
+
+/// x with a trailing column of ones (the bias input).
+Eigen::MatrixXd biased(const Eigen::MatrixXd& x) {
+  Eigen::MatrixXd a(x.rows(), x.cols() + 1);
+  a << x, Eigen::VectorXd::Ones(x.rows());
+  return a;
+}
+
+}  // namespace
+
+TEST_CASE("mushroom network --ideal: one SGD step is the analytic step of the mean cross-entropy") {
+  // Six samples of four inputs, one batch: the step is W - lr dL/dW with L the batch's mean
+  // cross-entropy, whatever the data order. The initial weights follow nn/mushroom.hpp's
+  // streams: the first split of the Rng draws layer 1's then layer 2's states row by row.
+  train::Samples tr;
+  tr.x.resize(6, 4);
+  tr.x << 1, 0, 0, 1, 0, 1, 0, 1, 1, 1, 0, 0, 0, 0, 1, 0, 1, 0, 1, 1, 0, 1, 1, 0;
+  tr.y = {0, 1, 0, 1, 1, 0};
+  for (const auto act : {train::Activation::Tanh, train::Activation::Relu}) {
+    CAPTURE(train::activationName(act));
+    app::TrainJob job = app::defaultTrainJob();
+    job.config.hidden = 3;
+    job.config.classes = 2;
+    job.config.epochs = 1;
+    job.config.batch = 6;
+    job.config.learning_rate = 0.7;
+    job.config.init_spread = 0.3;  // weights up to +-1.2: a step well away from the linear regime
+    job.config.activation = act;
+    NullProgress quiet;
+    Rng rng(7);
+    const train::TrainResult r = nn::trainMushroomNetwork(tr, tr, job, true, rng, quiet);
+
+    Rng again(7);
+    Rng init = again.split();
+    auto weights = [&](Eigen::Index rows, Eigen::Index outputs) {
+      Eigen::MatrixXd x(rows, 2 * outputs);
+      for (Eigen::Index i = 0; i < rows; ++i) {
+        for (Eigen::Index j = 0; j < 2 * outputs; ++j) {
+          x(i, j) = 0.5 + 0.3 * (2.0 * init.uniform() - 1.0);
+        }
+      }
+      Eigen::MatrixXd w(rows, outputs);
+      for (Eigen::Index j = 0; j < outputs; ++j) w.col(j) = 2.0 * (x.col(2 * j) - x.col(2 * j + 1));
+      return w;  // w_scale 2 (the default)
+    };
+    Eigen::MatrixXd w1 = weights(5, 3), w2 = weights(4, 2);
+    const Eigen::MatrixXd z1 = biased(tr.x) * w1;
+    const Eigen::MatrixXd h = act == train::Activation::Tanh
+                                  ? Eigen::MatrixXd(z1.array().tanh())
+                                  : Eigen::MatrixXd(z1.array().max(0.0));
+    const Eigen::MatrixXd slope = act == train::Activation::Tanh
+                                      ? Eigen::MatrixXd(1.0 - h.array().square())
+                                      : Eigen::MatrixXd((z1.array() > 0.0).cast<double>());
+    const Eigen::MatrixXd logits = biased(h) * w2;
+    Eigen::MatrixXd d2(6, 2);
+    double loss = 0.0;
+    for (Eigen::Index i = 0; i < 6; ++i) {
+      const Eigen::RowVectorXd e = (logits.row(i).array() - logits.row(i).maxCoeff()).exp();
+      d2.row(i) = e / e.sum();
+      loss -= std::log(d2(i, tr.y[std::size_t(i)])) / 6.0;
+      d2(i, tr.y[std::size_t(i)]) -= 1.0;
+    }
+    d2 /= 6.0;
+    const Eigen::MatrixXd g2 = biased(h).transpose() * d2;
+    const Eigen::MatrixXd d1 = ((d2 * w2.topRows(3).transpose()).array() * slope.array()).matrix();
+    const Eigen::MatrixXd g1 = biased(tr.x).transpose() * d1;
+    w1 -= 0.7 * g1;
+    w2 -= 0.7 * g2;
+
+    REQUIRE(r.epochs.size() == 2);
+    CHECK(r.epochs[0].loss == doctest::Approx(loss).epsilon(1e-12));
+    REQUIRE(r.w_after.size() == 2);
+    MESSAGE("step of layer 1 (max |lr g1|) " << (0.7 * g1).cwiseAbs().maxCoeff());
+    CHECK((0.7 * g1).cwiseAbs().maxCoeff() > 1e-3);  // the step is not negligible
+    CHECK((r.w_after[0] - w1).cwiseAbs().maxCoeff() < 1e-12);
+    CHECK((r.w_after[1] - w2).cwiseAbs().maxCoeff() < 1e-12);
+  }
+}
 
 TEST_CASE("mushroom, the default run in situ on the default card: >= 99%, software baseline >= 99%") {
   NullProgress quiet;
