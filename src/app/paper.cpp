@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <fstream>
 #include <functional>
+#include <stdexcept>
 
 #include "app/array_engine.hpp"
 #include "app/array_experiment.hpp"
@@ -153,6 +154,8 @@ std::string mergeSummary(const std::string& existing, const std::string& update,
 
 PaperResult runPaper(const PaperConfig& cfg, Progress& progress) {
   checkEngine(cfg.engine);
+  if (!cfg.trainer) throw std::invalid_argument("runPaper: no network trainer given");
+  if (!cfg.vgg8) throw std::invalid_argument("runPaper: no VGG-8 run given");
   std::vector<Experiment> experiments;
   for (const auto& job : deviceExperiments(cfg.seed)) {
     experiments.push_back({fileStem(job.protocol), [job] {
@@ -181,7 +184,7 @@ PaperResult runPaper(const PaperConfig& cfg, Progress& progress) {
                              job.config.write_model = train::WriteModel::Circuit;
                            }
                            NullProgress quiet;
-                           return runTrainJob(job, quiet);
+                           return runTrainJob(job, cfg.trainer, quiet);
                          }});
 
   // Issue 4: Fig. 2e-g, the multiplication map and 1000 random vectors through the 10x10 array
@@ -195,6 +198,10 @@ PaperResult runPaper(const PaperConfig& cfg, Progress& progress) {
                            NullProgress quiet;
                            return runVmmJob(job, quiet);
                          }});
+
+  // Issue 14: a short VGG-8 run on ECRAM tiles beside its software baseline (width 0.125, 2,000
+  // Fashion-MNIST samples, one epoch; always the nodal engine); train_vgg8.h5.
+  experiments.push_back({"train_vgg8", [&] { return cfg.vgg8(cfg.seed); }});
 
   // Issue 13: the wirings of the array side by side; wirings.h5, "wirings/" metrics.
   experiments.push_back({"wirings", [&] {

@@ -4,9 +4,11 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "app/train_job.hpp"
 #include "core/progress.hpp"
 #include "core/result.hpp"
 
@@ -22,6 +24,12 @@ struct PaperConfig {
   /// When not empty: run only the experiments with these file stems (e.g. "wirings"), and merge
   /// their metrics into an existing summary.json (the other stems' entries are kept).
   std::vector<std::string> only;
+  /// Trains the networks of train_mushroom: the network engine's (nn::trainMushroomNetwork;
+  /// src/app/ does not link libtorch, so the caller passes it in). Required.
+  NetworkTrainer trainer;
+  /// Runs the short VGG-8 study of train_vgg8 (nn::paperVgg8: libtorch, passed in as `trainer`)
+  /// from a seed. Required.
+  std::function<ResultTree(std::uint64_t seed)> vgg8;
 };
 
 struct PaperResult {

@@ -8,8 +8,6 @@
 #include "app/array_engine.hpp"
 #include "app/cards.hpp"
 #include "app/program_job.hpp"
-#include "array/factor_write.hpp"
-#include "array/reduced_write.hpp"
 #include "core/error.hpp"
 #include "core/memory_budget.hpp"
 #include "io/tabular.hpp"
@@ -37,10 +35,12 @@ void putMap(ResultTree& out, const std::string& path, const Eigen::MatrixXd& m,
 /// The learning curve of a run under `group` ("/training", "/ideal/training", ...).
 void putCurve(ResultTree& out, const std::string& group, const train::TrainResult& r, bool device) {
   std::vector<std::int64_t> epoch, pulses, phases;
-  std::vector<double> loss, trainAcc, testAcc, energy, time;
+  std::vector<double> loss, trainAcc, testAcc, testLoss, seconds, energy, time;
   for (const auto& e : r.epochs) {
     epoch.push_back(e.epoch);
     loss.push_back(e.loss);
+    testLoss.push_back(e.test_loss);
+    seconds.push_back(e.seconds);
     trainAcc.push_back(e.train_accuracy);
     testAcc.push_back(e.test_accuracy);
     pulses.push_back(e.updates.pulses);
@@ -53,6 +53,8 @@ void putCurve(ResultTree& out, const std::string& group, const train::TrainResul
   out.vector(group + "/train_accuracy", trainAcc, "1",
              "fraction of training samples classified right");
   out.vector(group + "/test_accuracy", testAcc, "1", "fraction of test samples classified right");
+  out.vector(group + "/test_loss", testLoss, "1", "mean cross-entropy over the test set, nats");
+  out.vector(group + "/seconds", seconds, "s", "wall time of the epoch with its evaluation");
   out.dimensionsBelow(group, {"epoch"});  // epoch: its own coordinates
   if (!device) return;
   out.integers(group + "/pulses", pulses, "count", "write pulses applied during the epoch");
@@ -165,27 +167,16 @@ struct FoldOutcome {
   bool hasIdeal = false;
 };
 
-FoldOutcome runFold(const TrainJob& job, const train::Samples& tr, const train::Samples& te,
-                    Rng& master, Progress& progress) {
+FoldOutcome runFold(const TrainJob& job, const NetworkTrainer& trainer,
+                    const train::Samples& tr, const train::Samples& te, Rng& master,
+                    Progress& progress) {
   const Rng start = master.split();
   FoldOutcome f;
-  const EcramParams params = job.card.params;
-  const CrossbarGeometry geo = job.geometry;
-  const train::BackendFactory make = [params, geo, engine = job.engine](Index rows, Index cols,
-                                                                        Rng& rng) {
-    CrossbarGeometry g = geo;
-    g.rows = rows;
-    g.cols = cols;
-    return makeBackend(engine, params, g, rng);
-  };
   Rng rngDevice = start;
-  f.device = train::trainInSitu(tr, te, job.config, cellParams(params), make, rngDevice, progress,
-                                job.config.write_model == train::WriteModel::Factors
-                                    ? makeFactorTileWrites
-                                    : makeReducedTileWrites);
+  f.device = trainer(tr, te, job, false, rngDevice, progress);
   if (job.ideal) {
     Rng rngIdeal = start;  // same initial weights and data order as the device run
-    f.ideal = train::trainIdeal(tr, te, job.config, rngIdeal, progress);
+    f.ideal = trainer(tr, te, job, true, rngIdeal, progress);
     f.hasIdeal = true;
   }
   return f;
@@ -388,7 +379,8 @@ TrainJob defaultTrainJob() {
   return job;
 }
 
-ResultTree runTrainJob(const TrainJob& jobIn, Progress& progress) {
+ResultTree runTrainJob(const TrainJob& jobIn, const NetworkTrainer& trainer,
+                       Progress& progress) {
   TrainJob job = jobIn;
   if (job.dataset != "mushroom") {
     throw InputError({}, "DATASET", "unknown data set '" + echoToken(job.dataset) + "' (mushroom)");
@@ -436,7 +428,7 @@ ResultTree runTrainJob(const TrainJob& jobIn, Progress& progress) {
   for (std::size_t k = 0; k < splits.size(); ++k) {
     const train::Samples tr = subset(data.all, splits[k].train);
     const train::Samples te = subset(data.all, splits[k].test);
-    FoldOutcome f = runFold(job, tr, te, master, progress);
+    FoldOutcome f = runFold(job, trainer, tr, te, master, progress);
     testAcc.push_back(f.device.epochs.back().test_accuracy);
     trainAcc.push_back(f.device.epochs.back().train_accuracy);
     if (f.hasIdeal) {
@@ -457,6 +449,9 @@ ResultTree runTrainJob(const TrainJob& jobIn, Progress& progress) {
   putDevices(out, r, job);
   recordCard(job.card, "/config/model", out);
   recordSettings(job, data.all, out);
+  out.attribute("/config/train", "network", r.network);
+  out.attribute("/config/train", "periphery",
+                std::string("libtorch autograd in float64, plain SGD on the mean cross-entropy"));
   out.strings("/config/train/feature_names", data.featureNames,
               "one-hot input i (row i of layer 1)");
   out.strings("/config/train/class_names", data.classNames, "output j (class index)");

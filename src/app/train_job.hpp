@@ -1,9 +1,13 @@
 #pragma once
 /// `ecramsim train mushroom`: the two-layer mushroom classifier trained in situ on simulated
-/// ECRAM arrays (issue 6), with an optional software baseline of the same network.
+/// ECRAM arrays (issue 6), with an optional software baseline of the same network. This part
+/// owns the data, the splits and the result file; the network engine (src/nn/, libtorch, which
+/// src/app/ does not link) trains the network of each split: nn::runMushroomJob puts them
+/// together.
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -44,9 +48,18 @@ struct TrainJob {
 /// The default settings of `ecramsim train mushroom` (see train_job.cpp for why).
 [[nodiscard]] TrainJob defaultTrainJob();
 
-/// Runs the job: /training (learning curve), /devices (conductance maps and histograms before
-/// and after, pulses per cell), /ideal/training with --ideal, /folds with --folds, /config
-/// (card, settings), /profile (wall times, attributes only), /metrics.
-[[nodiscard]] ResultTree runTrainJob(const TrainJob& job, Progress& progress);
+/// Trains the network of one split: on the job's ECRAM tiles, or with `ideal` the same network,
+/// initial weights and data order in floating point; `rng` seeds both alike
+/// (nn::trainMushroomNetwork).
+using NetworkTrainer = std::function<train::TrainResult(
+    const train::Samples& train, const train::Samples& test, const TrainJob& job, bool ideal,
+    Rng& rng, Progress& progress)>;
+
+/// Runs the job, each split's network trained by `trainer`: /training (learning curve),
+/// /devices (conductance maps and histograms before and after, pulses per cell),
+/// /ideal/training with --ideal, /folds with --folds, /config (card, settings), /profile (wall
+/// times, attributes only), /metrics.
+[[nodiscard]] ResultTree runTrainJob(const TrainJob& job, const NetworkTrainer& trainer,
+                                     Progress& progress);
 
 }  // namespace ecramsim::app

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <tuple>
 
 #include "array/cell_array.hpp"
 #include "core/error.hpp"
@@ -19,6 +21,10 @@ constexpr double kProbe = 0.01;
 constexpr double kUnitTol = 1e-9;
 constexpr int kMaxPasses = 50;
 
+/// 1, a step that moves y (the distance to the bound) by less than this fraction of itself is
+/// taken explicitly: the closed form's second-order term is then below 1e-12 of y.
+constexpr double kExplicitStep = 1e-6;
+
 /// State after `t` s of dx/dt = a w(x) - (x - x_eq) / tau_ret, with a = I / q_c fixed: the
 /// soft-bound window in closed form, retention to first order.
 double advanceFixedCurrent(const CellParams& p, double x, double a, double t) {
@@ -28,12 +34,16 @@ double advanceFixedCurrent(const CellParams& p, double x, double a, double t) {
     // y: the distance to the bound the state moves towards; dy/dt = -|a| y^q.
     double y = up ? 1.0 - x : x;
     const double rate = std::fabs(a) * t;
+    double explicitStep = 0.0;
+    if (y > 0.0 && q != 0.0 && q != 1.0) explicitStep = rate * std::pow(y, q);
     if (y <= 0.0) {
       y = 0.0;
     } else if (q == 0.0) {
       y = std::max(0.0, y - rate);
     } else if (q == 1.0) {
       y *= std::exp(-rate);
+    } else if (explicitStep <= kExplicitStep * y) {
+      y -= explicitStep;
     } else {
       const double z = std::pow(y, 1.0 - q) - (1.0 - q) * rate;
       y = z <= 0.0 ? 0.0 : std::pow(z, 1.0 / (1.0 - q));
@@ -42,6 +52,27 @@ double advanceFixedCurrent(const CellParams& p, double x, double a, double t) {
   }
   if (p.tau_ret > 0.0) x -= (x - p.x_eq) / p.tau_ret * t;
   return std::clamp(x, 0.0, 1.0);
+}
+
+/// groupIntoPhases(pulses, RowParallel) in O(n): the k-th request of a cell and amplitude goes
+/// to the k-th phase of its row and amplitude, phases in the order they are opened.
+std::vector<WritePhase> rowParallelPhases(std::span<const PulseRequest> pulses) {
+  std::vector<WritePhase> phases;
+  std::map<std::tuple<Index, Index, double>, int> seen;       // (row, col, amplitude): requests
+  std::map<std::tuple<Index, double, int>, std::size_t> at;  // (row, amplitude, k): phase
+  for (std::size_t k = 0; k < pulses.size(); ++k) {
+    const PulseRequest& p = pulses[k];
+    const int n = seen[{p.row, p.col, p.amplitude_v}]++;
+    const auto [it, opened] = at.try_emplace({p.row, p.amplitude_v, n}, phases.size());
+    if (opened) {
+      WritePhase ph;
+      ph.row = p.row;
+      ph.amplitude_v = p.amplitude_v;
+      phases.push_back(ph);
+    }
+    phases[it->second].pulses.push_back(k);
+  }
+  return phases;
 }
 
 }  // namespace
@@ -231,7 +262,7 @@ ReducedWriteResult FactorWriteModel::apply(std::span<const PulseRequest> pulses,
   requireGroundedLines(scheme);
   if (!refreshed()) throw InputError({}, "pulse-factor write model", "refresh() before use");
   const Index R = geo_.rows, C = geo_.cols;
-  const std::vector<WritePhase> phases = groupIntoPhases(pulses, PulseOrder::RowParallel);
+  const std::vector<WritePhase> phases = rowParallelPhases(pulses);
   std::vector<double> amplitudes;
   for (const WritePhase& ph : phases) {
     if (std::find(amplitudes.begin(), amplitudes.end(), ph.amplitude_v) == amplitudes.end()) {

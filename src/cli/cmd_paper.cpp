@@ -4,6 +4,8 @@
 #include "cli/common.hpp"
 #include "cli/plots.hpp"
 #include "core/error.hpp"
+#include "nn/mushroom.hpp"
+#include "nn/nn_job.hpp"
 
 namespace ecramsim::cli {
 
@@ -38,7 +40,13 @@ void addPaperCommand(CLI::App& app) {
   cmd->callback([o] {
     StderrProgress progress(o->flags.quiet);
     const app::PaperResult r =
-        app::runPaper({o->out, o->seed, context().commandLine, o->engine, o->only}, progress);
+        app::runPaper({o->out, o->seed, context().commandLine, o->engine, o->only,
+                       nn::trainMushroomNetwork,
+                       [](std::uint64_t seed) {
+                         NullProgress quiet;
+                         return nn::paperVgg8(seed, quiet);
+                       }},
+                      progress);
     if (!o->noPlots && o->only.empty()) {
       const int rc = runPlotScript("paper.py", {o->out}, o->flags.quiet);
       if (rc != 0) {

@@ -8,6 +8,7 @@
 #include "core/error.hpp"
 #include "io/hdf5.hpp"
 #include "io/image_data.hpp"
+#include "nn/mushroom.hpp"
 #include "nn/nn_job.hpp"
 
 namespace ecramsim::cli {
@@ -66,13 +67,8 @@ void addNnCommand(CLI::App& train, const std::string& network) {
   auto& j = o->job;
   j.network = network;
   // Array, mapping and pulse defaults of `train mushroom` (see app/train_job.cpp for why).
-  const auto mushroom = app::defaultTrainJob();
+  j.analog = nn::defaultAnalogConfig();
   auto& c = j.analog;
-  c.geometry = mushroom.geometry;
-  c.map = mushroom.config.map;
-  c.pulses = mushroom.config.pulses;
-  c.init_spread = mushroom.config.init_spread;
-  c.threads = mushroom.config.threads;
   CLI::App* cmd = nullptr;
   if (network == "vgg8") {
     cmd = train.add_subcommand(
@@ -292,7 +288,7 @@ void addTrainCommand(CLI::App& app) {
     job.config.write_model = train::parseWriteModel(
         !o->writeModel.empty() ? o->writeModel : (job.engine == "spice" ? "circuit" : "reduced"));
     applyArrayOptions(o->array, job.geometry);
-    const ResultTree tree = app::runTrainJob(job, progress);
+    const ResultTree tree = nn::runMushroomJob(job, progress);
     const std::filesystem::path path = o->out.empty() ? "train_mushroom.h5" : o->out;
     writeResult(tree, path, job.seed);
     std::filesystem::path png = path;

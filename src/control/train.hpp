@@ -1,6 +1,7 @@
 #pragma once
-/// In-situ training of a two-layer classifier on ECRAM arrays (DESIGN.md section 6), written
-/// against ArrayBackend so that any engine can carry it.
+/// The analog weights of in-situ training on ECRAM arrays (DESIGN.md section 6), written
+/// against ArrayBackend so that any engine can carry it; the networks that use them are those of
+/// the network engine (src/nn/: `train mushroom`, `train mlp`, `train vgg8`).
 ///
 /// Mapping. Each weight is a differential pair of cells on the same array, columns 2j (G+) and
 /// 2j+1 (G-) of its layer: w = w_scale (G+ - G-) / (gmax - gmin), with the card's nominal gmin
@@ -12,10 +13,10 @@
 /// currents, and the periphery forms y_j = (I_2j - I_2j+1) w_scale / (read_v (gmax - gmin)),
 /// adding the partial sums of the tiles stacked along the rows.
 ///
-/// Periphery. Activations, softmax cross-entropy and backpropagation are computed in double
-/// precision (control/network.hpp). The error is carried back through the output layer with the
-/// output layer's weights as the array reports them (readConductances: the read of the same
-/// cells a transposed VMM would use; (H + 1) reads per update).
+/// Periphery. Activations, softmax cross-entropy and backpropagation are the network engine's
+/// (libtorch autograd, src/nn/). The error is carried back through a layer with its weights as
+/// the arrays report them (readWeights: readConductances, the read of the same cells a
+/// transposed VMM would use; rows reads per update).
 ///
 /// Updates (open loop). SGD gives dW = -lr dL/dW per batch. Each weight's change is split
 /// between its pair: the G+ cell is asked to move by +dw / (2 w_scale) in state and the G- cell
@@ -115,7 +116,7 @@ struct PulsePolicy {
 
 /// How the pulses of an update move the cells (see the header comment): the circuit, the
 /// reduced write model (array/reduced_write.hpp) or the pulse-factor model
-/// (array/factor_write.hpp), the last two given to trainInSitu as `writes`.
+/// (array/factor_write.hpp), the last two through DifferentialLayer::useWriteModel.
 enum class WriteModel { Circuit, Reduced, Factors };
 
 /// "circuit", "reduced" or "factors".
@@ -230,6 +231,7 @@ struct Samples {
   std::vector<int> y;  ///< class index per row
 };
 
+/// The settings of `train mushroom`'s network (app/train_job.hpp, nn/mushroom.hpp).
 struct TrainConfig {
   int hidden = 8;  ///< H
   int classes = 2;
@@ -254,13 +256,15 @@ struct EpochRecord {
   double train_accuracy = 0.0;
   double test_accuracy = 0.0;
   UpdateStats updates;  ///< of this epoch
+  double test_loss = 0.0;  ///< mean cross-entropy over the test set (after the epoch)
+  double seconds = 0.0;    ///< s, wall time of the epoch with its evaluation
 };
 
 /// Wall time spent in each part of a run (s); not part of the results' numbers.
 struct Profile {
   double forward_s = 0.0;   ///< VMMs of the batches (both layers)
-  double backward_s = 0.0;  ///< periphery arithmetic and reading the output layer's weights
-  double update_s = 0.0;    ///< applyPulses: write solves and state integration
+  double backward_s = 0.0;  ///< autograd: transposed reads of the weights, dW
+  double update_s = 0.0;    ///< the pulses: write solves and state integration
   double evaluate_s = 0.0;  ///< accuracy of the whole training and test sets per epoch
   double total_s = 0.0;
 };
@@ -277,19 +281,8 @@ struct TrainResult {
   long long reads = 0;                   ///< input vectors applied
   std::vector<std::size_t> tiles;        ///< tiles per layer
   Profile profile;
+  std::string network;                   ///< the layers in order, as the engine built them
 };
-
-/// Trains in situ. `nominal`: the card without variation (the controller's device model);
-/// `writes`: the reduced write model of a tile, used when cfg.write_model is Reduced. Throws
-/// InputError for a bad configuration; checks globalCancelToken between batches.
-[[nodiscard]] TrainResult trainInSitu(const Samples& train, const Samples& test,
-                                      const TrainConfig& cfg, const CellParams& nominal,
-                                      const BackendFactory& make, Rng& rng, Progress& progress,
-                                      const TileWriteFactory& writes = {});
-
-/// The same network, data order and initial weights in floating point, no device (--ideal).
-[[nodiscard]] TrainResult trainIdeal(const Samples& train, const Samples& test,
-                                     const TrainConfig& cfg, Rng& rng, Progress& progress);
 
 /// Throws InputError naming the option for an out-of-range setting.
 void validate(const TrainConfig& cfg);

@@ -35,11 +35,14 @@ torch::Tensor quantize(const torch::Tensor& t, int bits) {
   return torch::round(t * (levels / range)) * (range / levels);
 }
 
-/// The layer's outputs (N x m, float64) for inputs x (N x inputs, float64): through the tiles
-/// (read refresh 0) or the effective weights W ((inputs + 1) x m, bias row last).
+/// The layer's outputs (N x m) for inputs x (N x inputs): through the tiles (read refresh 0,
+/// in double precision) or the effective weights W ((inputs + 1) x m, bias row last) in x's
+/// precision (a float32 network's periphery works in float32).
 torch::Tensor readLayer(const torch::Tensor& x, AnalogWeights& w) {
-  if (w.layer->readRefresh() == 0) return toTorch(w.layer->forward(withBias(x)), torch::kFloat64);
-  const torch::Tensor weights = toTorch(w.layer->effectiveWeights(), torch::kFloat64);
+  if (w.layer->readRefresh() == 0) {
+    return toTorch(w.layer->forward(withBias(x)), x.scalar_type());
+  }
+  const torch::Tensor weights = toTorch(w.layer->effectiveWeights(), x.scalar_type());
   const auto n = weights.size(0) - 1;
   return torch::addmm(weights[n], x, weights.slice(0, 0, n));
 }
@@ -51,33 +54,34 @@ struct AnalogFunction : public torch::autograd::Function<AnalogFunction> {
                                const torch::Tensor& /*anchor*/, AnalogWeights* w) {
     ctx->saved_data["weights"] = reinterpret_cast<std::int64_t>(w);
     ctx->save_for_backward({x});
-    torch::Tensor in = x.detach().to(torch::kFloat64);
+    torch::Tensor in = x.detach();
     if (w->periphery.dac_bits > 0) in = quantize(in, w->periphery.dac_bits);
     w->reads += in.size(0);
     torch::Tensor y = readLayer(in, *w);
     if (w->periphery.read_noise > 0.0) {
       const double sigma = w->periphery.read_noise * y.abs().max().item<double>();
-      auto noise = torch::empty_like(y);
+      auto noise = torch::empty(y.sizes(), torch::kFloat64);
       double* p = noise.data_ptr<double>();
       for (std::int64_t k = 0; k < noise.numel(); ++k) p[k] = sigma * w->noise->normal();
-      y = y + noise;
+      y = y + noise.to(y.scalar_type());
     }
     if (w->periphery.adc_bits > 0) y = quantize(y, w->periphery.adc_bits);
-    return y.to(x.scalar_type());
+    return y;
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
     auto* w = reinterpret_cast<AnalogWeights*>(ctx->saved_data["weights"].toInt());
-    const auto x = ctx->get_saved_variables()[0].to(torch::kFloat64);
-    const auto g = grads[0].to(torch::kFloat64).contiguous();
+    // In the network's precision (float32 for VGG-8, float64 in the tests).
+    const auto x = ctx->get_saved_variables()[0];
+    const auto g = grads[0].to(x.scalar_type()).contiguous();
     // dW: inputs^T x error, the bias row the error summed over the batch.
     const torch::Tensor dw = torch::cat({x.t().mm(g), g.sum(0, true)}, 0);
     w->dw += toEigen(dw);
     if (!ctx->needs_input_grad(0)) return {torch::Tensor(), torch::Tensor(), torch::Tensor()};
     // The error goes back through the transposed read of the same tiles; the bias row has no
     // input to return to.
-    const torch::Tensor weights = toTorch(w->layer->effectiveWeights(), torch::kFloat64);
+    const torch::Tensor weights = toTorch(w->layer->effectiveWeights(), x.scalar_type());
     const torch::Tensor gx = g.mm(weights.slice(0, 0, weights.size(0) - 1).t());
     return {gx.to(grads[0].scalar_type()), torch::Tensor(), torch::Tensor()};
   }

@@ -11,8 +11,12 @@
 #include "app/array_engine.hpp"
 #include "array/factor_write.hpp"
 #include "array/reduced_write.hpp"
+#include "app/cards.hpp"
+#include "app/train_job.hpp"
+#include "core/progress.hpp"
 #include "core/error.hpp"
 #include "nn/analog.hpp"
+#include "nn/engine.hpp"
 #include "core/rng.hpp"
 #include "io/hdf5.hpp"
 #include "io/image_data.hpp"
@@ -76,24 +80,7 @@ class AnalogFactory {
 
   std::shared_ptr<AnalogWeights> make(Eigen::Index inputs, Eigen::Index outputs) {
     const auto& c = job_.analog;
-    const train::BackendFactory backend = [&c](Eigen::Index rows, Eigen::Index cols, Rng& rng) {
-      CrossbarGeometry g = c.geometry;
-      g.rows = rows;
-      g.cols = cols;
-      return app::makeBackend(c.engine, c.params, g, rng);
-    };
-    auto w = std::make_shared<AnalogWeights>();
-    w->layer = std::make_unique<train::DifferentialLayer>(inputs + 1, outputs, c.tile_rows,
-                                                          c.tile_cols, backend, rng_, c.map);
-    w->layer->setThreads(c.threads);
-    w->layer->useReadRefresh(c.read_refresh);
-    w->periphery = c.periphery;
-    if (c.periphery.read_noise > 0.0) w->noise = std::make_unique<Rng>(rng_.split());
-    if (c.write_model == train::WriteModel::Reduced) {
-      w->layer->useWriteModel(makeReducedTileWrites, c.refresh_batches);
-    } else if (c.write_model == train::WriteModel::Factors) {
-      w->layer->useWriteModel(makeFactorTileWrites, c.refresh_batches);
-    }
+    auto w = makeAnalogWeights(c, inputs, outputs, rng_);
     Eigen::MatrixXd x(inputs + 1, 2 * outputs);
     for (Eigen::Index j = 0; j < x.cols(); ++j) {
       for (Eigen::Index i = 0; i < x.rows(); ++i) {
@@ -101,7 +88,6 @@ class AnalogFactory {
       }
     }
     w->layer->setStates(x);
-    w->dw = Eigen::MatrixXd::Zero(inputs + 1, outputs);
     all_.push_back(w);
     return w;
   }
@@ -467,26 +453,12 @@ NnRun runNnJob(const NnJob& job, Progress& progress, const CancelToken& cancel) 
         const auto idx = order.slice(0, b * job.batch, std::min(n, (b + 1) * job.batch));
         const auto xb = x.index_select(0, idx);
         const auto yb = y.index_select(0, idx);
-        sgd.zero_grad();
-        auto tp = Clock::now();
-        const auto out = net->forward(xb);
-        const auto l = torch::nn::functional::cross_entropy(out, yb);
-        forwardS += secondsSince(tp);
-        tp = Clock::now();
-        l.backward();
-        backwardS += secondsSince(tp);
-        tp = Clock::now();
-        sgd.step();  // the digital parameters (batch norm; every weight with --ideal)
-        for (std::size_t k = 0; k < analog.all().size(); ++k) {
-          const auto& w = analog.all()[k];
-          const Eigen::MatrixXd dw = -job.learning_rate * w->dw;
-          const train::UpdateStats s =
-              w->layer->update(dw, *response, job.analog.pulses, job.analog.threads);
-          layerUpdates[k] += s;
-          updates += s;
-          w->dw.setZero();
-        }
-        updateS += secondsSince(tp);
+        StepTimes times;
+        const auto [out, l] = sgdStep(net, sgd, analog.all(), job.analog, response,
+                                      job.learning_rate, xb, yb, updates, &times, &layerUpdates);
+        forwardS += times.forward_s;
+        backwardS += times.backward_s;
+        updateS += times.update_s;
         loss += l.item<double>() * static_cast<double>(idx.size(0));
         correct += out.argmax(1).eq(yb).sum().item<std::int64_t>();
         progress.update(stage, static_cast<std::size_t>(b + 1), static_cast<std::size_t>(batches));
@@ -577,6 +549,44 @@ NnRun runNnJob(const NnJob& job, Progress& progress, const CancelToken& cancel) 
     t.metric("seconds_per_epoch", curve.seconds.back(), "s", "wall time of the last epoch");
   }
   return run;
+}
+
+AnalogConfig defaultAnalogConfig() {
+  const auto mushroom = app::defaultTrainJob();
+  const auto card = app::resolveCard(app::defaultCardPath().string(), {});
+  AnalogConfig c;
+  c.card = card.name;
+  c.params = card.params;
+  c.geometry = mushroom.geometry;
+  c.map = mushroom.config.map;
+  c.map.gmin_s = card.params.gmin;
+  c.map.gmax_s = card.params.gmax;
+  c.pulses = mushroom.config.pulses;
+  c.init_spread = mushroom.config.init_spread;
+  c.threads = mushroom.config.threads;
+  return c;
+}
+
+ResultTree paperVgg8(std::uint64_t seed, Progress& progress) {
+  NnJob job;
+  job.network = "vgg8";
+  job.width = 0.125;
+  job.subset = 2000;
+  job.test_subset = 1000;
+  job.epochs = 1;
+  job.seed = seed;
+  job.analog = defaultAnalogConfig();
+  NnJob ideal = job;
+  ideal.ideal = true;
+  const NnRun base = runNnJob(ideal, progress, globalCancelToken());
+  NnRun run = runNnJob(job, progress, globalCancelToken());
+  run.tree.metric("ideal_test_accuracy", base.tree.metricValue("test_accuracy"), "1",
+                  "the same network, initial weights and data order with --ideal");
+  for (const char* name : {"epoch", "test_accuracy", "train_accuracy", "train_loss", "test_loss"}) {
+    run.tree.dataset(std::string("/ideal/") + name,
+                     base.tree.datasets().at(std::string("/training/") + name));
+  }
+  return run.tree;
 }
 
 }  // namespace ecramsim::nn

@@ -94,6 +94,17 @@ struct NnRun {
   bool interrupted = false;
 };
 
+/// The analog settings `train mlp|vgg8` start from: `train mushroom`'s array (shipped lines),
+/// mapping and pulse defaults (app/train_job.cpp), the default card.
+[[nodiscard]] AnalogConfig defaultAnalogConfig();
+
+/// `ecramsim paper`'s short VGG-8 run (minutes): width 0.125, the first 2,000 Fashion-MNIST
+/// training and 1,000 test samples, one epoch, on the default card's 128 x 128 tiles (nodal
+/// engine, pulse-factor write model) and, from the same seed, with --ideal. The analog run's
+/// tree, with the ideal run's learning curve under /ideal and its final test accuracy as metric
+/// ideal_test_accuracy. InputError when the data set is missing.
+[[nodiscard]] ResultTree paperVgg8(std::uint64_t seed, Progress& progress);
+
 /// Trains the network; the tree ends with /state (every parameter and buffer after the last
 /// completed epoch, float32 values as float64, shapes as the layers hold them). InputError for a job the engine cannot run (unknown network or data
 /// set, layer sizes that do not match the data, non-positive sizes, a --resume file of another

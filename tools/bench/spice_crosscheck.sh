@@ -7,9 +7,10 @@
 # 5x5 target. Then mushroom training (100 rows, one epoch) on --engine spice against nodal
 # (final conductances within 1e-3 of the range, same pulses and accuracy; about 3 minutes).
 # Usage: tools/bench/spice_crosscheck.sh [BUILD_DIR]
-#   (the build needs the targets test_spicebackend and test_train)
+#   (the build needs the targets test_spicebackend, test_train and test_nn)
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 build="${1:-$repo/build}"
 "$build/tests/test_spicebackend" --no-skip -tc='bench*' -s -d
 "$build/tests/test_train" --no-skip -tc='bench*' -s -d
+"$build/tests/test_nn" --no-skip -tc='bench --engine spice*' -s -d

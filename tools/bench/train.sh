@@ -9,9 +9,13 @@
 # (user + sys) is printed beside the wall time because other processes on a shared core stretch
 # the wall time, not the CPU time. Prints mean and standard deviation (sample, n - 1) of the
 # test accuracy.
+# With BASELINE=DIR (a build directory of another commit, e.g. main's), the default runs are
+# repeated with both binaries, alternating per seed on the same core, and the ratio of their mean
+# CPU times is printed: a comparison of two commits in the same conditions.
 # Usage: tools/bench/train.sh [BUILD_DIR] [extra train options...]
 #   SEEDS (default "1 2 3 4 5"), NL_SEEDS (default: SEEDS; empty skips the nonlinear card),
-#   REFRESH (default 10; empty skips), OLD (default 1; empty skips the 16 x 16 circuit runs).
+#   REFRESH (default 10; empty skips), OLD (default 1; empty skips the 16 x 16 circuit runs),
+#   BASELINE (default empty: no comparison).
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 build="${1:-$repo/build}"
@@ -21,6 +25,7 @@ seeds="${SEEDS:-1 2 3 4 5}"
 nl_seeds="${NL_SEEDS-$seeds}"
 refresh="${REFRESH-10}"
 old="${OLD-1}"
+baseline="${BASELINE:-}"
 core="${CORE:-0}"
 py=/usr/bin/python3
 scratch="$(mktemp -d)"
@@ -30,7 +35,7 @@ run() {  # run CARD SEED TAG [options]: one training run; prints "wall cpu json"
   local card="$1" seed="$2" tag="$3"
   shift 3
   local out
-  out=$(/usr/bin/time -f "%e %U %S" -o "$scratch/time" taskset -c "$core" "$bin" train mushroom \
+  out=$(/usr/bin/time -f "%e %U %S" -o "$scratch/time" taskset -c "$core" "${BIN:-$bin}" train mushroom \
           -q --json --no-plot --seed "$seed" -m "$card" -o "$scratch/${tag}_$seed.h5" "$@")
   echo "$(awk '{print $1, $2 + $3}' "$scratch/time") $out"
 }
@@ -61,6 +66,20 @@ nl_card="$repo/models/strong_nonlinear.model"
 echo "ecramsim train mushroom, default settings $*, pinned to core $core of $(nproc)"
 echo "default card (models/wox_ysz.model, variation + line resistance), seeds: $seeds"
 for s in $seeds; do run "$default_card" "$s" default --ideal "$@"; done | summarize default
+if [ -n "$baseline" ]; then
+  echo "this build against $baseline, default settings, alternating per seed"
+  for s in $seeds; do
+    run "$default_card" "$s" ab_this --ideal "$@" >> "$scratch/ab_this"
+    BIN="$baseline/ecramsim" run "$default_card" "$s" ab_base --ideal "$@" >> "$scratch/ab_base"
+  done
+  echo " this build:"
+  summarize ab_this < "$scratch/ab_this"
+  echo " baseline:"
+  summarize ab_base < "$scratch/ab_base"
+  "$py" -c 'import sys; n, o = ([float(v) for v in open(f).read().split()] for f in sys.argv[1:3])
+print("  this build over the baseline: mean wall time %.2f, mean CPU time %.2f" % (n[0] / o[0], n[1] / o[1]))' \
+    "$scratch/time_ab_this" "$scratch/time_ab_base"
+fi
 if [ -n "$refresh" ]; then
   echo "the same, reduced write model refreshed every $refresh batches (--refresh $refresh)"
   for s in $seeds; do run "$default_card" "$s" refresh --refresh "$refresh" "$@"; done |

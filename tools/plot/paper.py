@@ -161,16 +161,30 @@ def plot_array_program(f, out_dir, quiet):
         print("figure", path, file=sys.stderr)
 
 
-def plot_train(f, out_dir, quiet):
-    """Issue 6: in-situ training of the mushroom classifier (tools/plot/train.py draws it)."""
+def _train_module():
+    """tools/plot/train.py, which draws the training files."""
     import importlib.util
     spec = importlib.util.spec_from_file_location(
         "ecramsim_train_plot", os.path.join(os.path.dirname(os.path.abspath(__file__)), "train.py"))
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
+    return mod
+
+
+def plot_train(f, out_dir, quiet):
+    """Issue 6: in-situ training of the mushroom classifier (tools/plot/train.py draws it)."""
+    mod = _train_module()
     fig = plt.figure(figsize=(15, 3.6))
     mod.draw(f, fig)
     _save(fig, out_dir, "train_mushroom.png", quiet)
+
+
+def plot_vgg8(f, out_dir, quiet):
+    """Issue 14: the short VGG-8 run beside --ideal (tools/plot/train.py draws it)."""
+    mod = _train_module()
+    fig = plt.figure(figsize=(15, 3.6))
+    mod.draw_nn(f, fig)
+    _save(fig, out_dir, "train_vgg8.png", quiet)
 
 
 def plot_vmm(f, out_dir, quiet):
@@ -250,6 +264,7 @@ PLOTS = {
     "program_patterns.h5": plot_program,
     "array_program.h5": plot_array_program,
     "train_mushroom.h5": plot_train,
+    "train_vgg8.h5": plot_vgg8,
     "vmm.h5": plot_vmm,
     "wirings.h5": plot_wirings,
 }

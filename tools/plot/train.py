@@ -67,8 +67,11 @@ def draw(f, fig):
 
 
 def draw_nn(f, fig):
-    """Draws the learning curves of a `train mlp|vgg8` file `f` into `fig` (2 axes)."""
-    a0, a1 = fig.subplots(1, 2)
+    """Draws the learning curves of a `train mlp|vgg8` file `f` into `fig` (2 axes; a third with
+    the cells' conductance histograms, all layers together, when the file has /layers)."""
+    layers = "/layers" in f
+    axes = fig.subplots(1, 3 if layers else 2)
+    a0, a1 = axes[0], axes[1]
     t = f["/training"]
     ep = t["epoch"][()]
     cfg = f["/config"].attrs
@@ -79,9 +82,26 @@ def draw_nn(f, fig):
     a0.legend(fontsize=8)
     a1.plot(ep, 100 * t["train_accuracy"][()], "o-", label="train")
     a1.plot(ep, 100 * t["test_accuracy"][()], "s--", label="test")
+    if "/ideal" in f:
+        a1.plot(f["/ideal/epoch"][()], 100 * f["/ideal/test_accuracy"][()], "^:",
+                label="test, --ideal")
     a1.set_xlabel("epoch")
     a1.set_ylabel("accuracy (%)")
     a1.legend(fontsize=8, loc="lower right")
+    if layers:
+        a2 = axes[2]
+        for when, style in (("before", "-"), ("after", "--")):
+            counts, edges = None, None
+            for name in f["/layers"]:
+                g = f["/layers"][name]
+                c = g["conductance_%s_counts" % when][()]
+                counts = c if counts is None else counts + c
+                edges = g["conductance_%s_edges" % when][()]
+            a2.stairs(counts, edges * 1e6, linestyle=style, label=when)
+        a2.set_xlabel("conductance (uS)")
+        a2.set_ylabel("cells")
+        a2.set_yscale("log")
+        a2.legend(fontsize=8)
     fig.suptitle("%s on %s, %s weights: test accuracy %.2f%%"
                  % (cfg["network"], cfg["dataset"], cfg["weights"],
                     100 * t["test_accuracy"][()][-1]), fontsize=10)
@@ -97,7 +117,7 @@ def main(argv):
     out = args[1] if len(args) > 1 else os.path.splitext(src)[0] + ".png"
     with h5py.File(src, "r") as f:
         nn = "train_loss" in f["/training"]
-        fig = plt.figure(figsize=(10, 3.6) if nn else (15, 3.6))
+        fig = plt.figure(figsize=((15 if "/layers" in f else 10), 3.6) if nn else (15, 3.6))
         (draw_nn if nn else draw)(f, fig)
         fig.tight_layout()
         fig.savefig(out, dpi=110)
