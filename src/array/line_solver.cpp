@@ -19,8 +19,9 @@ using Index = Eigen::Index;
 std::size_t u(Index i) { return static_cast<std::size_t>(i); }
 
 // Four doubles as one SIMD value (GCC/Clang vector extension: AVX registers in the x86-64-v3
-// clones, pairs of SSE2 registers in the baseline): the running maxima of the transfer sweeps
-// are kept in registers this way, which the compilers do not do for arrays of doubles.
+// clones, pairs of SSE2 registers in the baseline): the transfer sweeps are written with it,
+// as GCC keeps their running maxima in memory and leaves their line recurrences scalar when
+// they are written per double.
 // The helpers are always inlined, so the warning that passing such values by value changes the
 // ABI without AVX does not apply.
 #if defined(__GNUC__) && !defined(__clang__)
@@ -535,8 +536,10 @@ ECRAMSIM_KERNEL void LineSolver::transferPass(bool down, bool first, const doubl
     for (Index c = 1; c < C; ++c) {
       const double gc = g[c], mc = ms[c];
       const double* bc = c == 1 ? b + W : zero;
-      for (int j = 0; j < W; ++j) {
-        tr[c * W + j] = gc * dr[c * W + j] + bc[j] - mc * tr[(c - 1) * W + j];
+      const Vec4 gc4 = {gc, gc, gc, gc}, mc4 = {mc, mc, mc, mc};
+      for (int j = 0; j < W; j += 4) {
+        const Index x = c * W + j;
+        store4(tr + x, gc4 * load4(dr + x) + load4(bc + j) - mc4 * load4(tr + x - W));
       }
     }
     // Backward: s_c = t_c / d_c - u_c s_{c+1} (into t), then the drain elimination of the
@@ -548,11 +551,13 @@ ECRAMSIM_KERNEL void LineSolver::transferPass(bool down, bool first, const doubl
       const double ic = is[c], uc = c + 1 < C ? us[c] : 0.0, gc = g[c];
       const double mc = k > 0 ? me[c] : 0.0;
       const double* sn = c + 1 < C ? tr + (c + 1) * W : zero;
-      for (int j = 0; j < W; ++j) {
+      const Vec4 ic4 = {ic, ic, ic, ic}, uc4 = {uc, uc, uc, uc};
+      const Vec4 gc4 = {gc, gc, gc, gc}, mc4 = {mc, mc, mc, mc};
+      for (int j = 0; j < W; j += 4) {
         const Index x = c * W + j;
-        const double sv = ic * tr[x] - uc * sn[j];
-        tr[x] = sv;
-        yr[x] = gc * sv - mc * yp[x];
+        const Vec4 sv = ic4 * load4(tr + x) - uc4 * load4(sn + j);
+        store4(tr + x, sv);
+        store4(yr + x, gc4 * sv - mc4 * load4(yp + x));
       }
     }
     for (int j = 0; j < W; ++j) yr[j] += bd[row * W + j];
