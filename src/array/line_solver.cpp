@@ -24,7 +24,7 @@ std::size_t u(Index i) { return static_cast<std::size_t>(i); }
 // they are written per double.
 // The helpers are always inlined, so the warning that passing such values by value changes the
 // ABI without AVX does not apply.
-#if defined(__GNUC__) && !defined(__clang__)
+#if defined(__GNUC__)  // GCC and Clang
 #pragma GCC diagnostic ignored "-Wpsabi"
 #endif
 using Vec4 = double __attribute__((vector_size(32)));
