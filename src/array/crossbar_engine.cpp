@@ -162,6 +162,11 @@ void CrossbarEngine::refactor() const {
   rowFromK_.setFromTriplets(rowK.begin(), rowK.end());
 }
 
+void CrossbarEngine::setFusedTransfer(bool fused) {
+  if (fused != fusedTransfer_) transferValid_ = false;
+  fusedTransfer_ = fused;
+}
+
 void CrossbarEngine::setFastIterationLimit(int max_iterations) {
   if (max_iterations < 1) throw InputError({}, "max_iterations", "must be >= 1");
   fastMaxIterations_ = max_iterations;
@@ -287,10 +292,21 @@ const Eigen::MatrixXd& CrossbarEngine::transfer() const {
   transferRow_.resize(R, R);
   bool done = false;
   if (fast_) {
-    // The R unit inputs, kFastBlock at a time.
     prepareFast();
     lastIterations_ = 0;
     lastUsedCg_ = false;
+    if (fusedTransfer_) {
+      // Fused line Gauss-Seidel over all unit inputs; declines where that contracts slowly.
+      const LineSolver::Outcome o = fast_->transfer(kFastTol, fastMaxIterations_);
+      lastIterations_ = o.iterations;
+      if (o.converged) {
+        transferCol_ = o.column_currents_a.transpose();
+        transferRow_ = o.row_currents_a.transpose();
+        transferValid_ = true;
+        return transferCol_;
+      }
+    }
+    // The R unit inputs, kFastBlock at a time, by the solver of solve() (with CG).
     done = true;
     for (Index r0 = 0; r0 < R && done; r0 += kFastBlock) {
       globalCancelToken().throwIfCancelled();

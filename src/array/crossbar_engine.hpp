@@ -81,8 +81,10 @@ class CrossbarEngine {
   [[nodiscard]] ReadResult solve(const Eigen::MatrixXd& inputs_v,
                                  bool with_node_voltages = false) const;
   /// A/V, C x R: column currents per unit input on each row (computed once per conductance
-  /// setting, R solves in blocks of kTransferBlock; throws Interrupted between blocks when
-  /// globalCancelToken() is set).
+  /// setting; throws Interrupted between blocks or sweeps when globalCancelToken() is set).
+  /// Fast: the line solver's fused transfer (LineSolver::transfer()), or where that declines
+  /// (slow contraction) or setFusedTransfer(false), the R unit inputs by the solver of solve()
+  /// in blocks of kFastBlock; exact: R solves in blocks of kTransferBlock.
   [[nodiscard]] const Eigen::MatrixXd& transfer() const;
   /// A, K x C: the ideal product I_c = sum_r G_rc V_r (no wires, perfect virtual ground).
   [[nodiscard]] Eigen::MatrixXd ideal(const Eigen::MatrixXd& inputs_v) const;
@@ -104,6 +106,9 @@ class CrossbarEngine {
   /// Caps the fast solver's iterations per block (default kFastMaxIterations, >= 1): a solve
   /// that needs more is redone by the exact solver.
   void setFastIterationLimit(int max_iterations);
+  /// Whether the fast transfer() uses the line solver's fused sweeps (default true) or solves
+  /// the unit inputs as K vectors (the reference for the fused path; same tolerance).
+  void setFusedTransfer(bool fused);
   /// Number of unknown node potentials after ideal wires were merged.
   [[nodiscard]] Eigen::Index unknowns() const { return net_.unknowns(); }
 
@@ -145,6 +150,7 @@ class CrossbarEngine {
   mutable int lastIterations_ = 0;
   mutable bool lastUsedCg_ = false;
   int fastMaxIterations_ = kFastMaxIterations;
+  bool fusedTransfer_ = true;
   static constexpr Eigen::Index kTransferBlock = 64;  ///< unit inputs solved per block
   mutable bool transferValid_ = false;
   mutable Eigen::MatrixXd transferCol_;  ///< C x R

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <type_traits>
 
@@ -16,6 +17,59 @@ namespace {
 using Index = Eigen::Index;
 
 std::size_t u(Index i) { return static_cast<std::size_t>(i); }
+
+// Four doubles as one SIMD value (GCC/Clang vector extension: AVX registers in the x86-64-v3
+// clones, pairs of SSE2 registers in the baseline): the transfer sweeps are written with it,
+// as GCC keeps their running maxima in memory and leaves their line recurrences scalar when
+// they are written per double.
+// The helpers are always inlined, so the warning that passing such values by value changes the
+// ABI without AVX does not apply.
+#if defined(__GNUC__)  // GCC and Clang
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+using Vec4 = double __attribute__((vector_size(32)));
+using Bits4 = long long __attribute__((vector_size(32)));
+
+[[gnu::always_inline]] inline Vec4 load4(const double* p) {
+  Vec4 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+[[gnu::always_inline]] inline void store4(double* p, Vec4 v) { std::memcpy(p, &v, sizeof v); }
+
+[[gnu::always_inline]] inline Vec4 abs4(Vec4 v) {
+  constexpr long long kMagnitude = 0x7fffffffffffffffLL;
+  const Bits4 mask = {kMagnitude, kMagnitude, kMagnitude, kMagnitude};
+  return (Vec4)((Bits4)v & mask);
+}
+
+[[gnu::always_inline]] inline Vec4 max4(Vec4 a, Vec4 b) { return a > b ? a : b; }
+
+enum class SweepVerdict { Continue, Converged, TooSlow };
+
+/// The stopping test of line Gauss-Seidel after a sweep, per vector j: the steps shrink by the
+/// contraction rho = step / prev; what is left after this sweep is at most about
+/// step rho / (1 - rho), to be within rel_tol of scale. TooSlow when some rho exceeds
+/// max_contraction. With `done`, a vector that has met the test is marked and no longer tested
+/// (later sweeps only refine it; its steps, down in rounding, need not contract).
+template <int W>
+SweepVerdict sweepTest(const std::array<double, W>& step, const std::array<double, W>& prev,
+                       const std::array<double, W>& scale, double rel_tol,
+                       double max_contraction, std::array<bool, W>* done) {
+  bool all = true;
+  for (int j = 0; j < W; ++j) {
+    if ((done != nullptr && (*done)[u(j)]) || step[u(j)] == 0.0) continue;
+    const double rho = prev[u(j)] > 0.0 ? step[u(j)] / prev[u(j)] : 1.0;
+    if (rho > max_contraction) return SweepVerdict::TooSlow;
+    if (step[u(j)] * rho / (1.0 - rho) > rel_tol * scale[u(j)]) {
+      all = false;
+    } else if (done != nullptr) {
+      (*done)[u(j)] = true;
+    }
+  }
+  return all ? SweepVerdict::Converged : SweepVerdict::Continue;
+}
 
 }  // namespace
 
@@ -48,21 +102,24 @@ LineSolver::LineSolver(const CrossbarGeometry& geo, const ReadLines& lines) : ge
 
 void LineSolver::factorLines(Index lines, Index count, Index lineStride, Index nodeStride,
                              const std::vector<double>& a, const std::vector<double>& e,
-                             LineFactors& f, const char* kind) {
+                             LineFactors& f, const char* kind, bool reverse) {
   const std::size_t n = a.size();
   f.m.assign(n, 0.0);
   f.invd.assign(n, 0.0);
   f.u.assign(n, 0.0);
   for (Index l = 0; l < lines; ++l) {
     const Index first = l * lineStride;
+    // Node at elimination position i, and the coupling between positions i and i + 1 (e is
+    // stored on the lower-indexed node of a pair).
+    auto node = [&](Index i) { return u(first + (reverse ? count - 1 - i : i) * nodeStride); };
+    auto coupling = [&](Index i) { return e[reverse ? node(i + 1) : node(i)]; };
     double dPrev = 0.0;
     for (Index i = 0; i < count; ++i) {
-      const std::size_t at = u(first + i * nodeStride);
+      const std::size_t at = node(i);
       double d = a[at];
       if (i > 0) {
-        const std::size_t prev = u(first + (i - 1) * nodeStride);
-        f.m[at] = e[prev] / dPrev;
-        d -= f.m[at] * e[prev];
+        f.m[at] = coupling(i - 1) / dPrev;
+        d -= f.m[at] * coupling(i - 1);
       }
       // A floating line whose cells are all open has a zero pivot (up to rounding).
       if (!(d > 1e-13 * a[at])) {
@@ -70,7 +127,7 @@ void LineSolver::factorLines(Index lines, Index count, Index lineStride, Index n
                               " line (a floating line without any conducting cell)");
       }
       f.invd[at] = 1.0 / d;
-      f.u[at] = e[at] / d;
+      f.u[at] = i + 1 < count ? coupling(i) / d : 0.0;
       dPrev = d;
     }
   }
@@ -111,6 +168,7 @@ void LineSolver::setConductances(const Eigen::MatrixXd& g_s) {
   }
   factorLines(R, C, C, 1, aS, eS, fs_, "source");
   factorLines(C, R, 1, C, aD_, eD_, fd_, "drain");
+  factorLines(C, R, 1, C, aD_, eD_, fdUp_, "drain", true);
 }
 
 template <int W>
@@ -256,16 +314,10 @@ ECRAMSIM_KERNEL bool LineSolver::gaussSeidel(const std::vector<double>& bs, cons
       prev = step;
       continue;
     }
-    // The steps shrink by the contraction rho; what is left after this sweep is at most about
-    // step rho / (1 - rho). A contraction above kMaxContraction is left to CG.
-    bool all = true;
-    for (int j = 0; j < W; ++j) {
-      if (step[u(j)] == 0.0) continue;
-      const double rho = prev[u(j)] > 0.0 ? step[u(j)] / prev[u(j)] : 1.0;
-      if (rho > kMaxContraction) return false;
-      if (step[u(j)] * rho / (1.0 - rho) > rel_tol * scale[u(j)]) all = false;
-    }
-    if (all) return true;
+    // A contraction above kMaxContraction is left to CG.
+    const SweepVerdict verdict =
+        sweepTest<W>(step, prev, scale, rel_tol, kMaxContraction, nullptr);
+    if (verdict != SweepVerdict::Continue) return verdict == SweepVerdict::Converged;
     prev = step;
   }
   return false;
@@ -424,6 +476,191 @@ void LineSolver::solveBlock(const Eigen::MatrixXd& inputs_v, Index k0, bool with
   out.iterations = std::max(out.iterations, iterations);
   out.converged = out.converged && converged(rz, 10.0);
   finish<W>(vin, bs, k0, kk, with_node_voltages, out);
+}
+
+template <int W>
+ECRAMSIM_KERNEL void LineSolver::transferPass(bool down, bool first, const double* vin,
+                                              const double* bs, const double* bd, double* y,
+                                              double* d, double* t, const double* zero,
+                                              double* sLast, double* rowI, double* step,
+                                              double* scale) const {
+  const Index R = geo_.rows, C = geo_.cols, lineW = C * W;
+  // Top-down passes substitute back with the bottom-up factors and eliminate with the top-down
+  // ones; bottom-up passes the converse. A row's neighbour in both is the row passed before.
+  const LineFactors& back = down ? fdUp_ : fd_;
+  const LineFactors& elim = down ? fd_ : fdUp_;
+  // The step and scale maxima run over chunks of 16 vectors (8 registers of 4 doubles).
+  static_assert(W % 4 == 0, "transfer blocks are whole SIMD values");
+  constexpr int kChunk = W < 16 ? W : 16, kV = kChunk / 4;
+  std::array<double, W> st{}, sc{};
+  for (Index k = 0; k < R; ++k) {
+    const Index row = down ? k : R - 1 - k, at = row * C;
+    const Index prevRow = down ? row - 1 : row + 1;
+    double* __restrict yr = y + row * lineW;
+    double* __restrict dr = d + row * lineW;
+    double* __restrict tr = t;
+    // The first row of a pass has no previous row: its coefficients are 0, times zeros.
+    const double* __restrict yp = k > 0 ? y + prevRow * lineW : zero;
+    const double* __restrict dp = k > 0 ? d + prevRow * lineW : zero;
+    const double* g = couple_.data() + at;
+    // Drain back substitution d = D^-1 y - U d_prev (not in the first pass: d = 0).
+    if (!first) {
+      const double* ib = back.invd.data() + at;
+      const double* ub = back.u.data() + at;
+      for (int j0 = 0; j0 < W; j0 += kChunk) {
+        Vec4 stc[kV] = {}, scc[kV] = {};
+        for (Index c = 0; c < C; ++c) {
+          const Vec4 ic = {ib[c], ib[c], ib[c], ib[c]};
+          const double ucs = k > 0 ? ub[c] : 0.0;
+          const Vec4 uc = {ucs, ucs, ucs, ucs};
+          for (int v = 0; v < kV; ++v) {
+            const Index x = c * W + j0 + 4 * v;
+            const Vec4 dn = ic * load4(yr + x) - uc * load4(dp + x);
+            stc[v] = max4(stc[v], abs4(dn - load4(dr + x)));
+            scc[v] = max4(scc[v], abs4(dn));
+            store4(dr + x, dn);
+          }
+        }
+        for (int v = 0; v < kV; ++v) {
+          for (int j = 0; j < 4; ++j) {
+            st[u(j0 + 4 * v + j)] = std::max(st[u(j0 + 4 * v + j)], stc[v][j]);
+            sc[u(j0 + 4 * v + j)] = std::max(sc[u(j0 + 4 * v + j)], scc[v][j]);
+          }
+        }
+      }
+    }
+    // Source line, forward: t_c = g_c d_c + b_c - m_c t_{c-1} (b on nodes 0 and 1 only).
+    const double* ms = fs_.m.data() + at;
+    const double* b = bs + row * 2 * W;
+    for (int j = 0; j < W; ++j) tr[j] = g[0] * dr[j] + b[j];
+    for (Index c = 1; c < C; ++c) {
+      const double gc = g[c], mc = ms[c];
+      const double* bc = c == 1 ? b + W : zero;
+      const Vec4 gc4 = {gc, gc, gc, gc}, mc4 = {mc, mc, mc, mc};
+      for (int j = 0; j < W; j += 4) {
+        const Index x = c * W + j;
+        store4(tr + x, gc4 * load4(dr + x) + load4(bc + j) - mc4 * load4(tr + x - W));
+      }
+    }
+    // Backward: s_c = t_c / d_c - u_c s_{c+1} (into t), then the drain elimination of the
+    // pass direction, y = G s + b_D - M y_prev (b_D on node 0 only).
+    const double* is = fs_.invd.data() + at;
+    const double* us = fs_.u.data() + at;
+    const double* me = elim.m.data() + at;
+    for (Index c = C - 1; c >= 0; --c) {
+      const double ic = is[c], uc = c + 1 < C ? us[c] : 0.0, gc = g[c];
+      const double mc = k > 0 ? me[c] : 0.0;
+      const double* sn = c + 1 < C ? tr + (c + 1) * W : zero;
+      const Vec4 ic4 = {ic, ic, ic, ic}, uc4 = {uc, uc, uc, uc};
+      const Vec4 gc4 = {gc, gc, gc, gc}, mc4 = {mc, mc, mc, mc};
+      for (int j = 0; j < W; j += 4) {
+        const Index x = c * W + j;
+        const Vec4 sv = ic4 * load4(tr + x) - uc4 * load4(sn + j);
+        store4(tr + x, sv);
+        store4(yr + x, gc4 * sv - mc4 * load4(yp + x));
+      }
+    }
+    for (int j = 0; j < W; ++j) yr[j] += bd[row * W + j];
+    // Driver currents (finish()); the source potentials of row R - 1 for the column currents.
+    double* ri = rowI + row * W;
+    const double* v = vin + row * W;
+    for (int j = 0; j < W; ++j) {
+      if (!driven_[u(row)]) {
+        ri[j] = 0.0;
+      } else if (pinS_[u(row)]) {
+        ri[j] = g_[u(at)] * (v[j] - dr[j]) + (C > 1 ? gRow_ * (v[j] - tr[W + j]) : 0.0);
+      } else {
+        ri[j] = gDrv_ * (v[j] - tr[j]);
+      }
+    }
+    if (row == R - 1) std::copy(tr, tr + lineW, sLast);
+  }
+  std::copy(st.begin(), st.end(), step);
+  std::copy(sc.begin(), sc.end(), scale);
+}
+
+template <int W>
+bool LineSolver::transferBlock(Index k0, double rel_tol, int max_sweeps, Outcome& out) const {
+  const Index R = geo_.rows, C = geo_.cols, n = R * C;
+  const Index kk = std::min<Index>(W, R - k0);
+  std::vector<double> vin(u(R * W), 0.0);
+  for (Index j = 0; j < kk; ++j) vin[u((k0 + j) * W + j)] = driven_[u(k0 + j)] ? 1.0 : 0.0;
+  const std::vector<double> bs = sourceRhs<W>(vin), bd = drainRhs<W>(vin);
+  std::vector<double>& y = work_.x;
+  std::vector<double>& d = work_.t;
+  y.resize(u(n * W));
+  d.assign(u(n * W), 0.0);
+  work_.s.resize(u(C * W));
+  work_.zero.assign(u(C * W), 0.0);
+  work_.sLast.resize(u(C * W));
+  work_.rowI.resize(u(R * W));
+  std::array<double, W> step{}, scale{}, prev{};
+  std::array<bool, W> done{};
+  auto pass = [&](bool down, bool first) {
+    transferPass<W>(down, first, vin.data(), bs.data(), bd.data(), y.data(), d.data(),
+                    work_.s.data(), work_.zero.data(), work_.sLast.data(), work_.rowI.data(),
+                    step.data(), scale.data());
+  };
+  // Sweep 0 is half a sweep from d = 0: the source lines and the top-down elimination.
+  pass(true, true);
+  for (int sweep = 1; sweep <= max_sweeps; ++sweep) {
+    globalCancelToken().throwIfCancelled();
+    pass(sweep % 2 == 0, false);
+    out.iterations = std::max(out.iterations, sweep);
+    if (sweep == 1) {
+      prev = step;
+      continue;
+    }
+    // The stopping test of gaussSeidel(), except that a vector which has met it is done.
+    const SweepVerdict verdict =
+        sweepTest<W>(step, prev, scale, rel_tol, kMaxContraction, &done);
+    if (verdict == SweepVerdict::TooSlow) return false;
+    prev = step;
+    if (verdict == SweepVerdict::Continue) continue;
+    // The last pass left the final drain potentials in d, the source potentials of row R - 1
+    // in sLast and the driver currents in rowI.
+    const double* sl = work_.sLast.data();
+    for (Index j = 0; j < kk; ++j) {
+      for (Index col = 0; col < C; ++col) {
+        double i = 0.0;
+        if (!sensed_[u(col)]) {
+          i = 0.0;
+        } else if (pinD_[u(col)]) {
+          i = g_[u((R - 1) * C + col)] * sl[u(col * W + j)];
+          if (R > 1) i += gCol_ * d[u(((R - 2) * C + col) * W + j)];
+        } else {
+          i = gSense_ * d[u(((R - 1) * C + col) * W + j)];
+        }
+        out.column_currents_a(k0 + j, col) = i;
+      }
+      for (Index row = 0; row < R; ++row) {
+        out.row_currents_a(k0 + j, row) = work_.rowI[u(row * W + j)];
+      }
+    }
+    return true;
+  }
+  return false;
+}
+
+LineSolver::Outcome LineSolver::transfer(double rel_tol, int max_iterations) const {
+  const Index R = geo_.rows;
+  Outcome out;
+  out.column_currents_a = Eigen::MatrixXd::Zero(R, geo_.cols);
+  out.row_currents_a = Eigen::MatrixXd::Zero(R, R);
+  out.converged = true;
+  const int sweeps = std::min(kMaxSweeps, max_iterations);
+  for (Index k0 = 0; k0 < R && out.converged; ) {
+    const Index left = R - k0;
+    // Full blocks, then the rest in blocks of 4 (the last one zero-padded).
+    if (left >= kTransferWidth) {
+      out.converged = transferBlock<kTransferWidth>(k0, rel_tol, sweeps, out);
+      k0 += kTransferWidth;
+    } else {
+      out.converged = transferBlock<4>(k0, rel_tol, sweeps, out);
+      k0 += 4;
+    }
+  }
+  return out;
 }
 
 LineSolver::Outcome LineSolver::solve(const Eigen::MatrixXd& inputs_v, bool with_node_voltages,

@@ -24,6 +24,13 @@
 /// (blocks of 32, 16, 8, 4 or 1 vectors), each with its own stopping test. Cost per sweep or
 /// iteration: a few passes over R C K doubles; memory: up to seven fields of R C K doubles.
 ///
+/// transfer() solves the R unit inputs by the same line Gauss-Seidel in fused sweeps: the drain
+/// lines are factorized both ways, top-down (LU) and bottom-up (UL), so that one pass over the
+/// rows, alternately bottom-up and top-down, does the back substitution of one sweep's drain
+/// solve, the next sweep's source-line solve of the same row and that sweep's drain elimination
+/// while the row is in cache: per sweep, one read and one write of two fields (R C W doubles
+/// each, blocks of W = kTransferWidth unit inputs) instead of about ten field passes.
+///
 /// A driver (sense) resistance of 0 pins its end node to the input (to 0 V); segment
 /// resistances must be > 0 (supports()): ideal wires merge nodes, which the exact engine does.
 
@@ -71,6 +78,14 @@ class LineSolver {
   [[nodiscard]] Outcome solve(const Eigen::MatrixXd& inputs_v, bool with_node_voltages,
                               double rel_tol, int max_iterations) const;
 
+  /// The R unit inputs (1 V on one source line, 0 V on the others; row k of the currents is
+  /// the input on line k, zero for an undriven line) by fused line Gauss-Seidel (file
+  /// comment), same stopping test as solve(), at most min(kMaxSweeps, max_iterations) sweeps.
+  /// converged = false (the result unusable) as soon as a block contracts more slowly than
+  /// kMaxContraction or runs out of sweeps: the caller then uses solve(), which has CG.
+  /// Throws Interrupted between sweeps when globalCancelToken() is set.
+  [[nodiscard]] Outcome transfer(double rel_tol, int max_iterations) const;
+
  private:
   using Index = Eigen::Index;
   /// Tridiagonal LDL^T of one kind of line, per node (index r C + c).
@@ -81,9 +96,22 @@ class LineSolver {
   };
   /// Factorizes lines of `count` nodes starting at node `first + j * lineStride`, node i of a
   /// line at `+ i * nodeStride`, with diagonal `a` and coupling `e` (node i to i + 1).
+  /// With `reverse`, the lines are factorized from their last node to their first (UL):
+  /// m from the next node, u to the previous node.
   static void factorLines(Index lines, Index count, Index lineStride, Index nodeStride,
                           const std::vector<double>& a, const std::vector<double>& e,
-                          LineFactors& f, const char* kind);
+                          LineFactors& f, const char* kind, bool reverse = false);
+  /// One fused sweep of transfer() over the rows, top-down (`down`) or bottom-up: per row,
+  /// d = the drain back substitution of y (not in the `first` sweep: d stays 0), the source
+  /// line from d (in `t`, one line; row R - 1 copied to sLast; `zero`: a line of zeros), the
+  /// driver currents into rowI (R x W), and y = the drain elimination of (b_D + G s) in the
+  /// pass direction. step, scale (W): max |d' - d|, max |d'| per vector.
+  template <int W>
+  void transferPass(bool down, bool first, const double* vin, const double* bs, const double* bd,
+                    double* y, double* d, double* t, const double* zero, double* sLast,
+                    double* rowI, double* step, double* scale) const;
+  template <int W>
+  bool transferBlock(Index k0, double rel_tol, int max_sweeps, Outcome& out) const;
   /// One block of at most W input vectors (rows k0 .. k0 + W - 1 of inputs_v, zero-padded),
   /// fields W wide; fills rows k0.. of `out`.
   template <int W>
@@ -118,10 +146,14 @@ class LineSolver {
 
   static constexpr int kMaxSweeps = 60;
   static constexpr double kMaxContraction = 0.3;
+  /// Unit inputs per fused transfer block (two fields of R C kTransferWidth doubles).
+  static constexpr int kTransferWidth = 16;
 
   /// Fields of the current block, kept between solves (no page faults per block).
   struct Workspace {
     std::vector<double> x, t, r, z, p, q, rhs;
+    /// transfer(): one source line, a line of zeros, row R - 1's source line, row currents
+    std::vector<double> s, zero, sLast, rowI;
   };
   mutable Workspace work_;
 
@@ -133,6 +165,7 @@ class LineSolver {
   std::vector<double> couple_;   ///< S, cell coupling between unpinned nodes (else 0)
   std::vector<double> aD_, eD_;  ///< drain-line diagonal and coupling to the next row
   LineFactors fs_, fd_;          ///< source lines, drain lines
+  LineFactors fdUp_;             ///< drain lines factorized bottom-up (transfer())
 };
 
 }  // namespace ecramsim

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "array/crossbar_engine.hpp"
+#include "array/line_solver.hpp"
 #include "array/sneak_read.hpp"
 #include "core/error.hpp"
 #include "core/rng.hpp"
@@ -145,6 +146,87 @@ TEST_CASE("read fast: the sneak read agrees with the exact solver, grounded and 
     const SneakRead b = readCellSneak(geo, g, 0, 15, 0.1, floating, ReadSolverKind::Exact);
     CHECK(std::abs(a.current_a - b.current_a) < kAgree * std::abs(b.current_a));
   }
+}
+
+TEST_CASE("read fast: the fused transfer matrix equals exact and the block solve") {
+  // LineSolver::transfer() (fused sweeps over all unit inputs) against the exact solver's
+  // transfer matrix and its driver currents of the R unit inputs, within 1e-10 of full scale;
+  // the engine's transfer() with and without the fused sweeps within 1e-12. 37 rows: two
+  // blocks of 16 unit inputs and two of 4 (the last one zero-padded). Where line Gauss-Seidel
+  // contracts slowly (200 Ohm segments) the fused path declines and the engine's transfer
+  // comes from the block solve (CG); floating lines (anchored only through their cells)
+  // contract at about kMaxContraction, so either path may answer, but some must be fused.
+  Rng rng(16);
+  enum class Fused { Yes, No, Either };
+  struct Case {
+    std::string name;
+    double rSeg, rDrv, rSense, gLo, gHi, zeros;
+    bool floating;
+    Fused fused;
+  };
+  const std::vector<Case> cases{
+      {"shipped", 2.0, 20.0, 0.0, 2e-6, 4e-6, 0.0, false, Fused::Yes},
+      {"gmin/gmax and open cells", 2.0, 20.0, 0.0, 1e-9, 4e-6, 0.3, false, Fused::Yes},
+      {"ideal drivers", 5.0, 0.0, 0.0, 1e-6, 1e-4, 0.1, false, Fused::Yes},
+      {"resistive sense", 2.0, 20.0, 1e3, 1e-6, 1e-4, 0.0, false, Fused::Yes},
+      {"floating lines", 2.0, 20.0, 0.0, 2e-6, 4e-6, 0.0, true, Fused::Either},
+      {"floating lines, 1 kOhm cells", 2.0, 20.0, 0.0, 1e-4, 1e-3, 0.0, true, Fused::Either},
+      {"floating lines, 20 Ohm segments", 20.0, 20.0, 0.0, 2e-6, 4e-6, 0.0, true, Fused::Either},
+      {"floating lines, ideal drivers, resistive sense", 2.0, 0.0, 10.0, 2e-6, 4e-6, 0.0, true,
+       Fused::Either},
+      {"200 Ohm segments", 200.0, 20.0, 5.0, 2e-6, 1e-4, 0.0, false, Fused::No},
+  };
+  int floatingFused = 0;
+  for (const Case& c : cases) {
+    CAPTURE(c.name);
+    CrossbarGeometry geo = test::shippedLines(1);
+    geo.rows = 37;
+    geo.cols = 21;
+    geo.r_row_seg = geo.r_col_seg = c.rSeg;
+    geo.r_drv = c.rDrv;
+    geo.r_sense = c.rSense;
+    ReadLines lines;
+    if (c.floating) {
+      lines.source_driven.assign(37, true);
+      lines.drain_sensed.assign(21, true);
+      for (Index r = 0; r < 37; r += 3) lines.source_driven[std::size_t(r)] = false;
+      for (Index col = 1; col < 21; col += 4) lines.drain_sensed[std::size_t(col)] = false;
+    }
+    const MatrixXd g = conductances(37, 21, c.gLo, c.gHi, c.zeros, rng);
+    LineSolver solver(geo, lines);
+    solver.setConductances(g);
+    const LineSolver::Outcome o = solver.transfer(1e-12, 1000);
+    if (c.fused != Fused::Either) CHECK(o.converged == (c.fused == Fused::Yes));
+    if (c.floating && o.converged) ++floatingFused;
+    CrossbarEngine exact(geo, ReadSolverKind::Exact, lines);
+    exact.setConductances(g);
+    const MatrixXd unit = MatrixXd::Identity(37, 37);
+    const ReadResult ref = exact.solve(unit);
+    CHECK(relToScale(exact.transfer().transpose(), ref.column_currents_a) < 1e-12);
+    if (o.converged) {
+      CHECK_FALSE(o.conjugate_gradients);
+      MESSAGE(c.name << ": " << o.iterations << " fused sweeps");
+      CHECK(relToScale(o.column_currents_a, ref.column_currents_a) < kAgree);
+      CHECK(relToScale(o.row_currents_a, ref.row_currents_a) < kAgree);
+      // Undriven rows carry no unit input; unsensed columns collect nothing.
+      for (Index r = 0; r < 37; ++r) {
+        if (!lines.source_driven.empty() && !lines.source_driven[std::size_t(r)]) {
+          CHECK(o.column_currents_a.row(r).cwiseAbs().maxCoeff() == 0.0);
+        }
+      }
+    }
+    CrossbarEngine fused(geo, ReadSolverKind::Fast, lines);
+    CrossbarEngine blocks(geo, ReadSolverKind::Fast, lines);
+    blocks.setFusedTransfer(false);
+    fused.setConductances(g);
+    blocks.setConductances(g);
+    CHECK(relToScale(fused.transfer(), exact.transfer()) < kAgree);
+    CHECK(relToScale(fused.transfer(), blocks.transfer()) < 1e-12);
+    // The driver currents of the cached transfer (solve() of R vectors answers from it).
+    CHECK(relToScale(fused.solve(unit).row_currents_a, ref.row_currents_a) < kAgree);
+    CHECK(fused.fallbacks() + blocks.fallbacks() == 0);
+  }
+  CHECK(floatingFused > 0);
 }
 
 TEST_CASE("read fast: a solve that cannot converge in its iteration limit is redone exactly") {

@@ -254,3 +254,75 @@ TEST_CASE("bench scale: read, transfer and write costs against the array side" *
       "growth", growth(ns, fs), growth(ns, fx), growth(ns, tr), "", growth(ns, tx), "", "",
       growth(ns, pwmG), growth(ns, cntG), growth(ns, pwmF), growth(ns, cntF), growth(ns, mem));
 }
+
+TEST_CASE("bench transfer: fused transfer matrix against the block solve and exact" *
+          doctest::skip()) {
+  // Per N of TRANSFER_SIZES (default "128"), TRANSFER_REPEATS (default 9) rounds; in each,
+  // on fresh engines (line factorization included, conductances set beforehand), in rotating
+  // order: the fast solver's fused transfer (LineSolver::transfer()), the fast solver's former
+  // path (the R unit inputs as blocks of 32 vectors through solve(), setFusedTransfer(false))
+  // and the exact solver; then the fused transfer again on the first engine after new
+  // conductances ("warm": workspace allocated, as when a training tile is refreshed). Medians
+  // of wall and thread CPU time; largest deviations from exact (of the largest current).
+  const std::vector<Index> sizes = envSizes("TRANSFER_SIZES", {128});
+  const int repeats = int(envIndex("TRANSFER_REPEATS", 9));
+  REQUIRE(repeats >= 1);
+  std::printf("%6s %8s %10s %10s %10s %10s %10s %10s %10s %10s %6s %9s %9s\n", "N", "",
+              "fused_s", "fused_cpu", "blocks_s", "block_cpu", "exact_s", "exact_cpu",
+              "warm_s", "warm_cpu", "sweeps", "fused-x", "blocks-x");
+  for (const Index n : sizes) {
+    Rng rng(1);
+    const MatrixXd g = randomConductances(n, rng), g2 = randomConductances(n, rng);
+    enum { kFused, kBlocks, kExact, kWarm, kKinds };
+    std::vector<std::vector<double>> wall(kKinds), cpu(kKinds);
+    double devFused = 0.0, devBlocks = 0.0;
+    int sweeps = 0;
+    for (int k = 0; k < repeats; ++k) {
+      CrossbarEngine fused(shippedLines(n)), blocks(shippedLines(n));
+      CrossbarEngine exact(shippedLines(n), ReadSolverKind::Exact);
+      blocks.setFusedTransfer(false);
+      MatrixXd t[3];
+      CrossbarEngine* engines[3] = {&fused, &blocks, &exact};
+      for (int i = 0; i < 3; ++i) {
+        const int which = (i + k) % 3;
+        engines[which]->setConductances(g);
+        const auto t0 = std::chrono::steady_clock::now();
+        const double c0 = threadCpuSeconds();
+        t[which] = engines[which]->transfer();
+        cpu[std::size_t(which)].push_back(threadCpuSeconds() - c0);
+        wall[std::size_t(which)].push_back(seconds(t0));
+      }
+      sweeps = fused.lastIterations();
+      CHECK_FALSE(fused.lastUsedCg());
+      CHECK(fused.fallbacks() + blocks.fallbacks() == 0);
+      const double scale = t[kExact].cwiseAbs().maxCoeff();
+      devFused = std::max(devFused, (t[kFused] - t[kExact]).cwiseAbs().maxCoeff() / scale);
+      devBlocks = std::max(devBlocks, (t[kBlocks] - t[kExact]).cwiseAbs().maxCoeff() / scale);
+      fused.setConductances(g2);
+      const auto t0 = std::chrono::steady_clock::now();
+      const double c0 = threadCpuSeconds();
+      (void)fused.transfer();
+      cpu[kWarm].push_back(threadCpuSeconds() - c0);
+      wall[kWarm].push_back(seconds(t0));
+    }
+    CHECK(devFused < 1e-10);
+    CHECK(devBlocks < 1e-10);
+    auto median = [](std::vector<double> v) {
+      std::nth_element(v.begin(), v.begin() + std::ptrdiff_t(v.size() / 2), v.end());
+      return v[v.size() / 2];
+    };
+    double mw[kKinds], mc[kKinds];
+    for (int i = 0; i < kKinds; ++i) {
+      mw[i] = median(wall[std::size_t(i)]);
+      mc[i] = median(cpu[std::size_t(i)]);
+    }
+    std::printf("%6ld %8s %10.4g %10.4g %10.4g %10.4g %10.4g %10.4g %10.4g %10.4g %6d %9.2g"
+                " %9.2g\n",
+                long(n), "median", mw[kFused], mc[kFused], mw[kBlocks], mc[kBlocks], mw[kExact],
+                mc[kExact], mw[kWarm], mc[kWarm], sweeps, devFused, devBlocks);
+    std::printf("%6ld %8s %10s %10s %10.3g %10.3g %10.3g %10.3g\n", long(n), "speed-up", "", "",
+                mw[kBlocks] / mw[kFused], mc[kBlocks] / mc[kFused], mw[kExact] / mw[kFused],
+                mc[kExact] / mc[kFused]);
+    std::fflush(stdout);
+  }
+}
