@@ -35,38 +35,49 @@ torch::Tensor quantize(const torch::Tensor& t, int bits) {
   return torch::round(t * (levels / range)) * (range / levels);
 }
 
-/// The layer's outputs (N x m) for inputs x (N x inputs): through the tiles (read refresh 0,
-/// in double precision) or the effective weights W ((inputs + 1) x m, bias row last) in x's
-/// precision (a float32 network's periphery works in float32).
-torch::Tensor readLayer(const torch::Tensor& x, AnalogWeights& w) {
-  if (w.layer->readRefresh() == 0) {
-    return toTorch(w.layer->forward(withBias(x)), x.scalar_type());
-  }
-  const torch::Tensor weights = toTorch(w.layer->effectiveWeights(), x.scalar_type());
-  const auto n = weights.size(0) - 1;
-  return torch::addmm(weights[n], x, weights.slice(0, 0, n));
+/// The input DAC (Periphery::dac_bits); the gradient passes straight through.
+torch::Tensor dac(const torch::Tensor& x, const AnalogWeights& w) {
+  if (w.periphery.dac_bits <= 0) return x;
+  return x + (quantize(x.detach(), w.periphery.dac_bits) - x).detach();
 }
 
-/// The tiles as one autograd operation (see analog.hpp). The weights object is passed as a
-/// raw pointer: the module that owns it outlives every graph built through it.
+/// Read noise and the output ADC (Periphery); the gradient passes straight through.
+torch::Tensor adc(const torch::Tensor& y, AnalogWeights& w) {
+  torch::Tensor out = y.detach();
+  if (w.periphery.read_noise > 0.0) {
+    const double sigma = w.periphery.read_noise * out.abs().max().item<double>();
+    auto noise = torch::empty(out.sizes(), torch::kFloat64);
+    double* p = noise.data_ptr<double>();
+    for (std::int64_t k = 0; k < noise.numel(); ++k) p[k] = sigma * w.noise->normal();
+    out = out + noise.to(out.scalar_type());
+  }
+  if (w.periphery.adc_bits > 0) out = quantize(out, w.periphery.adc_bits);
+  if (w.periphery.read_noise <= 0.0 && w.periphery.adc_bits <= 0) return y;
+  return y + (out - y.detach());
+}
+
+/// The tiles' effective weights ((inputs + 1) x outputs, bias row last) in `type`, as this
+/// batch's leaf: their gradient is dW (collectGradient), and the backward pass multiplies the
+/// error by their transpose (the transposed read of the same tiles).
+torch::Tensor weightLeaf(AnalogWeights& w, torch::ScalarType type) {
+  torch::Tensor weights = toTorch(w.layer->effectiveWeights(), type);
+  if (torch::GradMode::is_enabled()) {
+    weights.requires_grad_(true);
+    w.leaf = weights;
+  }
+  return weights;
+}
+
+/// The tiles as one autograd operation, every input vector read through them (read refresh
+/// 0; see analog.hpp). The weights object is passed as a raw pointer: the module that owns it
+/// outlives every graph built through it.
 struct AnalogFunction : public torch::autograd::Function<AnalogFunction> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
                                const torch::Tensor& /*anchor*/, AnalogWeights* w) {
     ctx->saved_data["weights"] = reinterpret_cast<std::int64_t>(w);
     ctx->save_for_backward({x});
-    torch::Tensor in = x.detach();
-    if (w->periphery.dac_bits > 0) in = quantize(in, w->periphery.dac_bits);
-    w->reads += in.size(0);
-    torch::Tensor y = readLayer(in, *w);
-    if (w->periphery.read_noise > 0.0) {
-      const double sigma = w->periphery.read_noise * y.abs().max().item<double>();
-      auto noise = torch::empty(y.sizes(), torch::kFloat64);
-      double* p = noise.data_ptr<double>();
-      for (std::int64_t k = 0; k < noise.numel(); ++k) p[k] = sigma * w->noise->normal();
-      y = y + noise.to(y.scalar_type());
-    }
-    if (w->periphery.adc_bits > 0) y = quantize(y, w->periphery.adc_bits);
-    return y;
+    w->reads += x.size(0);
+    return toTorch(w->layer->forward(withBias(x)), x.scalar_type());
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
@@ -90,10 +101,32 @@ struct AnalogFunction : public torch::autograd::Function<AnalogFunction> {
 }  // namespace
 
 torch::Tensor analogMatmul(const torch::Tensor& x, const std::shared_ptr<AnalogWeights>& w) {
-  return AnalogFunction::apply(x, w->anchor, w.get());
+  const torch::Tensor in = dac(x, *w);
+  if (w->layer->readRefresh() == 0) return adc(AnalogFunction::apply(in, w->anchor, w.get()), *w);
+  w->reads += x.size(0);
+  const torch::Tensor weights = weightLeaf(*w, x.scalar_type());
+  const auto n = weights.size(0) - 1;
+  return adc(torch::addmm(weights[n], in, weights.slice(0, 0, n)), *w);
+}
+
+void collectGradient(AnalogWeights& w) {
+  if (w.leaf.defined() && w.leaf.grad().defined()) w.dw += toEigen(w.leaf.grad());
+  w.leaf = torch::Tensor();
 }
 
 torch::Tensor AnalogConv2dImpl::forward(const torch::Tensor& x) {
+  if (w_->layer->readRefresh() > 0) {
+    // The effective weights as a convolution kernel (out, C, k, k): unfold orders a patch
+    // channel-major, as the kernel's layout does, so this is the patches' product.
+    const torch::Tensor in = dac(x, *w_);
+    const torch::Tensor weights = weightLeaf(*w_, x.scalar_type());
+    const auto n = weights.size(0) - 1;
+    const auto kernel = weights.slice(0, 0, n).t().reshape(
+        {weights.size(1), x.size(1), kernel_, kernel_});
+    const torch::Tensor y = torch::conv2d(in, kernel, weights[n], 1, padding_);
+    w_->reads += y.size(0) * y.size(2) * y.size(3);
+    return adc(y, *w_);
+  }
   const auto batch = x.size(0);
   const auto h = x.size(2) + 2 * padding_ - kernel_ + 1;
   const auto wd = x.size(3) + 2 * padding_ - kernel_ + 1;

@@ -38,9 +38,18 @@ struct AnalogWeights {
   /// that the backward pass reaches the layer even when nothing before it is trainable (the
   /// first layer of an MLP). It is no parameter: its gradient is never formed.
   torch::Tensor anchor = torch::zeros({1}, torch::requires_grad());
+  /// With a read refresh: this batch's effective weights, the leaf whose gradient is dW.
+  torch::Tensor leaf;
 };
 
+/// Adds the gradient of w.leaf (if any) to w.dw and releases the leaf: call after backward,
+/// before the update. (With read refresh 0 the backward pass adds to dw itself.)
+void collectGradient(AnalogWeights& w);
+
 /// y = x W through the tiles: x is N x inputs (float or double), y N x outputs of x's type.
+/// Read refresh 0: every vector through the tiles (DifferentialLayer::forward) in an autograd
+/// Function whose backward adds dW to w.dw; otherwise x times the effective weights as a leaf
+/// (collectGradient). The periphery's DAC, noise and ADC either way.
 torch::Tensor analogMatmul(const torch::Tensor& x, const std::shared_ptr<AnalogWeights>& w);
 
 class AnalogLinearImpl : public torch::nn::Module {

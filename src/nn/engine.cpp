@@ -72,6 +72,7 @@ Step sgdStep(torch::nn::Sequential& net, torch::optim::SGD& sgd,
   sgd.step();  // the digital parameters (batch norm; every weight with --ideal)
   for (std::size_t k = 0; k < analog.size(); ++k) {
     const auto& w = analog[k];
+    collectGradient(*w);
     const Eigen::MatrixXd dw = -lr * w->dw;
     const train::UpdateStats u = w->layer->update(dw, *response, c.pulses, c.threads);
     updates += u;

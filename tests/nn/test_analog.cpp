@@ -215,3 +215,29 @@ TEST_CASE("read periphery: DAC and ADC levels, read noise of the stated sigma") 
   CHECK(diff.std().item<double>() == doctest::Approx(sigma).epsilon(0.1));
   CHECK(std::abs(diff.mean().item<double>()) < 0.1 * sigma);
 }
+
+TEST_CASE("with a read refresh a convolution runs libtorch's kernels on the effective weights: the same outputs, dW and input gradient") {
+  Rng rng(8);
+  auto w = smallLayer(rng);  // 20 inputs: 5 channels of a 2 x 2 kernel, 6 outputs
+  nn::AnalogConv2d conv(w, 2, 1);
+  const auto img = torch::rand({3, 5, 4, 5}, torch::kFloat64).set_requires_grad(true);
+  // Read refresh 0: every patch through the tiles, dW added by the autograd Function.
+  const auto y0 = conv->forward(img);
+  const auto g = torch::rand(y0.sizes(), torch::kFloat64);
+  y0.backward(g);
+  const Eigen::MatrixXd dw0 = w->dw;
+  const auto gx0 = img.grad().clone();
+  // Read refresh 1: conv2d on the kernel made of the effective weights, dW from its leaf.
+  w->dw.setZero();
+  img.grad().zero_();
+  w->layer->useReadRefresh(1);
+  const auto y1 = conv->forward(img);
+  y1.backward(g);
+  nn::collectGradient(*w);
+  const double fullScale = 2.0 * 21;
+  CHECK((y1 - y0).abs().max().item<double>() <= 1e-9 * fullScale);
+  CHECK((w->dw - dw0).cwiseAbs().maxCoeff() <= 1e-9 * dw0.cwiseAbs().maxCoeff());
+  CHECK((img.grad() - gx0).abs().max().item<double>() <=
+        1e-9 * gx0.abs().max().item<double>());
+  CHECK(dw0.cwiseAbs().maxCoeff() > 0.0);
+}
