@@ -18,7 +18,8 @@
 ///    the channel currents G (vd - vs) along each line (a line driven at one end: a node's
 ///    potential is the driver's plus r_drv times the line's total current plus, per segment,
 ///    r_seg times the current beyond it), iterated to a fixed point (each pass shrinks the error
-///    by about G R_line, under 0.1 at 128 x 128; stop at 1 uV). O(R C) per pass, no matrix.
+///    by about G R_line, under 0.1 at 128 x 128; stop at 1 uV). O(R C) per pass, no matrix
+///    (array/line_potentials.hpp, ladderPotentials).
 ///    Gate lines sit at their driver levels (their current is nA: < 1 mV of drop at 128).
 ///  - Each selected cell then advances by advanceHeld at those terminals with its own
 ///    (device-to-device) parameters and its state, and its change gets the card's
@@ -53,6 +54,7 @@
 
 #include "array/geometry.hpp"
 #include "control/backend.hpp"
+#include "control/line_model.hpp"
 #include "control/tile_write.hpp"
 #include "core/rng.hpp"
 #include "device/params.hpp"
@@ -85,9 +87,7 @@ class ReducedWriteModel {
 
   /// The terminals (R x C each, V) of one phase: row `row` at amplitude `amplitude_v`, the
   /// columns with active(c) true driven as selected. For diagnostics and tests.
-  struct Potentials {
-    Eigen::MatrixXd vg, vd, vs;
-  };
+  using Potentials = PhaseTerminals;
   [[nodiscard]] Potentials phasePotentials(Eigen::Index row, double amplitude_v,
                                            const std::vector<bool>& active,
                                            const BiasScheme& scheme) const;
