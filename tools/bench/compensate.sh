@@ -33,6 +33,21 @@ run() {  # run TARGET ORDER COMPENSATE [FLAGS...]: prints "cpu_s wall_s rmse_pct
 print('%.3f %.2f' % (m['rmse_pct'], m['max_error_pct']))")"
 }
 
+decompose() {  # decompose H5: where the error of a run sits (the last run's file)
+  "$py" - "$1" <<'PY'
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r")
+e = f["maps/error_pct"][...]
+d = np.abs(f["maps/disturb_s"][...]) / (f["/config"].attrs["window_high_s"] - f["/config"].attrs["window_low_s"]) * 100
+t = f["maps/target_s"][...]
+q = np.digitize((t - t.min()) / (t.max() - t.min()), [0.25, 0.5, 0.75])
+print("      error: mean %.2f %%; by target quarter %s %%; row 0 %.2f %%, last row %.2f %%; "
+      "disturb mean %.2f %%, row 0 %.2f %%, last row %.2f %%" % (
+        e.mean(), " ".join("%.2f" % e[q == k].mean() for k in range(4)), e[0].mean(),
+        e[-1].mean(), d.mean(), d[0].mean(), d[-1].mean()))
+PY
+}
+
 echo "Random targets, pwm, row order, shipped lines; one process each pinned to core $core"
 echo "(CPU s = user + system; wall s in parentheses: the machine is shared)"
 printf "%5s %-14s %-6s %18s %10s %10s\n" N variation comp cpu_s rmse_pct max_err_pct
@@ -48,6 +63,7 @@ for n in $sizes; do
     for comp in "${comps[@]}"; do
       read -r cpu wall rmse maxe < <(run "$scratch/t$n.csv" row "$comp" ${flags[@]+"${flags[@]}"})
       printf "%5s %-14s %-6s %18s %10s %10s\n" "$n" "$v" "$comp" "$cpu ($wall)" "$rmse" "$maxe"
+      [ "$v" = off ] && decompose "$scratch/p.h5"
     done
   done
 done
