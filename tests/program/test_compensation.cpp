@@ -6,6 +6,7 @@
 
 #include <Eigen/Core>
 #include <cmath>
+#include <ctime>
 #include <memory>
 
 #include "array/line_potentials.hpp"
@@ -134,4 +135,21 @@ TEST_CASE("compensate lines: serial order on a 12x12 array, and what it refuses"
   cfg.bias.unselected = UnselectedLines::Grounded;
   cfg.line_plans = 0;
   CHECK_THROWS_AS((void)programArray(array, p, target, p.gmin, p.gmax, cfg, quiet), InputError);
+}
+
+TEST_CASE("bench compensate lines: CPU time of the plans on the random 64x64 and 128x128 targets" *
+          doctest::skip()) {
+  // tools/bench/compensate.sh runs it: what --compensate lines adds to a programming run.
+  for (const Index n : {64, 128}) {
+    const CrossbarGeometry geo = test::shippedLines(n);
+    const std::unique_ptr<WriteLineModel> model = makeLadderLineModel(geo);
+    const MatrixXd target = randomTarget(n);
+    const std::clock_t start = std::clock();
+    const LinePlan plan =
+        planLineCompensation(nominalCard(), *model, target, MatrixXd::Zero(n, n), {});
+    const double cpu = double(std::clock() - start) / CLOCKS_PER_SEC;
+    MESSAGE(n << " x " << n << ": two plans in " << cpu << " s CPU, mean predicted disturb "
+              << 100 * plan.disturb.mean() << " % of the range");
+    CHECK(plan.width_s.maxCoeff() > 0.0);
+  }
 }

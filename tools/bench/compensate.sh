@@ -5,6 +5,7 @@
 #    --compensate none and lines, one after the other; the same without variation
 #    (--no-variation: what is left is what the controller's model misses) when NOVAR=1 (default).
 #    N from SIZES (default "64 128"). NODAL sizes (default none) also run --compensate nodal.
+#  - The CPU time of the plans alone at 64 and 128 (a bench case of tests/program).
 #  - The five shipped 10x10 patterns (data/patterns), pwm serial and row order: RMSE with
 #    --compensate none and lines (the `ecramsim paper` program_patterns run pwm serial without
 #    compensation: its figures are the "none" serial column).
@@ -67,6 +68,11 @@ for n in $sizes; do
     done
   done
 done
+
+echo
+echo "The plans alone (tests/program bench case; CPU time of planLineCompensation):"
+taskset -c "$core" "$(dirname "$bin")/tests/test_program" --no-skip \
+  -tc="bench compensate lines*" 2>&1 | grep "two plans" | sed 's/^.*MESSAGE: /  /'
 
 echo
 echo "The shipped 10x10 patterns, pwm, shipped lines, default card: RMSE (% of the window)"
