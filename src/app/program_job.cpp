@@ -5,6 +5,7 @@
 
 #include "app/array_engine.hpp"
 #include "app/cards.hpp"
+#include "array/line_potentials.hpp"
 #include "core/error.hpp"
 #include "core/stats.hpp"
 #include "io/targets.hpp"
@@ -108,14 +109,20 @@ ResultTree runProgramJob(const ProgramJob& job, Progress& progress) {
   const std::unique_ptr<ArrayBackend> array = makeBackend(job.engine, p, geo, rng, job.write_solver);
   ProgramConfig config = job.config;
   config.bias.wiring = geo.wiring;  // the scheme is written for the array's wiring
+  Rng modelRng(0);  // the nodal model's (it keeps a reference; its card has no noise)
   std::unique_ptr<ArrayBackend> model;
-  if (job.compensate_lines) {
+  std::unique_ptr<WriteLineModel> lines;
+  if (job.compensate == "lines") {
+    lines = makeLadderLineModel(geo);
+    config.lines = lines.get();
+  } else if (job.compensate == "nodal") {
     // The controller's model: the nominal card (no variation) on the same lines, nodal engine.
     EcramParams nominal = p;
     nominal.dg_c2c = nominal.gmin_d2d = nominal.gmax_d2d = nominal.i0_d2d = nominal.qc_d2d = 0.0;
-    Rng modelRng(0);
     model = makeBackend("nodal", nominal, geo, modelRng, job.write_solver);
     config.model = model.get();
+  } else if (job.compensate != "none") {
+    throw InputError({}, "--compensate", "must be none, lines or nodal, not " + job.compensate);
   }
   const ProgramResult r = programArray(*array, p, target, lo, hi, config, progress);
 
@@ -158,6 +165,7 @@ ResultTree runProgramJob(const ProgramJob& job, Progress& progress) {
   out.attribute("/config", "wiring", wiringName(geo.wiring));
   out.attribute("/config", "order", std::string(job.config.order == PulseOrder::Serial ? "serial" : "row"));
   out.attribute("/config", "engine", job.engine);
+  out.attribute("/config", "compensate", job.compensate);
   out.attribute("/config", "window_low_s", lo);
   out.attribute("/config", "window_high_s", hi);
   out.attribute("/config", "r_gate_seg_ohm", geo.r_gate_seg);

@@ -28,7 +28,9 @@ struct ProgramJob {
   double g_high = 0.0;
   std::string engine = "nodal";  ///< "nodal" (array/NodalBackend) or "spice" (SpiceBackend)
   WriteSolverKind write_solver = WriteSolverKind::Fast;  ///< of the nodal engine
-  bool compensate_lines = false;  ///< pwm: widths corrected on a nominal nodal model of the array
+  /// pwm width compensation: "none", "lines" (widths planned on the ladder line model,
+  /// control/compensation.hpp) or "nodal" (widths scaled on a nominal nodal model of the array).
+  std::string compensate = "none";
   std::uint64_t seed = 1;
 };
 

@@ -6,6 +6,7 @@
 #include <tuple>
 
 #include "array/cell_array.hpp"
+#include "array/line_potentials.hpp"
 #include "core/error.hpp"
 #include "device/physics.hpp"
 
@@ -15,15 +16,14 @@ namespace {
 
 using Index = Eigen::Index;
 
+/// V, the mean field settles when no node moves by more than this in a pass: 4e-5 of v0, a
+/// relative error of the currents of the same order.
+constexpr double kMeanFieldTol = 1e-5;
 /// V, the shift of either channel end at which a current's slope is taken.
 constexpr double kProbe = 0.01;
 /// V, a column's own response settles when no node moves by more than this per volt of drive.
 constexpr double kUnitTol = 1e-9;
 constexpr int kMaxPasses = 50;
-
-/// 1, a step that moves y (the distance to the bound) by less than this fraction of itself is
-/// taken explicitly: the closed form's second-order term is then below 1e-12 of y.
-constexpr double kExplicitStep = 1e-6;
 
 /// State after `t` s of dx/dt = a w(x) - (x - x_eq) / tau_ret, with a = I / q_c fixed: the
 /// soft-bound window in closed form, retention to first order.
@@ -34,16 +34,12 @@ double advanceFixedCurrent(const CellParams& p, double x, double a, double t) {
     // y: the distance to the bound the state moves towards; dy/dt = -|a| y^q.
     double y = up ? 1.0 - x : x;
     const double rate = std::fabs(a) * t;
-    double explicitStep = 0.0;
-    if (y > 0.0 && q != 0.0 && q != 1.0) explicitStep = rate * std::pow(y, q);
     if (y <= 0.0) {
       y = 0.0;
     } else if (q == 0.0) {
       y = std::max(0.0, y - rate);
     } else if (q == 1.0) {
       y *= std::exp(-rate);
-    } else if (explicitStep <= kExplicitStep * y) {
-      y -= explicitStep;
     } else {
       const double z = std::pow(y, 1.0 - q) - (1.0 - q) * rate;
       y = z <= 0.0 ? 0.0 : std::pow(z, 1.0 / (1.0 - q));
@@ -75,6 +71,16 @@ std::vector<WritePhase> rowParallelPhases(std::span<const PulseRequest> pulses) 
   return phases;
 }
 
+/// State after `t` s of a disturbing current (a = I / q_c) with the window taken at the refresh
+/// (wUp, wDn: the soft-bound windows of the refresh state): one explicit step, as the changes of
+/// disturbed cells are a small fraction of a pulse's; retention to first order.
+double disturbStep(const CellParams& p, double x, double a, double t, double wUp, double wDn,
+                   bool retention) {
+  x += a * t * (a > 0.0 ? wUp : wDn);
+  if (retention && p.tau_ret > 0.0) x -= (x - p.x_eq) / p.tau_ret * t;
+  return std::clamp(x, 0.0, 1.0);
+}
+
 }  // namespace
 
 double FactorWriteModel::Current::at(double dus, double dud) const {
@@ -87,6 +93,19 @@ FactorWriteModel::FactorWriteModel(std::vector<CellParams> cells, const Crossbar
     : cells_(std::move(cells)), geo_(geo), c2c_(c2c), share_(share) {
   // The reduced model's checks are this model's (geometry, wiring, one card per cell, c3 = 0).
   (void)ReducedWriteModel(cells_, geo_, c2c_);
+  const Index R = geo_.rows, C = geo_.cols;
+  i0Scale_.resize(R, C);
+  kOc_.resize(R, C);
+  invQc_.resize(R, C);
+  for (Index r = 0; r < R; ++r) {
+    for (Index c = 0; c < C; ++c) {
+      i0Scale_(r, c) = cell(r, c).i0 / cells_.front().i0;
+      kOc_(r, c) = cell(r, c).k_oc;
+      invQc_(r, c) = 1.0 / cell(r, c).q_c;
+    }
+  }
+  retention_ = std::any_of(cells_.begin(), cells_.end(),
+                           [](const CellParams& p) { return p.tau_ret > 0.0; });
 }
 
 void FactorWriteModel::refresh(const Eigen::MatrixXd& x) {
@@ -94,8 +113,14 @@ void FactorWriteModel::refresh(const Eigen::MatrixXd& x) {
   const Index R = geo_.rows, C = geo_.cols;
   xref_ = x;
   g_.resize(R, C);
+  windowUp_.resize(R, C);
+  windowDown_.resize(R, C);
   for (Index r = 0; r < R; ++r) {
-    for (Index c = 0; c < C; ++c) g_(r, c) = physics::conductance(cell(r, c), x(r, c));
+    for (Index c = 0; c < C; ++c) {
+      g_(r, c) = physics::conductance(cell(r, c), x(r, c));
+      windowUp_(r, c) = physics::window(cell(r, c), x(r, c), true);
+      windowDown_(r, c) = physics::window(cell(r, c), x(r, c), false);
+    }
   }
   // Each column alone at 1 V of drain drive: its drain ladder (driven at row R - 1) and each
   // cell's current through its own row's source path to the driver at column 0.
@@ -163,10 +188,10 @@ FactorWriteModel::Current fitCurrent(const CellParams& p, double us, double ud, 
 
 }  // namespace
 
-const FactorWriteModel::Factors& FactorWriteModel::factors(double amplitude_v,
-                                                           const BiasScheme& scheme) {
+FactorWriteModel::Factors& FactorWriteModel::factors(double amplitude_v,
+                                                     const BiasScheme& scheme) {
   const BiasLevels lv = biasLevels(scheme, amplitude_v);
-  for (const Factors& f : factors_) {
+  for (Factors& f : factors_) {
     if (f.amplitude_v == amplitude_v && f.lv.drain_selected_v == lv.drain_selected_v &&
         f.lv.gate_selected_v == lv.gate_selected_v) {
       return f;
@@ -239,9 +264,8 @@ const FactorWriteModel::Factors& FactorWriteModel::factors(double amplitude_v,
 
 double FactorWriteModel::ionic(const Factors& f, Role role, Index r, Index c, double dvd,
                                double dvs, double x) const {
-  const CellParams& p = cell(r, c);
   if (!f.shared[role]) {
-    const double oc = p.k_oc * (x - xref_(r, c));
+    const double oc = kOc_(r, c) * (x - xref_(r, c));
     return f.current[role][std::size_t(r * geo_.cols + c)].at(-dvs - oc, -dvd - oc);
   }
   // The cell's own column response and state against the shared reference.
@@ -250,8 +274,8 @@ double FactorWriteModel::ionic(const Factors& f, Role role, Index r, Index c, do
     dvd += dd * (unitVd_(r, c) - f.unit_vd);
     dvs += dd * (unitVs_(r, c) - f.unit_vs);
   }
-  const double oc = p.k_oc * (x - f.x);
-  return p.i0 / cells_.front().i0 * f.current[role].front().at(-dvs - oc, -dvd - oc);
+  const double oc = kOc_(r, c) * (x - f.x);
+  return i0Scale_(r, c) * f.current[role].front().at(-dvs - oc, -dvd - oc);
 }
 
 ReducedWriteResult FactorWriteModel::apply(std::span<const PulseRequest> pulses,
@@ -276,7 +300,7 @@ ReducedWriteResult FactorWriteModel::apply(std::span<const PulseRequest> pulses,
   // The phases of one amplitude are taken together: they share the mean-field terminals and
   // the aggregated disturb of the cells they half-select.
   for (const double amplitude : amplitudes) {
-    const Factors& f = factors(amplitude, scheme);
+    Factors& f = factors(amplitude, scheme);
     const BiasLevels& lv = f.lv;
     const double dd = lv.drain_selected_v - lv.drain_unselected_v;
     const double s = lv.source_unselected_v;
@@ -298,14 +322,14 @@ ReducedWriteResult FactorWriteModel::apply(std::span<const PulseRequest> pulses,
     }
     // Mean field: every drain driven at its column's average level over this amplitude's time.
     const Eigen::RowVectorXd phi = (colTime / total).transpose();
-    const LinePotentials mean =
-        settleLines(g_, geo_, (lv.drain_unselected_v + dd * phi.array()).matrix(),
-                    Eigen::VectorXd::Constant(R, s));
+    // Started from the last update's mean field of this amplitude (since the refresh), if any.
+    settleLines(geo_, g_, (lv.drain_unselected_v + dd * phi.array()).matrix(),
+                Eigen::VectorXd::Constant(R, s), f.mean_vd, f.mean_vs, kMeanFieldTol);
     // Shifts of every cell's terminals from its reference (own column's share taken out).
-    const Eigen::MatrixXd dvd = mean.vd.array() - lv.drain_unselected_v -
+    const Eigen::MatrixXd dvd = f.mean_vd.array() - lv.drain_unselected_v -
                                 dd * (unitVd_.array().rowwise() * phi.array());
     const Eigen::MatrixXd dvs =
-        mean.vs.array() - s - dd * (unitVs_.array().rowwise() * phi.array());
+        f.mean_vs.array() - s - dd * (unitVs_.array().rowwise() * phi.array());
 
     for (const WritePhase& ph : phases) {
       if (ph.amplitude_v != amplitude) continue;
@@ -341,13 +365,14 @@ ReducedWriteResult FactorWriteModel::apply(std::span<const PulseRequest> pulses,
           // currents add theirs on the row's source line.
           const double dvsSel = dd * (sum(c) - unitJ_(r, c) * pathResistance(c));
           const double i = ionic(f, kSelected, r, c, dvd(r, c), dvsSel, xc);
-          xc = advanceFixedCurrent(p, xc, i / p.q_c, w);
+          xc = advanceFixedCurrent(p, xc, i * invQc_(r, c), w);
           xc = std::clamp(x0 + cycleNoise(xc - x0, c2c_, rng), 0.0, 1.0);
           power += f.column_power(c) * w;
         }
         if (duration > w) {  // on the selected row, its column not (or no longer) driven
           const double i = ionic(f, kRow, r, c, dvd(r, c), dd * sum(c), xc);
-          xc = advanceFixedCurrent(p, xc, i / p.q_c, duration - w);
+          xc = disturbStep(p, xc, i * invQc_(r, c), duration - w, windowUp_(r, c),
+                           windowDown_(r, c), retention_);
         }
       }
       out.energy_j += dd * dd * power;
@@ -360,15 +385,16 @@ ReducedWriteResult FactorWriteModel::apply(std::span<const PulseRequest> pulses,
         const double tColumn = colTime(c) - selTime(r, c);
         const double tIdle = f.idle_moves ? total - rowTime(r) - tColumn : 0.0;
         if (tColumn <= 0.0 && tIdle <= 0.0) continue;
-        const CellParams& p = cell(r, c);
+        const CellParams& p = cell(r, c);  // read only with retention
         double& xc = x(r, c);
+        const double wUp = windowUp_(r, c), wDown = windowDown_(r, c);
         if (tColumn > 0.0) {
           const double i = ionic(f, kColumn, r, c, dvd(r, c), dvs(r, c), xc);
-          xc = advanceFixedCurrent(p, xc, i / p.q_c, tColumn);
+          xc = disturbStep(p, xc, i * invQc_(r, c), tColumn, wUp, wDown, retention_);
         }
         if (tIdle > 0.0) {
           const double i = ionic(f, kIdle, r, c, dvd(r, c), dvs(r, c), xc);
-          xc = advanceFixedCurrent(p, xc, i / p.q_c, tIdle);
+          xc = disturbStep(p, xc, i * invQc_(r, c), tIdle, wUp, wDown, retention_);
         }
       }
     }

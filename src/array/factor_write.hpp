@@ -27,14 +27,16 @@
 ///    drop and draw the card's cycle-to-cycle noise per phase (cycleNoise, request order, as
 ///    the reduced model); the selected row's other cells are disturbed per phase; the
 ///    half-selected cells of the active columns and the idle cells are disturbed once per
-///    amplitude for their total time in that role, at the mean-field terminals.
+///    amplitude for their total time in that role, at the mean-field terminals. Disturbed
+///    cells take one explicit step with their window at the refresh state (their change is a
+///    thousandth of a pulse's, and their window moves by q dx / x between refreshes).
 /// Energy: per phase, each active column's dissipation when it is driven alone (channels, drain
 /// line and driver, its currents' source paths), from the conductances at refresh; the source
 /// lines' cross terms between columns are left out (below 1 % of a dense phase at 128 x 128).
 /// What else it leaves out beyond the reduced model: the spread of the source drops among the
 /// phases (the half-selected cells see the mean), and the current's curvature beyond the
-/// exp-linear model. tests/train/test_factor_write.cpp holds it to the reduced model and to the
-/// full circuit on 32 x 32 every run, tools/bench/reduced_write.sh on 128 x 128.
+/// exp-linear model. tests/train/test_reduced_write.cpp holds it to the full circuit (per phase
+/// and per whole update) on 32 x 32 every run, tools/bench/reduced_write.sh on 128 x 128.
 
 #include <Eigen/Core>
 #include <memory>
@@ -94,12 +96,13 @@ class FactorWriteModel {
     double unit_vd = 1.0, unit_vs = 0.0, x = 0.5;  ///< the shared reference
     std::vector<Current> current[kRoles];
     Eigen::VectorXd column_power;  ///< W per V^2 of drain drive, each column driven alone
+    Eigen::MatrixXd mean_vd, mean_vs;  ///< V: the last update's mean field (a warm start)
   };
   /// A, the gate ionic current of cell (r, c) in `role` at state x, its terminals shifted by
   /// dvd and dvs (V) from the role's reference with its column alone driven.
   [[nodiscard]] double ionic(const Factors& f, Role role, Eigen::Index r, Eigen::Index c,
                              double dvd, double dvs, double x) const;
-  const Factors& factors(double amplitude_v, const BiasScheme& scheme);
+  Factors& factors(double amplitude_v, const BiasScheme& scheme);
   [[nodiscard]] const CellParams& cell(Eigen::Index r, Eigen::Index c) const {
     return cells_[static_cast<std::size_t>(r * geo_.cols + c)];
   }
@@ -115,6 +118,9 @@ class FactorWriteModel {
   Eigen::MatrixXd g_;     ///< S, conductances at the last refresh
   Eigen::MatrixXd unitVd_, unitVs_;  ///< V/V: U and S, each column driven alone
   Eigen::MatrixXd unitJ_;            ///< A/V: the channel current of that drive
+  Eigen::MatrixXd windowUp_, windowDown_;  ///< 1: soft-bound windows at the refresh states
+  Eigen::MatrixXd i0Scale_, kOc_, invQc_;  ///< per cell: i0 / the first cell's, k_oc, 1 / q_c
+  bool retention_ = false;                 ///< any cell with tau_ret > 0
   std::vector<Factors> factors_;
 };
 

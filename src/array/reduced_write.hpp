@@ -18,7 +18,8 @@
 ///    the channel currents G (vd - vs) along each line (a line driven at one end: a node's
 ///    potential is the driver's plus r_drv times the line's total current plus, per segment,
 ///    r_seg times the current beyond it), iterated to a fixed point (each pass shrinks the error
-///    by about G R_line, under 0.1 at 128 x 128; stop at 1 uV). O(R C) per pass, no matrix.
+///    by about G R_line, under 0.1 at 128 x 128; stop at 1 uV). O(R C) per pass, no matrix
+///    (array/line_potentials.hpp, ladderPotentials).
 ///    Gate lines sit at their driver levels (their current is nA: < 1 mV of drop at 128).
 ///  - Each selected cell then advances by advanceHeld at those terminals with its own
 ///    (device-to-device) parameters and its state, and its change gets the card's
@@ -53,22 +54,12 @@
 
 #include "array/geometry.hpp"
 #include "control/backend.hpp"
+#include "control/line_model.hpp"
 #include "control/tile_write.hpp"
 #include "core/rng.hpp"
 #include "device/params.hpp"
 
 namespace ecramsim {
-
-/// V, R x C: the drain and source node potentials of a grounded write network whose drain line c
-/// is driven at drain(c) (at row R - 1) and source line r at source(r) (at column 0), the lines
-/// loaded by the channels of conductance g (S, R x C) and nothing else: the ladder sums of the
-/// header comment, iterated to 1 uV. SimulationError if they do not settle.
-struct LinePotentials {
-  Eigen::MatrixXd vd, vs;
-};
-[[nodiscard]] LinePotentials settleLines(const Eigen::MatrixXd& g, const CrossbarGeometry& geo,
-                                         const Eigen::RowVectorXd& drain,
-                                         const Eigen::VectorXd& source);
 
 /// InputError naming --write-model for floating unselected lines (the reduced models need the
 /// lines driven).
@@ -100,9 +91,7 @@ class ReducedWriteModel {
 
   /// The terminals (R x C each, V) of one phase: row `row` at amplitude `amplitude_v`, the
   /// columns with active(c) true driven as selected. For diagnostics and tests.
-  struct Potentials {
-    Eigen::MatrixXd vg, vd, vs;
-  };
+  using Potentials = PhaseTerminals;
   [[nodiscard]] Potentials phasePotentials(Eigen::Index row, double amplitude_v,
                                            const std::vector<bool>& active,
                                            const BiasScheme& scheme) const;

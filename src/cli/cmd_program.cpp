@@ -36,11 +36,15 @@ void addProgramCommand(CLI::App& app) {
       ->check(CLI::IsMember({"reset", "keep"}))->default_str("reset");
   addArrayOptions(*cmd, o->array, o->job.geometry, true);
   cmd->add_option("--compensate", o->compensate,
-                  "none, or lines: pwm widths corrected for the IR drop the controller predicts "
-                  "on a nodal model of the array (nominal card, the same line and driver "
-                  "resistances, its belief of the states); no cell is read. Example: "
-                  "--scheme pwm --order row --compensate lines")
-      ->check(CLI::IsMember({"none", "lines"}))->default_str("none");
+                  "pwm widths for the IR drop and half-select disturb the controller predicts "
+                  "(no cell is read). none: widths of the nominal cell at ideal lines. lines: "
+                  "every width planned before the first pulse on a model of the lines (ladder "
+                  "sums of the channel currents; the same line and driver resistances, the "
+                  "nominal card, its belief of the states, the run's phases, the disturb of "
+                  "later phases); grounded unselected lines. nodal: each batch's widths scaled "
+                  "on a nominal nodal model of the array, three times (slower, no disturb). "
+                  "Example: --scheme pwm --order row --compensate lines")
+      ->check(CLI::IsMember({"none", "lines", "nodal"}))->default_str("none");
   addQuantity(*cmd, "--amplitude", o->job.config.amplitude_v, "V", "Write amplitude");
   addQuantity(*cmd, "--width", o->job.config.count_width_s, "s", "Pulse width of the count scheme");
   addQuantity(*cmd, "--max-width", o->job.config.max_width_s, "s",
@@ -61,7 +65,7 @@ void addProgramCommand(CLI::App& app) {
     job.config.bias = biasScheme(o->array);
     job.engine = o->array.engine;
     job.write_solver = writeSolverKind(o->array);
-    job.compensate_lines = o->compensate == "lines";
+    job.compensate = o->compensate;
     applyArrayOptions(o->array, job.geometry);
     job.config.order = o->order == "serial" ? PulseOrder::Serial : PulseOrder::RowParallel;
     job.config.reset = o->start == "reset";

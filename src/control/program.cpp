@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <boost/math/quadrature/gauss_kronrod.hpp>
 #include <cmath>
+#include <optional>
 
+#include "control/compensation.hpp"
 #include "core/error.hpp"
 #include "device/integrate.hpp"
 #include "device/physics.hpp"
@@ -94,6 +96,9 @@ ProgramResult programArray(ArrayBackend& array, const EcramParams& nominal,
   if (cfg.scheme == ProgramScheme::Verify) {
     requireReadableWiring(cfg.bias.wiring, "program-and-verify (it reads every cell)");
   }
+  if ((cfg.lines != nullptr || cfg.model != nullptr) && cfg.scheme != ProgramScheme::Pwm) {
+    throw InputError({}, "--compensate", "corrects pwm widths: use it with --scheme pwm");
+  }
   const double range = nominal.gmax - nominal.gmin;
   ProgramResult res;
   res.target_s = (g_low + (g_high - g_low) * target.array()).matrix();
@@ -101,6 +106,13 @@ ProgramResult programArray(ArrayBackend& array, const EcramParams& nominal,
   if (cfg.reset) array.setStates(Eigen::MatrixXd::Zero(R, C));
   Eigen::MatrixXd belief = cfg.reset ? Eigen::MatrixXd::Zero(R, C)
                                      : (cfg.belief.size() ? cfg.belief : array.states());
+  // The line-compensated widths of the whole run, planned before the first pulse.
+  std::optional<LinePlan> linePlan;
+  if (cfg.lines != nullptr) {
+    linePlan = planLineCompensation(nominal, *cfg.lines, xTarget, belief,
+                                    {cfg.bias, cfg.order, cfg.amplitude_v, cfg.max_width_s,
+                                     cfg.line_plans});
+  }
   res.before_s = array.probeConductances();
   res.disturb_s = Eigen::MatrixXd::Zero(R, C);
   res.pulses = Eigen::MatrixXd::Zero(R, C);
@@ -151,9 +163,13 @@ ProgramResult programArray(ArrayBackend& array, const EcramParams& nominal,
     std::vector<PulseRequest> reqs;
     const double from = belief(r, c);
     const double to = xTarget(r, c);
-    if (std::fabs(to - from) < 1e-12) return reqs;
+    if (!linePlan && std::fabs(to - from) < 1e-12) return reqs;
     const double amp = (to > from ? 1.0 : -1.0) * cfg.amplitude_v;
-    if (cfg.scheme == ProgramScheme::Pwm) {
+    if (linePlan) {
+      const double w = linePlan->width_s(r, c);
+      if (w > 0.0) reqs.push_back({r, c, linePlan->amplitude_v(r, c), w});
+      belief(r, c) = linePlan->predicted(r, c);
+    } else if (cfg.scheme == ProgramScheme::Pwm) {
       const double w = nominalWidth(nominal, cfg.bias, amp, from, to, cfg.max_width_s);
       reqs.push_back({r, c, amp, w});
       belief(r, c) = to;
@@ -201,7 +217,9 @@ ProgramResult programArray(ArrayBackend& array, const EcramParams& nominal,
         const Eigen::MatrixXd before = belief;
         std::vector<std::vector<PulseRequest>> perCell;
         for (Eigen::Index c = 0; c < C; ++c) {
-          if ((xTarget(r, c) - belief(r, c)) * sign > 0.0) perCell.push_back(openLoopRequests(r, c));
+          const double dir =
+              linePlan ? linePlan->amplitude_v(r, c) : xTarget(r, c) - belief(r, c);
+          if (dir * sign > 0.0) perCell.push_back(openLoopRequests(r, c));
         }
         std::vector<PulseRequest> batch;
         for (std::size_t k = 0;; ++k) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "control/backend.hpp"
+#include "control/line_model.hpp"
 #include "core/progress.hpp"
 #include "device/params.hpp"
 
@@ -35,11 +36,17 @@ struct ProgramConfig {
   /// Believed states when reset is false (R x C); empty: the backend's states are trusted.
   Eigen::MatrixXd belief;
   /// Line compensation of the pwm scheme (`--compensate lines`), or null for none: the
-  /// controller's own model of the array, a backend of the nominal card without variation on the
-  /// same lines and drivers. Before each batch the controller sets the model to its belief,
-  /// applies the planned pulses to it, and scales each width by wanted / reached state change,
-  /// compensate_iterations times; the real array then gets the final widths. It still reads no
-  /// cell of the real array.
+  /// controller's model of the array's lines. Before the first pulse the controller plans every
+  /// width on it (control/compensation.hpp: the nominal card, its belief, the run's phases, the
+  /// half-select disturb of the later phases), line_plans times; the array then gets the planned
+  /// widths. It reads no cell of the array.
+  const WriteLineModel* lines = nullptr;
+  int line_plans = 2;
+  /// Nodal width correction of the pwm scheme (`--compensate nodal`), or null for none: a
+  /// backend of the nominal card without variation on the same lines and drivers. Before each
+  /// batch the controller sets it to its belief, applies the planned pulses to it, and scales
+  /// each width by wanted / reached state change, compensate_iterations times; the array then
+  /// gets the final widths. Slower than `lines` and blind to the disturb of later phases.
   ArrayBackend* model = nullptr;
   int compensate_iterations = 3;
 };

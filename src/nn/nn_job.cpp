@@ -564,6 +564,9 @@ AnalogConfig defaultAnalogConfig() {
   c.pulses = mushroom.config.pulses;
   c.init_spread = mushroom.config.init_spread;
   c.threads = mushroom.config.threads;
+  // The pulse-factor model's factors follow the conductances' slow drift: refreshed every 10
+  // batches (--refresh; tools/bench/vgg8.sh compares --refresh 1).
+  c.refresh_batches = 10;
   return c;
 }
 

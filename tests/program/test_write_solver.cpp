@@ -19,23 +19,15 @@
 #include "device/physics.hpp"
 #include "modelcard/ecram_table.hpp"
 #include "../support/geometry.hpp"
+#include "../support/targets.hpp"
 
 using namespace ecramsim;
 using ecramsim::test::shippedLines;
+using ecramsim::test::randomTarget;
 using Eigen::Index;
 using Eigen::MatrixXd;
 
 namespace {
-
-/// A random target in [0, 1] (uniform, seed 1).
-MatrixXd randomTarget(Index n) {
-  Rng rng(1);
-  MatrixXd t(n, n);
-  for (Index r = 0; r < n; ++r) {
-    for (Index c = 0; c < n; ++c) t(r, c) = rng.uniform();
-  }
-  return t;
-}
 
 /// Final states of a row-parallel programming run of an n x n random target with `kind`.
 MatrixXd programStates(Index n, ProgramScheme scheme, const BiasScheme& bias,
@@ -208,7 +200,7 @@ TEST_CASE("bench acceptance A: fast and exact writers, 16x16 random target, floa
   }
 }
 
-TEST_CASE("compensate lines: widths corrected on the model remove the IR-drop error (10x10)") {
+TEST_CASE("compensate nodal: widths corrected on the model remove the IR-drop error (10x10)") {
   // An array of nominal cells on 20 Ohm segments, and the controller's model of it (the same
   // nominal card and lines): without compensation the IR drop leaves most of a % of error;
   // with it what is left is the half-select disturb of later rows (which the belief does not
@@ -232,7 +224,7 @@ TEST_CASE("compensate lines: widths corrected on the model remove the IR-drop er
   };
   const double none = rmse(false), lines = rmse(true);
   MESSAGE("RMSE of the window: " << 100 * none << " % uncompensated, " << 100 * lines
-                                 << " % with --compensate lines");
+                                 << " % with --compensate nodal");
   CHECK(none > 0.005);
   CHECK(lines < 0.2 * none);
   CHECK(lines < 0.0015);

@@ -12,3 +12,10 @@ best() {
   done
   echo "$best_s"
 }
+
+# random_target N FILE: the random N x N target of issue 12 (numpy default_rng(1).random((N, N))
+# saved as CSV) in FILE
+random_target() {
+  /usr/bin/python3 -c "import numpy as np, sys; n = int(sys.argv[1]); \
+np.savetxt(sys.argv[2], np.random.default_rng(1).random((n, n)), delimiter=',')" "$1" "$2"
+}

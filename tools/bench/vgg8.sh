@@ -9,8 +9,9 @@
 #   strong_linear  models/strong_nonlinear.model with --linear-controller (acceptance B)
 #   strong_aware   the same card with the state-aware controller (its recovery, if any)
 #   read1          the default run with --read-refresh 1 (the effective weights read every
-#                  batch), on READ_SUBSET samples with the default interval beside it: the cost of
-#                  the read-refresh interval in accuracy
+#                  batch), on READ_SUBSET samples with the default interval beside it (read50),
+#                  and one with --refresh 1 (the write model's factors every batch, refresh1):
+#                  the cost of the refresh intervals in accuracy
 # For each run: test accuracy per epoch, seconds per epoch, pulses, write energy, and the
 # profile (forward, backward, update, read refresh, write refresh) of the last run of each kind.
 # Files (HDF5 + learning-curve PNG) go to OUT. Runs use THREADS libtorch threads and the
@@ -54,6 +55,7 @@ for r in $runs; do
     read1)
       run read50 --subset "$read_subset" --read-refresh 50
       run read1 --subset "$read_subset" --read-refresh 1
+      run refresh1 --subset "$read_subset" --refresh 1
       ;;
     *) echo "vgg8.sh: unknown run '$r'" >&2; exit 2 ;;
   esac
@@ -65,7 +67,7 @@ import h5py
 out, runs = sys.argv[1], sys.argv[2:]
 names = []
 for r in runs:
-    names += ["read50", "read1"] if r == "read1" else [r]
+    names += ["read50", "read1", "refresh1"] if r == "read1" else [r]
 rows = {}
 for n in names:
     path = os.path.join(out, n + ".h5")
@@ -92,7 +94,8 @@ if "strong_linear" in rows and "default" in rows:
              else ""))
 if "read1" in rows:
     print(f"read refresh: every batch {100 * rows['read1'][1][-1]:.2f} %, every 50 batches "
-          f"{100 * rows['read50'][1][-1]:.2f} % (same subset)")
+          f"{100 * rows['read50'][1][-1]:.2f} % (same subset); write-model refresh every batch "
+          f"{100 * rows['refresh1'][1][-1]:.2f} % (default every 10)")
 for n, (m, acc, sec, wall, cpu) in rows.items():
     if "profile_forward_s" not in m:
         continue

@@ -21,11 +21,9 @@ core="${CORE:-1}"
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 
-target() {  # target N: writes $scratch/tN.csv
-  "$py" -c "import numpy as np, sys; n = int(sys.argv[1]); \
-np.savetxt(sys.argv[2], np.random.default_rng(1).random((n, n)), delimiter=',')" \
-    "$1" "$scratch/t$1.csv"
-}
+# shellcheck source=lib.sh
+source "$repo/tools/bench/lib.sh"
+target() { random_target "$1" "$scratch/t$1.csv"; }  # target N: writes $scratch/tN.csv
 
 timed() {  # timed N SOLVER: runs program on one core; prints "cpu_seconds wall_seconds rmse_pct"
   local n="$1" solver="$2" out
