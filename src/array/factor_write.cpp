@@ -6,6 +6,7 @@
 #include <tuple>
 
 #include "array/cell_array.hpp"
+#include "array/tile_writes.hpp"
 #include "array/line_potentials.hpp"
 #include "core/error.hpp"
 #include "device/physics.hpp"
@@ -402,33 +403,8 @@ ReducedWriteResult FactorWriteModel::apply(std::span<const PulseRequest> pulses,
   return out;
 }
 
-namespace {
-
-class FactorTileWrites final : public TileWriteModel {
- public:
-  FactorTileWrites(const CellArrayBackend& tile, Rng& rng)
-      : model_(tile.cellParameters(), tile.geometry(), tile.cycleToCycleSigma()), rng_(rng) {}
-  void refresh(const Eigen::MatrixXd& x) override { model_.refresh(x); }
-  TileWriteOutcome apply(std::span<const PulseRequest> pulses, const BiasScheme& scheme,
-                         Eigen::MatrixXd& x) override {
-    const ReducedWriteResult r = model_.apply(pulses, scheme, x, rng_);
-    return {r.duration_s, r.energy_j};
-  }
-
- private:
-  FactorWriteModel model_;
-  Rng& rng_;
-};
-
-}  // namespace
-
 std::unique_ptr<TileWriteModel> makeFactorTileWrites(const ArrayBackend& tile, Rng& rng) {
-  const auto* cells = dynamic_cast<const CellArrayBackend*>(&tile);
-  if (!cells) {
-    throw InputError({}, "--write-model",
-                     "the pulse-factor write model needs an engine that exposes its cells");
-  }
-  return std::make_unique<FactorTileWrites>(*cells, rng);
+  return makeCellTileWrites<FactorWriteModel>(tile, rng, "the pulse-factor write model");
 }
 
 }  // namespace ecramsim

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "array/cell_array.hpp"
+#include "array/tile_writes.hpp"
 #include "array/line_potentials.hpp"
 #include "core/error.hpp"
 #include "device/integrate.hpp"
@@ -167,33 +168,8 @@ ReducedWriteResult ReducedWriteModel::apply(std::span<const PulseRequest> pulses
   return out;
 }
 
-namespace {
-
-class ReducedTileWrites final : public TileWriteModel {
- public:
-  ReducedTileWrites(const CellArrayBackend& tile, Rng& rng)
-      : model_(tile.cellParameters(), tile.geometry(), tile.cycleToCycleSigma()), rng_(rng) {}
-  void refresh(const Eigen::MatrixXd& x) override { model_.refresh(x); }
-  TileWriteOutcome apply(std::span<const PulseRequest> pulses, const BiasScheme& scheme,
-                         Eigen::MatrixXd& x) override {
-    const ReducedWriteResult r = model_.apply(pulses, scheme, x, rng_);
-    return {r.duration_s, r.energy_j};
-  }
-
- private:
-  ReducedWriteModel model_;
-  Rng& rng_;
-};
-
-}  // namespace
-
 std::unique_ptr<TileWriteModel> makeReducedTileWrites(const ArrayBackend& tile, Rng& rng) {
-  const auto* cells = dynamic_cast<const CellArrayBackend*>(&tile);
-  if (!cells) {
-    throw InputError({}, "--write-model",
-                     "the reduced write model needs an engine that exposes its cells");
-  }
-  return std::make_unique<ReducedTileWrites>(*cells, rng);
+  return makeCellTileWrites<ReducedWriteModel>(tile, rng, "the reduced write model");
 }
 
 }  // namespace ecramsim
