@@ -176,11 +176,6 @@ void addNnCommand(CLI::App& train, const std::string& network) {
     a.pulses.state_aware = !o->linearController;
     a.engine = o->array.engine;
     a.write_model = train::parseWriteModel(o->writeModel);
-    if (a.refresh_batches < 1) throw InputError({}, "--refresh", "must be at least 1 batch");
-    for (const auto& [bits, flag] : {std::pair{a.periphery.dac_bits, "--dac-bits"},
-                                     std::pair{a.periphery.adc_bits, "--adc-bits"}}) {
-      if (bits == 1) throw InputError({}, flag, "needs 0 (ideal) or at least 2 bits (sign + 1)");
-    }
     applyArrayOptions(o->array, a.geometry);
     const auto run = nn::runNnJob(o->job, progress, globalCancelToken());
     const std::filesystem::path path =

@@ -172,9 +172,9 @@ void checkJob(const NnJob& job) {
   }
   if (!job.ideal && !job.resume.empty()) {
     throw InputError({}, "--resume",
-                     "resuming is built for --ideal runs only so far: an analog run's file does "
-                     "not yet hold the cells' states, the controller's belief and its random "
-                     "streams");
+                     "resuming is built for --ideal runs only so far: an analog run's file holds "
+                     "its cells' final states, not the controller's belief, the random streams "
+                     "and the refresh state a bit-for-bit continuation needs");
   }
   if (job.epochs < 1) throw InputError({}, "--epochs", "must be at least 1");
   if (job.batch < 1) throw InputError({}, "--batch", "must be at least 1");
@@ -182,6 +182,18 @@ void checkJob(const NnJob& job) {
   if (!(job.width > 0.0) || job.width > 4.0) {
     throw InputError({}, "--width", "must lie in (0, 4]");
   }
+  const AnalogConfig& a = job.analog;
+  for (const auto& [bits, flag] : {std::pair{a.periphery.dac_bits, "--dac-bits"},
+                                   std::pair{a.periphery.adc_bits, "--adc-bits"}}) {
+    if (bits < 0 || bits == 1 || bits > 24) {
+      throw InputError({}, flag, "must be 0 (ideal) or 2 to 24 bits (sign included)");
+    }
+  }
+  if (!(a.periphery.read_noise >= 0.0 && a.periphery.read_noise <= 1.0)) {
+    throw InputError({}, "--read-noise", "must lie in [0, 1] (a fraction of the largest output)");
+  }
+  if (a.read_refresh < 0) throw InputError({}, "--read-refresh", "must be >= 0 batches");
+  if (a.refresh_batches < 1) throw InputError({}, "--refresh", "must be at least 1 batch");
 }
 
 struct Curve {

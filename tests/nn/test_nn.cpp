@@ -159,6 +159,19 @@ TEST_CASE("nn jobs the engine cannot run are refused, naming the flag") {
   j = quadrantJob("mlp");
   j.data = test::imageScratch("nn_empty");
   CHECK(errorOf(j).find("train-images-idx3-ubyte") != std::string::npos);
+  // The read periphery and the refresh intervals.
+  j = quadrantJob("mlp");
+  j.analog.periphery.dac_bits = 1;
+  CHECK(errorOf(j).find("--dac-bits: must be 0 (ideal) or 2 to 24 bits") != std::string::npos);
+  j = quadrantJob("mlp");
+  j.analog.periphery.adc_bits = 25;
+  CHECK(errorOf(j).find("--adc-bits") != std::string::npos);
+  j = quadrantJob("mlp");
+  j.analog.periphery.read_noise = -0.1;
+  CHECK(errorOf(j).find("--read-noise") != std::string::npos);
+  j = quadrantJob("mlp");
+  j.analog.read_refresh = -1;
+  CHECK(errorOf(j).find("--read-refresh") != std::string::npos);
 }
 
 TEST_CASE("mlp: interrupted mid-epoch, then --resume: the uninterrupted run's final state") {
