@@ -184,17 +184,64 @@ std::optional<Chains> chainsOf(const nodal::CrossbarNet& net, Index R, Index C) 
   return ch;
 }
 
+/// S, d faradaicCurrent / d vgc at the current `i` it returned: with i = i0 sinh(w) and
+/// v0 w + rs i0 sinh(w) = vgc - U_oc, di/dvgc = i0 cosh(w) / (v0 + rs i0 cosh(w)).
+double faradaicSlope(const CellParams& p, double i) {
+  const double c = p.i0 * std::sqrt(1.0 + (i / p.i0) * (i / p.i0));
+  return c / (p.v0 + p.rs * c);
+}
+
+/// The Faradaic split at vgs, vgd and state x with its partials by the effective voltages
+/// (LazyGate's a, bs, bd, d), exactly where the model is a sum over gate segments (the
+/// quadrature of the distributed gate with rs > 0, the two-point gate); the values equal
+/// physics::gateCurrentAt. Returns false for the closed form (distributed, rs = 0), which the
+/// caller differences.
+bool gateWithPartials(const CellParams& p, double vgs, double vgd, double x,
+                      physics::GateSplit<double>& f, LazyGate& lg) {
+  if (p.gate == GateModel::TwoPoint) {
+    const double is = physics::faradaicCurrent(p, vgs, x), id = physics::faradaicCurrent(p, vgd, x);
+    f = {0.5 * is, 0.5 * id};
+    lg.a = 0.5 * faradaicSlope(p, is);
+    lg.d = 0.5 * faradaicSlope(p, id);
+    lg.bs = lg.bd = 0.0;
+    return true;
+  }
+  if (p.rs <= 0.0) return false;
+  // physics::gateQuadrature, node by node: the node at xi sees vgs + xi (vgd - vgs).
+  const physics::GaussRule& rule = physics::gaussRule(p.gate_points);
+  f = {0.0, 0.0};
+  lg.a = lg.bs = lg.d = 0.0;
+  for (std::size_t k = 0; k < rule.node.size(); ++k) {
+    const double xi = rule.node[k];
+    const double i = rule.weight[k] * physics::faradaicCurrent(p, vgs + xi * (vgd - vgs), x);
+    f.source += (1.0 - xi) * i;
+    f.drain += xi * i;
+    const double slope = rule.weight[k] * faradaicSlope(p, i / rule.weight[k]);
+    lg.a += (1.0 - xi) * (1.0 - xi) * slope;
+    lg.bs += (1.0 - xi) * xi * slope;
+    lg.d += xi * xi * slope;
+  }
+  lg.bd = lg.bs;
+  if (vgs == vgd) f = physics::gateCurrentAt(p, vgs, vgd, x);  // its special case, to the bit
+  return true;
+}
+
 /// A, the Faradaic split of a cell at vgs, vgd and state x from its LazyGate `lg` when the
 /// linearization is within `tol_a` of the physics; otherwise from the physics (counted in
-/// `evals`), and that point becomes the new reference, its partials by forward differences of
-/// step h. The bound: every gate model is a weighted sum (weights <= 1,
-/// summing to 1) of terms F(u), u between the effective voltages, with |F| <= M(u) =
+/// `evals`), and that point becomes the new reference with its partials (gateWithPartials,
+/// else forward differences of step h). The bound: every gate model is a weighted sum (weights
+/// <= 1, summing to 1) of terms F(u), u between the effective voltages, with |F| <= M(u) =
 /// i0 cosh(u / v0) and |F''| <= M(u) / v0^2 (rs only lowers both). Moving both effective
 /// voltages by at most delta <= v0 / 10 then errs by at most 0.56 delta^2 curvature (Taylor,
-/// cosh growing by at most e^0.1 = 1.105), plus 2 delta slope_err for the differenced partials
-/// (truncation h/2 curvature, rounding 2e-14 M / h of the physics' own convergence).
-physics::GateSplit<double> lazyGate(LazyGate& lg, const CellParams& p, double vgs, double vgd,
-                                    double x, double tol_a, int& evals) {
+/// cosh growing by at most e^0.1 = 1.105), plus 2 delta slope_err for the partials (exact ones:
+/// the physics' own convergence, 1e-12 M / v0; differenced: truncation h/2 curvature, rounding
+/// 2e-14 M / h).
+[[gnu::noinline]] physics::GateSplit<double> refreshGate(LazyGate& lg, const CellParams& p,
+                                                         double vgs, double vgd, double x,
+                                                         double es, double ed);
+
+inline physics::GateSplit<double> lazyGate(LazyGate& lg, const CellParams& p, double vgs,
+                                           double vgd, double x, double tol_a, int& evals) {
   const double uoc = physics::openCircuitPotential(p, x);
   const double es = vgs - uoc, ed = vgd - uoc;
   if (lg.valid) {
@@ -206,21 +253,33 @@ physics::GateSplit<double> lazyGate(LazyGate& lg, const CellParams& p, double vg
     }
   }
   ++evals;
-  const physics::GateSplit<double> f = physics::gateCurrentAt(p, vgs, vgd, x);
-  const double h = 1e-6 * p.v0;
-  const physics::GateSplit<double> bySource = physics::gateCurrentAt(p, vgs + h, vgd, x);
-  const physics::GateSplit<double> byDrain = physics::gateCurrentAt(p, vgs, vgd + h, x);
+  return refreshGate(lg, p, vgs, vgd, x, es, ed);
+}
+
+/// lazyGate's evaluation at a new reference point (effective voltages es, ed).
+physics::GateSplit<double> refreshGate(LazyGate& lg, const CellParams& p, double vgs,
+                                       double vgd, double x, double es, double ed) {
+  physics::GateSplit<double> f;
+  const bool exact = gateWithPartials(p, vgs, vgd, x, f, lg);
+  const double h = exact ? 0.0 : 1e-6 * p.v0;
   const double m = p.i0 * std::cosh((std::max(std::fabs(es), std::fabs(ed)) + h) / p.v0);
+  lg.curvature = m / (p.v0 * p.v0);
+  if (exact) {
+    lg.slope_err = 1e-12 * m / p.v0;
+  } else {
+    f = physics::gateCurrentAt(p, vgs, vgd, x);
+    const physics::GateSplit<double> bySource = physics::gateCurrentAt(p, vgs + h, vgd, x);
+    const physics::GateSplit<double> byDrain = physics::gateCurrentAt(p, vgs, vgd + h, x);
+    lg.a = (bySource.source - f.source) / h;
+    lg.bd = (bySource.drain - f.drain) / h;
+    lg.bs = (byDrain.source - f.source) / h;
+    lg.d = (byDrain.drain - f.drain) / h;
+    lg.slope_err = 0.5 * h * lg.curvature + 2e-14 * m / h;
+  }
   lg.es = es;
   lg.ed = ed;
   lg.fs = f.source;
   lg.fd = f.drain;
-  lg.a = (bySource.source - f.source) / h;
-  lg.bd = (bySource.drain - f.drain) / h;
-  lg.bs = (byDrain.source - f.source) / h;
-  lg.d = (byDrain.drain - f.drain) / h;
-  lg.curvature = m / (p.v0 * p.v0);
-  lg.slope_err = 0.5 * h * lg.curvature + 2e-14 * m / h;
   lg.valid = std::isfinite(lg.curvature);
   return f;
 }
@@ -236,6 +295,50 @@ nodal::CrossbarNet writeNet(const CrossbarGeometry& geo, const LineDrive& d) {
 
 }  // namespace
 
+/// One Gauss-Seidel pass over chains of one family (relax()): per chain a forward and a back
+/// substitution of its factored matrix (invW, cp) with the right-hand side of its drivers, the
+/// gate injections, the lagged refactoring difference and the channels to the other family.
+/// Chains of a family have equal length and share no node, so N of them run interleaved.
+struct ChainSweep {
+  const Index* start;
+  const double *g_prev, *rhs0, *inj, *gref, *gch, *invW, *cp;
+  const std::size_t* other;
+  std::size_t m;
+  double *u, *dp;
+
+  /// Solves chains k[0 .. N); raises `largest` to the largest change of a potential and
+  /// `scale` to the largest potential.
+  template <std::size_t N>
+  void solve(const std::size_t* k, double& largest, double& scale) const {
+    std::size_t a[N];
+    double prev[N], next[N];
+    for (std::size_t j = 0; j < N; ++j) {
+      a[j] = std::size_t(start[k[j]]);
+      prev[j] = next[j] = 0.0;
+    }
+    const std::size_t len = std::size_t(start[k[0] + 1]) - a[0];
+    for (std::size_t i = 0; i < len; ++i) {
+      for (std::size_t j = 0; j < N; ++j) {
+        const std::size_t q = a[j] + i;
+        double rhs = rhs0[q] + inj[q] + (gref[q] - gch[q]) * u[q];
+        if (other[q] < m) rhs += gch[q] * u[other[q]];
+        prev[j] = (rhs + g_prev[q] * prev[j]) * invW[q];
+        dp[q] = prev[j];
+      }
+    }
+    for (std::size_t i = len; i-- > 0;) {
+      for (std::size_t j = 0; j < N; ++j) {
+        const std::size_t q = a[j] + i;
+        const double val = dp[q] - cp[q] * next[j];
+        largest = std::max(largest, std::fabs(val - u[q]));
+        scale = std::max(scale, std::fabs(val));
+        u[q] = val;
+        next[j] = val;
+      }
+    }
+  }
+};
+
 struct WriteSolver::Prepared {
   /// Floating pattern the network was built for. With r_drv > 0 one network serves every
   /// pattern (a floating line's driver resistor is stamped as 0 S) and the key is empty; with
@@ -248,6 +351,10 @@ struct WriteSolver::Prepared {
   std::vector<GateElement> gates;
   std::optional<Chains> chains;  ///< the chain form of the network, when it has one
   std::vector<LazyGate> lazy;    ///< fast solver: per cell, its linearized gate
+  /// Branches whose current enters the operating point's power or terminal sums (at a driver
+  /// or in a cell): without and with (powered_dl) the double layers.
+  std::vector<std::size_t> powered, powered_dl;
+  std::vector<std::size_t> drivers;  ///< branches with a known end
 
   Prepared(const CrossbarGeometry& geo, const LineDrive& d, std::vector<bool> k)
       : key(std::move(k)),
@@ -270,6 +377,14 @@ struct WriteSolver::Prepared {
         branches.push_back({g, dr, BranchKind::DoubleLayerDrain, cell, 0.0, -1});
       }
     }
+    for (std::size_t j = 0; j < branches.size(); ++j) {
+      const Branch& b = branches[j];
+      const bool doubleLayer =
+          b.kind == BranchKind::DoubleLayerSource || b.kind == BranchKind::DoubleLayerDrain;
+      if (b.a.known || b.b.known || b.cell >= 0) powered_dl.push_back(j);
+      if (b.a.known || b.b.known || (b.cell >= 0 && !doubleLayer)) powered.push_back(j);
+      if (b.a.known || b.b.known) drivers.push_back(j);
+    }
     for (const Branch& b : branches) handles.push_back(jac.addBranch(b.a, b.b));
     for (GateElement& e : gates) {
       e.gs = jac.addBranch(e.g, e.s);
@@ -280,6 +395,20 @@ struct WriteSolver::Prepared {
   }
 
   Eigen::VectorXd v;        ///< fast solver: the last solution, the next one's start
+  /// Workspace of relax(), per chain position (sized at the first relaxation).
+  struct RelaxWork {
+    std::vector<std::size_t> other;  ///< the channel's other end, or the size for gates
+    std::vector<std::size_t> order;  ///< chains in the order of a sweep
+    std::vector<int> family;         ///< per entry of order: 0 source, 1 drain, 2 gate line
+    double sweep_tol_per_v = 0.0;    ///< A/V, the sweeps' gate tolerance per unit tolerance
+    std::vector<double> u, gch, rhs0, invW, cp, dp, inj;
+    std::vector<double> xr;  ///< states of the cells, row-major
+    /// The chain factorization (invW, cp) and what it was made for: channel conductances,
+    /// diagonals, driver on.
+    std::vector<double> gref, diag;
+    std::vector<char> on;
+    bool factored = false;
+  } work;
   bool factorized = false;  ///< fast solver: jac holds a usable factorization
 
   /// Fast solver on a network of chains with linear channels: block Gauss-Seidel over the
@@ -289,14 +418,7 @@ struct WriteSolver::Prepared {
   /// evaluations.
   bool relax(std::span<const CellParams> cells, const Eigen::MatrixXd& x,
              const std::vector<bool>& driven, const Eigen::VectorXd& vk, Eigen::VectorXd& pot,
-             double hold_s, double tolerance, int& sweeps, int& evals);
-
-  /// A, the Faradaic split of element `ge` at vgs, vgd: the physics when hold_s <= 0; else the
-  /// lazy gate, within sweep_tol_a when that is > 0 (relaxation sweeps), else within
-  /// kLazyStateTol q_c / hold_s (the operating point's output).
-  physics::GateSplit<double> gateSplit(const GateElement& ge, std::span<const CellParams> cells,
-                                       const Eigen::MatrixXd& x, double vgs, double vgd,
-                                       double hold_s, double sweep_tol_a, int& evals);
+             double tolerance, int& sweeps, int& evals);
 };
 
 namespace {
@@ -305,115 +427,151 @@ namespace {
 /// is kept within kLazyStateTol q_c / hold of the physics.
 constexpr double kLazyStateTol = 1e-9;
 constexpr int kMaxSweeps = 400;
+/// 1, how far a channel may move, relative to its node's diagonal, before relax() factors its
+/// chain again.
+constexpr double kRefactor = 1e-3;
 
 }  // namespace
 
-physics::GateSplit<double> WriteSolver::Prepared::gateSplit(const GateElement& ge,
-                                                            std::span<const CellParams> cells,
-                                                            const Eigen::MatrixXd& x, double vgs,
-                                                            double vgd, double hold_s,
-                                                            double sweep_tol_a, int& evals) {
-  const CellParams& p = cells[std::size_t(ge.cell)];
-  const Index C = x.cols();
-  const double xc = x(ge.cell / C, ge.cell % C);
-  if (hold_s <= 0.0) return physics::gateCurrentAt(p, vgs, vgd, xc);
-  LazyGate& lg = lazy[std::size_t(ge.cell)];
-  if (sweep_tol_a > 0.0) return lazyGate(lg, p, vgs, vgd, xc, sweep_tol_a, evals);
-  return lazyGate(lg, p, vgs, vgd, xc, kLazyStateTol * p.q_c / hold_s, evals);
-}
-
 bool WriteSolver::Prepared::relax(std::span<const CellParams> cells, const Eigen::MatrixXd& x,
                                   const std::vector<bool>& driven, const Eigen::VectorXd& vk,
-                                  Eigen::VectorXd& pot, double hold_s, double tolerance,
-                                  int& sweeps, int& evals) {
+                                  Eigen::VectorXd& pot, double tolerance, int& sweeps,
+                                  int& evals) {
   const Chains& ch = *chains;
   const Index R = x.rows(), C = x.cols(), RC = R * C;
   const std::size_t m = ch.node.size();
+  const std::size_t chainCount = ch.start.size() - 1;
   // Positions (chainsOf): source (r, c) at r C + c, drain (r, c) at RC + c R + r, gate (r, c) at
-  // 2 RC + r C + c. The chain matrices are fixed within a solve: factor them once (Thomas:
-  // diagonally dominant, every segment and driver on both sides, the channel on the diagonal).
-  std::vector<double> u(m), gch(m, 0.0), rhs0(m, 0.0), invW(m), cp(m), dp(m), inj(m);
+  // 2 RC + r C + c. Fixed per network: the channel's other end of each position, the chain
+  // order of a sweep (drain lines first: a segment's new drive is on a drain line, so the
+  // sources take it up in the same sweep) and the sweeps' gate-current tolerance.
+  if (work.other.size() != m) {
+    work.other.assign(m, m);
+    for (Index r = 0; r < R; ++r) {
+      for (Index c = 0; c < C; ++c) {
+        work.other[std::size_t(r * C + c)] = std::size_t(RC + c * R + r);
+        work.other[std::size_t(RC + c * R + r)] = std::size_t(r * C + c);
+      }
+    }
+    work.order.clear();
+    work.family.clear();
+    for (std::size_t k = std::size_t(R); k < std::size_t(R + C); ++k) work.order.push_back(k);
+    work.family.resize(work.order.size(), 1);
+    for (std::size_t k = 0; k < std::size_t(R); ++k) work.order.push_back(k);
+    work.family.resize(work.order.size(), 0);
+    for (std::size_t k = std::size_t(R + C); k < chainCount; ++k) work.order.push_back(k);
+    work.family.resize(work.order.size(), 2);
+    // A, the gate-current error the sweeps allow (per unit of tolerance): moving every cell of
+    // the longest chain by it moves no potential by more than a tenth of the tolerance.
+    double chainR = 0.0;
+    Index chainLength = 1;
+    for (std::size_t k = 0; k < chainCount; ++k) {
+      double r = 0.0;
+      for (Index q = ch.start[k]; q < ch.start[k + 1]; ++q) {
+        if (ch.g_prev[std::size_t(q)] > 0.0) r += 1.0 / ch.g_prev[std::size_t(q)];
+        if (ch.g_drv[std::size_t(q)] > 0.0) r += 1.0 / ch.g_drv[std::size_t(q)];
+      }
+      chainR = std::max(chainR, r);
+      chainLength = std::max(chainLength, ch.start[k + 1] - ch.start[k]);
+    }
+    work.sweep_tol_per_v = 0.1 / (chainR * double(chainLength));
+    work.u.resize(m);
+    work.gch.resize(m);
+    work.rhs0.resize(m);
+    work.invW.resize(m);
+    work.cp.resize(m);
+    work.dp.resize(m);
+    work.inj.resize(m);
+    work.xr.resize(std::size_t(RC));
+    work.gref.resize(m);
+    work.diag.resize(m);
+    work.on.resize(m);
+    work.factored = false;
+  }
+  const std::vector<std::size_t>& other = work.other;
+  std::vector<double>&u = work.u, &gch = work.gch, &rhs0 = work.rhs0, &invW = work.invW,
+                      &cp = work.cp, &dp = work.dp, &inj = work.inj;
+  std::vector<double>& xr = work.xr;  // states, row-major like the cells
+  for (Index r = 0; r < R; ++r) {
+    for (Index c = 0; c < C; ++c) xr[std::size_t(r * C + c)] = x(r, c);
+  }
   for (std::size_t q = 0; q < m; ++q) {
     u[q] = pot(ch.node[q]);
     const Index cell = ch.cell[q];
-    if (cell >= 0) gch[q] = physics::conductance(cells[std::size_t(cell)], x(cell / C, cell % C));
+    gch[q] = cell >= 0 ? physics::conductance(cells[std::size_t(cell)], xr[std::size_t(cell)])
+                       : 0.0;
   }
-  std::vector<std::size_t> other(m, m);
-  for (Index r = 0; r < R; ++r) {
-    for (Index c = 0; c < C; ++c) {
-      other[std::size_t(r * C + c)] = std::size_t(RC + c * R + r);
-      other[std::size_t(RC + c * R + r)] = std::size_t(r * C + c);
-    }
-  }
-  for (std::size_t k = 0; k + 1 < ch.start.size(); ++k) {
+  // The chain matrices (Thomas: diagonally dominant, every segment and driver on both sides,
+  // the channel on the diagonal) are kept from an earlier solve while no channel moved by more
+  // than kRefactor of its node's diagonal since: the sweeps carry the difference (gref - gch) u
+  // on the right-hand side, lagged one sweep, which leaves the solution exact and the
+  // contraction all but unchanged. A chain whose driver switched on or off is factored again.
+  std::vector<double>& gref = work.gref;
+  for (std::size_t k = 0; k < chainCount; ++k) {
     const std::size_t a = std::size_t(ch.start[k]), b = std::size_t(ch.start[k + 1]);
+    bool refactor = !work.factored;
+    for (std::size_t q = a; q < b; ++q) {
+      const bool on = ch.drv[q] >= 0 && driven[std::size_t(ch.drv_terminal[q])];
+      rhs0[q] = on ? ch.g_drv[q] * vk(ch.drv[q]) : 0.0;
+      refactor = refactor || on != bool(work.on[q]) ||
+                 std::fabs(gch[q] - gref[q]) > kRefactor * work.diag[q];
+    }
+    if (!refactor) continue;
     for (std::size_t q = a; q < b; ++q) {
       const double gNext = q + 1 < b ? ch.g_prev[q + 1] : 0.0;
       const bool on = ch.drv[q] >= 0 && driven[std::size_t(ch.drv_terminal[q])];
-      if (on) rhs0[q] = ch.g_drv[q] * vk(ch.drv[q]);
-      const double diag = ch.g_prev[q] + gNext + (on ? ch.g_drv[q] : 0.0) + gch[q];
-      const double w = diag - (q > a ? ch.g_prev[q] * -cp[q - 1] : 0.0);
+      work.on[q] = on;
+      gref[q] = gch[q];
+      work.diag[q] = ch.g_prev[q] + gNext + (on ? ch.g_drv[q] : 0.0) + gch[q];
+      const double w = work.diag[q] - (q > a ? ch.g_prev[q] * -cp[q - 1] : 0.0);
       invW[q] = 1.0 / w;
       cp[q] = -gNext / w;
     }
   }
-  // A, the gate-current error the sweeps allow: moving every cell of the longest chain by it
-  // moves no potential by more than a tenth of the tolerance.
-  double chainR = 0.0;
-  Index chainLength = 1;
-  for (std::size_t k = 0; k + 1 < ch.start.size(); ++k) {
-    double r = 0.0;
-    for (Index q = ch.start[k]; q < ch.start[k + 1]; ++q) {
-      if (ch.g_prev[std::size_t(q)] > 0.0) r += 1.0 / ch.g_prev[std::size_t(q)];
-      if (ch.g_drv[std::size_t(q)] > 0.0) r += 1.0 / ch.g_drv[std::size_t(q)];
-    }
-    chainR = std::max(chainR, r);
-    chainLength = std::max(chainLength, ch.start[k + 1] - ch.start[k]);
-  }
-  const double sweepTol = 0.1 * tolerance / (chainR * double(chainLength));
+  work.factored = true;
+  const double sweepTol = work.sweep_tol_per_v * tolerance;
   bool converged = false;
+  double lastChange = std::numeric_limits<double>::infinity();
   for (sweeps = 1; sweeps <= kMaxSweeps && !converged; ++sweeps) {
     std::fill(inj.begin(), inj.end(), 0.0);
-    for (const GateElement& ge : gates) {
-      const std::size_t ps = std::size_t(ge.cell), pg = std::size_t(2 * RC + ge.cell);
-      const std::size_t pd = other[ps];
+    for (std::size_t ps = 0; ps < std::size_t(RC); ++ps) {  // every cell's gate
+      const std::size_t pg = std::size_t(2 * RC) + ps, pd = other[ps];
       const double vgs = u[pg] - u[ps], vgd = u[pg] - u[pd];
-      const physics::GateSplit<double> f =
-          gateSplit(ge, cells, x, vgs, vgd, hold_s, sweepTol, evals);
-      const physics::GateSplit<double> leak = gateLeakage(cells[std::size_t(ge.cell)], vgs, vgd);
+      const CellParams& p = cells[ps];
+      const physics::GateSplit<double> f = lazyGate(lazy[ps], p, vgs, vgd, xr[ps], sweepTol, evals);
+      const physics::GateSplit<double> leak = gateLeakage(p, vgs, vgd);
       const double is = f.source + leak.source, id = f.drain + leak.drain;
       inj[ps] += is;
       inj[pd] += id;
       inj[pg] -= is + id;
     }
-    double largest = 0.0;
-    for (std::size_t k = 0; k + 1 < ch.start.size(); ++k) {
-      const std::size_t a = std::size_t(ch.start[k]), b = std::size_t(ch.start[k + 1]);
-      double prev = 0.0;
-      for (std::size_t q = a; q < b; ++q) {
-        double rhs = rhs0[q] + inj[q];
-        if (other[q] < m) rhs += gch[q] * u[other[q]];
-        prev = (rhs + ch.g_prev[q] * prev) * invW[q];
-        dp[q] = prev;
-      }
-      double next = 0.0;
-      for (std::size_t q = b; q-- > a;) {
-        const double val = dp[q] - cp[q] * next;
-        largest = std::max(largest, std::fabs(val - u[q]));
-        u[q] = val;
-        next = val;
+    double largest = 0.0, scale = 0.0;
+    const ChainSweep sweep{ch.start.data(), ch.g_prev.data(), rhs0.data(), inj.data(),
+                           gref.data(),     gch.data(),      invW.data(), cp.data(),
+                           other.data(),    m,               u.data(),    dp.data()};
+    for (std::size_t g = 0; g < work.order.size();) {
+      // Chains of one family do not touch each other: four at a time, interleaved.
+      const std::size_t* k = work.order.data() + g;
+      if (g + 4 <= work.order.size() && work.family[g] == work.family[g + 3]) {
+        sweep.solve<4>(k, largest, scale);
+        g += 4;
+      } else {
+        sweep.solve<1>(k, largest, scale);
+        g += 1;
       }
     }
     if (!std::isfinite(largest)) return false;
-    double scale = 0.0;
-    for (double val : u) scale = std::max(scale, std::fabs(val));
-    converged = largest <= tolerance * (1.0 + scale);
+    // Converged when this sweep's change is within the tolerance, or when the next one's, by
+    // the contraction of the last two sweeps (< 1/2), would be.
+    const double ratio = std::isfinite(lastChange) ? largest / lastChange : 1.0;
+    converged = largest <= tolerance * (1.0 + scale) ||
+                (ratio < 0.5 && largest * ratio / (1.0 - ratio) <= tolerance * (1.0 + scale));
+    lastChange = largest;
   }
   --sweeps;
   for (std::size_t q = 0; q < m; ++q) pot(ch.node[q]) = u[q];
   return converged;
 }
-
 
 WriteSolver::WriteSolver(const CrossbarGeometry& geo, WriteSolverKind kind)
     : geo_(geo), kind_(kind) {
@@ -502,7 +660,7 @@ WriteOperatingPoint WriteSolver::solve(std::span<const CellParams> cells, const 
                               : 0.0;
   bool relaxed = false;
   if (lazyHold > 0.0 && n > 0) {
-    relaxed = pr.relax(cells, x, driven, vk, v, lazyHold, tolerance, it, gateEvaluations);
+    relaxed = pr.relax(cells, x, driven, vk, v, tolerance, it, gateEvaluations);
   }
   const double outputHold = relaxed ? lazyHold : 0.0;
   if (n > 0 && !relaxed) {
@@ -567,18 +725,62 @@ WriteOperatingPoint WriteSolver::solve(std::span<const CellParams> cells, const 
   op.vg.resize(R, C);
   op.vd.resize(R, C);
   op.vs.resize(R, C);
-  for (Index r = 0; r < R; ++r) {
-    for (Index c = 0; c < C; ++c) {
-      op.vg(r, c) = pot(pr.net.node(LineKind::Gate, r, c));
-      op.vs(r, c) = pot(pr.net.node(LineKind::Source, r, c));
-      op.vd(r, c) = pot(pr.net.node(LineKind::Drain, r, c));
+  if (relaxed) {
+    // The chain positions of relax() (its workspace holds the solution).
+    const std::vector<double>& u = pr.work.u;
+    const Index RC = R * C;
+    for (Index r = 0; r < R; ++r) {
+      for (Index c = 0; c < C; ++c) {
+        op.vs(r, c) = u[std::size_t(r * C + c)];
+        op.vd(r, c) = u[std::size_t(RC + c * R + r)];
+        op.vg(r, c) = u[std::size_t(2 * RC + r * C + c)];
+      }
+    }
+  } else {
+    for (Index r = 0; r < R; ++r) {
+      for (Index c = 0; c < C; ++c) {
+        op.vg(r, c) = pot(pr.net.node(LineKind::Gate, r, c));
+        op.vs(r, c) = pot(pr.net.node(LineKind::Source, r, c));
+        op.vd(r, c) = pot(pr.net.node(LineKind::Drain, r, c));
+      }
     }
   }
   op.cell_power_w = Eigen::MatrixXd::Zero(R, C);
   op.ionic_a = Eigen::MatrixXd::Zero(R, C);
   if (relaxed) op.ionic_dx_a = Eigen::MatrixXd::Zero(R, C);
   Eigen::VectorXd terminalCurrent = Eigen::VectorXd::Zero(pr.net.terminals());
-  for (std::size_t k = 0; k < pr.branches.size(); ++k) {
+  if (relaxed) {
+    // relax()'s network: every node on a chain, only the drivers at known potentials, linear
+    // channels; every gate from its lazy gate, within kLazyStateTol q_c / hold.
+    for (const std::size_t k : pr.drivers) {
+      const Branch& br = pr.branches[k];
+      const double i = eval(k, pot(br.a) - pot(br.b), false).i;
+      if (br.a.known) terminalCurrent(br.a.index) += i;
+      if (br.b.known) terminalCurrent(br.b.index) -= i;
+    }
+    for (Index r = 0; r < R; ++r) {
+      for (Index c = 0; c < C; ++c) {
+        const std::size_t cell = std::size_t(r * C + c);
+        const CellParams& p = cells[cell];
+        const double vds = op.vd(r, c) - op.vs(r, c);
+        const double vgs = op.vg(r, c) - op.vs(r, c), vgd = op.vg(r, c) - op.vd(r, c);
+        LazyGate& lg = pr.lazy[cell];
+        const physics::GateSplit<double> f = lazyGate(
+            lg, p, vgs, vgd, x(r, c), kLazyStateTol * p.q_c / outputHold, gateEvaluations);
+        const physics::GateSplit<double> leak = gateLeakage(p, vgs, vgd);
+        op.ionic_a(r, c) = f.total();
+        // The effective voltages move by -k_oc dx: the lazy gate's partials give d/dx.
+        op.ionic_dx_a(r, c) = lg.valid ? -p.k_oc * (lg.a + lg.bs + lg.bd + lg.d) : NAN;
+        op.cell_power_w(r, c) = physics::channelCurrent(p, x(r, c), vds) * vds +
+                                ((f.source + leak.source) * vgs + (f.drain + leak.drain) * vgd);
+      }
+    }
+    op.driver_power_w = vk.dot(terminalCurrent);
+    return op;
+  }
+  // Only branches at a driver or in a cell carry power or terminal current into the sums;
+  // the double layers only within a step.
+  for (const std::size_t k : step != nullptr ? pr.powered_dl : pr.powered) {
     const Branch& br = pr.branches[k];
     const double dv = pot(br.a) - pot(br.b);
     const double i = eval(k, dv, false).i;
@@ -594,16 +796,10 @@ WriteOperatingPoint WriteSolver::solve(std::span<const CellParams> cells, const 
     // The Faradaic split once (a quadrature when rs > 0): the ionic current, and with the
     // leakage the element's end currents (as gateBranchCurrents).
     const physics::GateSplit<double> f =
-        pr.gateSplit(ge, cells, x, vgs, vgd, outputHold, 0.0, gateEvaluations);
+        physics::gateCurrentAt(p, vgs, vgd, x(ge.cell / C, ge.cell % C));
     const physics::GateSplit<double> leak = gateLeakage(p, vgs, vgd);
     const double i_s = f.source + leak.source, i_d = f.drain + leak.drain;
     op.ionic_a(ge.cell / C, ge.cell % C) = f.total();
-    if (relaxed) {
-      // The effective voltages move by -k_oc dx: the lazy gate's partials give d/dx.
-      const LazyGate& lg = pr.lazy[std::size_t(ge.cell)];
-      op.ionic_dx_a(ge.cell / C, ge.cell % C) =
-          lg.valid ? -p.k_oc * (lg.a + lg.bs + lg.bd + lg.d) : NAN;
-    }
     op.cell_power_w(ge.cell / C, ge.cell % C) += i_s * vgs + i_d * vgd;
     if (ge.g.known) terminalCurrent(ge.g.index) += i_s + i_d;
     if (ge.s.known) terminalCurrent(ge.s.index) -= i_s;

@@ -114,9 +114,15 @@ inline double gatePower(const CellParams& p, double vgs, double vgd, double x) {
 ///    currents, so they enter as injections taken from the latest potentials, and the network
 ///    left is linear: source lines, drain lines and gate lines, each a chain (tridiagonal)
 ///    coupled to the others only through the microsiemens channels. Block Gauss-Seidel over the
-///    three families, each chain solved exactly (Thomas), contracts by about
-///    (N G_channel R_line)^2 per sweep (1e-2 at N = 128 on the shipped lines); 2 to 5 sweeps.
-///  - lazy gates: each cell's gate split is kept linearized about its last evaluation and
+///    three families (drain lines first, where a segment's new drive is), each chain solved
+///    exactly (Thomas; four chains of a family interleaved), contracts by about
+///    (N G_channel R_line)^2 per sweep (1e-2 at N = 128 on the shipped lines); it stops when a
+///    sweep's change, or the next one's by the contraction of the last two, is within the
+///    tolerance: about 2 sweeps per segment. A chain's factorization is kept across solves until
+///    a channel on it moves by 1e-3 of its node's diagonal (the difference rides on the
+///    right-hand side) or its driver switches.
+///  - lazy gates: each cell's gate split is kept linearized about its last evaluation (with its
+///    exact partials, from the same quadrature) and
 ///    evaluated again only when the move since then could make the linearization err by more
 ///    than a tolerance, from a bound of the sinh's curvature (write_solver.cpp lazyGate): in the
 ///    sweeps by so little that no potential moves by a tenth of the tolerance; in the operating

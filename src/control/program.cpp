@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "control/compensation.hpp"
+#include "control/width_table.hpp"
 #include "core/error.hpp"
 #include "device/integrate.hpp"
 #include "device/physics.hpp"
@@ -158,6 +159,12 @@ ProgramResult programArray(ArrayBackend& array, const EcramParams& nominal,
     return Eigen::VectorXd(array.vmm(in).row(0).transpose() / cfg.read_v);
   };
 
+  // The open-loop pwm widths, nominalWidth tabulated for the two amplitudes.
+  std::optional<NominalWidthTable> upWidths, downWidths;
+  if (cfg.scheme == ProgramScheme::Pwm) {
+    upWidths.emplace(nominal, cfg.bias, cfg.amplitude_v);
+    downWidths.emplace(nominal, cfg.bias, -cfg.amplitude_v);
+  }
   // Requests for one cell under the open-loop schemes; updates the belief.
   auto openLoopRequests = [&](Eigen::Index r, Eigen::Index c) {
     std::vector<PulseRequest> reqs;
@@ -170,7 +177,7 @@ ProgramResult programArray(ArrayBackend& array, const EcramParams& nominal,
       if (w > 0.0) reqs.push_back({r, c, linePlan->amplitude_v(r, c), w});
       belief(r, c) = linePlan->predicted(r, c);
     } else if (cfg.scheme == ProgramScheme::Pwm) {
-      const double w = nominalWidth(nominal, cfg.bias, amp, from, to, cfg.max_width_s);
+      const double w = (amp > 0.0 ? *upWidths : *downWidths).width(from, to, cfg.max_width_s);
       reqs.push_back({r, c, amp, w});
       belief(r, c) = to;
     } else {

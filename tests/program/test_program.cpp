@@ -13,6 +13,8 @@
 #include "app/cards.hpp"
 #include "app/program_job.hpp"
 #include "control/program.hpp"
+#include "control/width_table.hpp"
+#include "core/rng.hpp"
 #include "device/integrate.hpp"
 #include "device/physics.hpp"
 #include "modelcard/ecram_table.hpp"
@@ -125,6 +127,47 @@ TEST_CASE("gate figures (issue 13 C): selectivity and step, distributed and two-
   CHECK(v2old.step_selected / bench == doctest::Approx(0.50).epsilon(0.01));
   CHECK(v2.selectivity == doctest::Approx(2190).epsilon(0.01));
   CHECK(v2old.selectivity == doctest::Approx(10900).epsilon(0.01));
+}
+
+TEST_CASE("nominal width table: the widths of nominalWidth, its cap and its ends") {
+  // Random pairs over the whole range (the ends fall back to nominalWidth itself), both
+  // directions, V/2 and V/3, and a card whose retention stalls the rise at x = 0.6 (a range
+  // across it is capped, one below it is not).
+  EcramParams p = defaultEcramParams();
+  Rng rng(5);
+  const CellParams c = cellParams(p);
+  const Terminals up = biasLevels({}, 5.0).cell(true, true);
+  const double stallRate = physics::stateRate(c, up.vg, up.vd, up.vs, 0.6);
+  for (const double tauRet : {0.0, (0.6 - p.x_eq) / stallRate}) {
+    p.tau_ret = tauRet;
+    for (const BiasFraction f : {BiasFraction::Half, BiasFraction::Third}) {
+      const BiasScheme bias{f, UnselectedLines::Grounded, Wiring::SourceRows};
+      for (const double amp : {5.0, -5.0}) {
+        const NominalWidthTable table(p, bias, amp);
+        double worst = 0.0;
+        int capped = 0;
+        for (int k = 0; k < 400; ++k) {
+          double a = rng.uniform(), b = rng.uniform();
+          if (k == 0) b = a;
+          if (k == 1) a = 0.0;
+          if (k == 2) b = 1.0;
+          if (k == 3) b = a + 1e-9;
+          if ((b - a) * amp < 0.0 && k % 10 != 0) std::swap(a, b);
+          const double w = table.width(a, b, 200.0);
+          const double ref = nominalWidth(p, bias, amp, a, b, 200.0);
+          capped += ref == 200.0;
+          worst = std::max(worst, std::fabs(w - ref) / std::max(ref, 1e-300));
+          if (ref == 0.0) CHECK(w == 0.0);
+        }
+        MESSAGE("tau_ret " << tauRet << " s, amplitude " << amp << " V: largest relative "
+                           << "difference " << worst << ", " << capped << " capped, "
+                           << table.tabulated() << " from the table, of 400");
+        CHECK(worst <= 1e-10);
+        if (tauRet == 0.0) CHECK(table.tabulated() > 300);
+        if (tauRet > 0.0 && amp > 0.0 && f == BiasFraction::Half) CHECK(capped > 0);
+      }
+    }
+  }
 }
 
 TEST_CASE("gate figures, source lines along the columns: the bench step, the same-row disturb") {
