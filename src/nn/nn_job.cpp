@@ -327,6 +327,8 @@ void describeLayers(ResultTree& t, const std::vector<std::shared_ptr<AnalogWeigh
              rowMajor(layer.states()), "1", "final state of every cell (pair j: columns 2j, 2j+1)");
     t.matrix(g + "/conductance_s", std::size_t(gAfter.rows()), std::size_t(gAfter.cols()),
              rowMajor(gAfter), "S", "final conductance of every cell");
+    t.dimensions(g + "/states", {"row", "col"});
+    t.dimensions(g + "/conductance_s", {"row", "col"});
     t.attribute(g, "inputs", static_cast<std::int64_t>(layer.rows() - 1));
     t.attribute(g, "outputs", static_cast<std::int64_t>(layer.outputs()));
     t.attribute(g, "tiles", static_cast<std::int64_t>(layer.tileCount()));

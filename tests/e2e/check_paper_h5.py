@@ -26,6 +26,7 @@ EXPECTED_DIMS = {
     "device_uniformity.h5": ("device", "pulse_number"),
     "program_patterns.h5": ("row", "col"),
     "train_mushroom.h5": ("epoch", "row", "col", "bin", "feature"),
+    "train_vgg8.h5": ("epoch", "row", "col"),
     "vmm.h5": ("vector", "row", "col", "state"),
 }
 
