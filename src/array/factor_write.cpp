@@ -92,8 +92,7 @@ double FactorWriteModel::Current::at(double dus, double dud) const {
 FactorWriteModel::FactorWriteModel(std::vector<CellParams> cells, const CrossbarGeometry& geo,
                                    double c2c, bool share)
     : cells_(std::move(cells)), geo_(geo), c2c_(c2c), share_(share) {
-  // The reduced model's checks are this model's (geometry, wiring, one card per cell, c3 = 0).
-  (void)ReducedWriteModel(cells_, geo_, c2c_);
+  checkReducedTile(cells_, geo_);
   const Index R = geo_.rows, C = geo_.cols;
   i0Scale_.resize(R, C);
   kOc_.resize(R, C);

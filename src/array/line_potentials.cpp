@@ -45,7 +45,6 @@ void ladderPotentials(const CrossbarGeometry& geo, const Eigen::MatrixXd& g, Ind
                      "need the circuit's double-layer transient)");
   }
   const BiasLevels lv = biasLevels(scheme, amplitude_v);
-  const bool warm = t.vd.rows() == R && t.vd.cols() == C && t.vs.rows() == R && t.vs.cols() == C;
   t.vg.setConstant(R, C, lv.gate_unselected_v);
   t.vg.row(row).setConstant(lv.gate_selected_v);
   Eigen::RowVectorXd drain(C);
@@ -57,10 +56,6 @@ void ladderPotentials(const CrossbarGeometry& geo, const Eigen::MatrixXd& g, Ind
     t.vd = drain.replicate(R, 1);
     t.vs = t.vd;
     return;
-  }
-  if (!warm) {
-    t.vs.resize(0, 0);
-    t.vd.resize(0, 0);
   }
   Eigen::VectorXd source = Eigen::VectorXd::Constant(R, lv.source_unselected_v);
   source(row) = lv.source_selected_v;

@@ -43,24 +43,28 @@ double disturbIonicCurrent(const CellParams& p, const CellParams& noRs, double u
 
 }  // namespace
 
-ReducedWriteModel::ReducedWriteModel(std::vector<CellParams> cells, const CrossbarGeometry& geo,
-                                     double c2c)
-    : cells_(std::move(cells)), cellsNoRs_(cells_), geo_(geo), c2c_(c2c) {
-  for (CellParams& p : cellsNoRs_) p.rs = 0.0;
-  geo_.validate();
-  if (geo_.wiring != Wiring::SourceRows) {
+void checkReducedTile(const std::vector<CellParams>& cells, const CrossbarGeometry& geo) {
+  geo.validate();
+  if (geo.wiring != Wiring::SourceRows) {
     throw InputError({}, "--write-model",
                      "the reduced write model knows source lines along the rows only "
                      "(--wiring source-rows); use --write-model circuit");
   }
-  if (static_cast<Index>(cells_.size()) != geo_.cells()) {
+  if (static_cast<Index>(cells.size()) != geo.cells()) {
     throw InputError({}, "cells", "the reduced write model needs one parameter set per cell");
   }
-  for (const CellParams& p : cells_) {
+  for (const CellParams& p : cells) {
     if (p.c3 != 0.0) {
       throw InputError({}, "c3", "the reduced write model needs a linear channel (c3 = 0)");
     }
   }
+}
+
+ReducedWriteModel::ReducedWriteModel(std::vector<CellParams> cells, const CrossbarGeometry& geo,
+                                     double c2c)
+    : cells_(std::move(cells)), cellsNoRs_(cells_), geo_(geo), c2c_(c2c) {
+  checkReducedTile(cells_, geo_);
+  for (CellParams& p : cellsNoRs_) p.rs = 0.0;
 }
 
 void ReducedWriteModel::refresh(const Eigen::MatrixXd& x) {

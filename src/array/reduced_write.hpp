@@ -61,6 +61,10 @@
 
 namespace ecramsim {
 
+/// InputError for a tile the reduced write models cannot take: a bad geometry, source lines
+/// along the columns, not one parameter set per cell (row-major), or a nonlinear channel.
+void checkReducedTile(const std::vector<CellParams>& cells, const CrossbarGeometry& geo);
+
 /// InputError naming --write-model for floating unselected lines (the reduced models need the
 /// lines driven).
 void requireGroundedLines(const BiasScheme& scheme);

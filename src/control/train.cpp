@@ -235,22 +235,6 @@ void DifferentialLayer::useReadRefresh(int updates) {
   weightsValid_ = false;
 }
 
-Eigen::MatrixXd DifferentialLayer::readWeights() {
-  Eigen::MatrixXd w(rows_, outputs_);
-  forEachTile(
-      [&](std::size_t i) {
-        Tile& t = *tiles_[i];
-        const Eigen::MatrixXd g = t.backend->readConductances(map_.read_v);
-        for (Index r = 0; r < t.rows; ++r) {
-          for (Index p = 0; p < t.pairs; ++p) {
-            w(t.row0 + r, t.pair0 + p) = map_.weight(g(r, 2 * p), g(r, 2 * p + 1));
-          }
-        }
-      },
-      threads_);
-  return w;
-}
-
 Eigen::MatrixXd DifferentialLayer::gather(
     const std::function<Eigen::MatrixXd(const Tile&)>& part) const {
   Eigen::MatrixXd m(rows_, 2 * outputs_);

@@ -14,9 +14,9 @@
 /// adding the partial sums of the tiles stacked along the rows.
 ///
 /// Periphery. Activations, softmax cross-entropy and backpropagation are the network engine's
-/// (libtorch autograd, src/nn/). The error is carried back through a layer with its weights as
-/// the arrays report them (readWeights: readConductances, the read of the same cells a
-/// transposed VMM would use; rows reads per update).
+/// (libtorch autograd, src/nn/). The error is carried back through a layer's effective weights
+/// (effectiveWeights: its tiles' R unit inputs read through them; their transpose is the
+/// transposed read of the same reciprocal network).
 ///
 /// Updates (open loop). SGD gives dW = -lr dL/dW per batch. Each weight's change is split
 /// between its pair: the G+ cell is asked to move by +dw / (2 w_scale) in state and the G- cell
@@ -177,8 +177,6 @@ class DifferentialLayer {
   /// write model's factors (summed over the tiles), since construction.
   [[nodiscard]] double readSeconds() const { return readSeconds_; }
   [[nodiscard]] double writeRefreshSeconds() const;
-  /// rows x m: weights as read through the arrays (readConductances at read_v).
-  [[nodiscard]] Eigen::MatrixXd readWeights();
   /// rows x m: weights from the model's exact conductances (diagnostics, no cost).
   [[nodiscard]] Eigen::MatrixXd exactWeights() const;
   /// rows x 2m: exact conductances (S) and true states; the controller's believed states.

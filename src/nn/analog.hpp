@@ -6,7 +6,8 @@
 ///  - forward: the inputs (bias input 1 appended) through the tiles as read voltages, the
 ///    periphery's differential column currents scaled to weighted sums (the nodal engine's read
 ///    with the tiles' line resistance: DifferentialLayer::forward, or with a read refresh the
-///    tiles' effective weights applied by libtorch in double precision); optionally the inputs
+///    tiles' effective weights applied by libtorch's addmm / conv2d in the network's
+///    precision); optionally the inputs
 ///    through a DAC and the outputs through read noise and an ADC (Periphery);
 ///  - backward: the error through the transposed read of the same tiles (the transpose of their
 ///    effective weights, DifferentialLayer::effectiveWeights: the line network is reciprocal),

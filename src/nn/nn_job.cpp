@@ -8,9 +8,6 @@
 #include <optional>
 #include <thread>
 
-#include "app/array_engine.hpp"
-#include "array/factor_write.hpp"
-#include "array/reduced_write.hpp"
 #include "app/cards.hpp"
 #include "app/train_job.hpp"
 #include "core/progress.hpp"
@@ -431,7 +428,7 @@ NnRun runNnJob(const NnJob& job, Progress& progress, const CancelToken& cancel) 
   std::vector<train::UpdateStats> layerUpdates(analog.all().size());
   std::vector<Eigen::MatrixXd> gBefore;
   for (const auto& w : analog.all()) gBefore.push_back(w->layer->conductances());
-  double forwardS = 0.0, backwardS = 0.0, updateS = 0.0;  // wall time of each part
+  StepTimes times;  // wall time of each part, summed over the run
   std::vector<double> epochPulses, epochEnergy;
   std::int64_t parameters = 0;
   for (const auto& p : net->parameters()) parameters += p.numel();
@@ -467,12 +464,8 @@ NnRun runNnJob(const NnJob& job, Progress& progress, const CancelToken& cancel) 
         const auto idx = order.slice(0, b * job.batch, std::min(n, (b + 1) * job.batch));
         const auto xb = x.index_select(0, idx);
         const auto yb = y.index_select(0, idx);
-        StepTimes times;
         const auto [out, l] = sgdStep(net, sgd, analog.all(), job.analog, response,
                                       job.learning_rate, xb, yb, updates, &times, &layerUpdates);
-        forwardS += times.forward_s;
-        backwardS += times.backward_s;
-        updateS += times.update_s;
         loss += l.item<double>() * static_cast<double>(idx.size(0));
         correct += out.argmax(1).eq(yb).sum().item<std::int64_t>();
         progress.update(stage, static_cast<std::size_t>(b + 1), static_cast<std::size_t>(batches));
@@ -542,9 +535,12 @@ NnRun runNnJob(const NnJob& job, Progress& progress, const CancelToken& cancel) 
     describeLayers(t, analog.all(), layerUpdates, gBefore, job.analog);
   }
   // Where the time went (wall; the refreshes are parts of forward and update).
-  t.metric("profile_forward_s", forwardS, "s", "forward passes of the batches (reads included)");
-  t.metric("profile_backward_s", backwardS, "s", "backward passes (transposed reads included)");
-  t.metric("profile_update_s", updateS, "s", "SGD steps and pulses (write refresh included)");
+  t.metric("profile_forward_s", times.forward_s, "s",
+           "forward passes of the batches (reads included)");
+  t.metric("profile_backward_s", times.backward_s, "s",
+           "backward passes (transposed reads included)");
+  t.metric("profile_update_s", times.update_s, "s",
+           "SGD steps and pulses (write refresh included)");
   if (!job.ideal) {
     double readS = 0.0, refreshS = 0.0;
     for (const auto& w : analog.all()) {

@@ -57,7 +57,7 @@ TEST_CASE("mapping: w = w_scale (G+ - G-) / (gmax - gmin), forward equals the so
   for (Index k = 0; k < a.size(); ++k) a.data()[k] = 2.0 * rng.uniform() - 1.0;
   const Eigen::MatrixXd y = layer.forward(a);
   CHECK((y - a * w).cwiseAbs().maxCoeff() < 1e-9);
-  CHECK((layer.readWeights() - w).cwiseAbs().maxCoeff() < 1e-9);
+  CHECK((layer.effectiveWeights() - w).cwiseAbs().maxCoeff() < 1e-9);
   CHECK((layer.belief() - x).cwiseAbs().maxCoeff() == 0.0);
 }
 
