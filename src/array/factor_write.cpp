@@ -152,6 +152,48 @@ void FactorWriteModel::refresh(const Eigen::MatrixXd& x) {
     }
   }
   factors_.clear();
+  warmStarts_.clear();
+}
+
+void FactorWriteModel::save(Checkpoint& cp, const std::string& prefix) const {
+  cp.put(prefix + "x_refresh", xref_);
+  auto& warm = cp.values[prefix + "warm_start"];
+  warm.clear();
+  for (const Factors& f : factors_) {
+    if (f.mean_vd.size() == 0) continue;  // built, no settle yet
+    warm.push_back(f.amplitude_v);
+    warm.insert(warm.end(), f.mean_vd.data(), f.mean_vd.data() + f.mean_vd.size());
+    warm.insert(warm.end(), f.mean_vs.data(), f.mean_vs.data() + f.mean_vs.size());
+  }
+  for (const auto& [amplitude, vd, vs] : warmStarts_) {  // restored and not used yet
+    warm.push_back(amplitude);
+    warm.insert(warm.end(), vd.data(), vd.data() + vd.size());
+    warm.insert(warm.end(), vs.data(), vs.data() + vs.size());
+  }
+}
+
+void FactorWriteModel::restore(const Checkpoint& cp, const std::string& prefix) {
+  const Index R = geo_.rows, C = geo_.cols;
+  factors_.clear();
+  warmStarts_.clear();
+  if (cp.at(prefix + "x_refresh").empty()) {  // saved before its first refresh
+    xref_.resize(0, 0);
+    g_.resize(0, 0);
+    return;
+  }
+  refresh(cp.matrix(prefix + "x_refresh", R, C));
+  const auto& warm = cp.at(prefix + "warm_start");
+  const auto record = static_cast<std::size_t>(1 + 2 * R * C);
+  if (warm.size() % record != 0) {
+    throw InputError({cp.source, 0}, prefix + "warm_start",
+                     "holds " + std::to_string(warm.size()) + " values, not records of " +
+                         std::to_string(record) + " for this tile");
+  }
+  for (std::size_t k = 0; k < warm.size(); k += record) {
+    const double* v = warm.data() + k + 1;
+    warmStarts_.emplace_back(warm[k], Eigen::Map<const Eigen::MatrixXd>(v, R, C),
+                             Eigen::Map<const Eigen::MatrixXd>(v + R * C, R, C));
+  }
 }
 
 namespace {
@@ -203,6 +245,13 @@ FactorWriteModel::Factors& FactorWriteModel::factors(double amplitude_v,
   Factors f;
   f.amplitude_v = amplitude_v;
   f.lv = lv;
+  for (auto w = warmStarts_.begin(); w != warmStarts_.end(); ++w) {
+    if (std::get<0>(*w) != amplitude_v) continue;
+    f.mean_vd = std::get<1>(*w);
+    f.mean_vs = std::get<2>(*w);
+    warmStarts_.erase(w);
+    break;
+  }
   const bool idleAtRest = lv.gate_unselected_v == lv.source_unselected_v &&
                           lv.gate_unselected_v == lv.drain_unselected_v;
   f.idle_moves = !idleAtRest ||

@@ -41,12 +41,15 @@
 #include <Eigen/Core>
 #include <memory>
 #include <span>
+#include <string>
+#include <tuple>
 #include <vector>
 
 #include "array/geometry.hpp"
 #include "array/reduced_write.hpp"
 #include "control/backend.hpp"
 #include "control/tile_write.hpp"
+#include "core/checkpoint.hpp"
 #include "core/rng.hpp"
 #include "device/params.hpp"
 
@@ -64,6 +67,14 @@ class FactorWriteModel {
   /// gate-current factors of an amplitude at its first apply() after this.
   void refresh(const Eigen::MatrixXd& x);
   [[nodiscard]] bool refreshed() const { return g_.size() > 0; }
+  /// What the model holds: the states of the last refresh (`prefix` + "x_refresh", empty before
+  /// the first) and each amplitude's last mean field, the warm start of its next settle
+  /// (`prefix` + "warm_start": amplitude, then drain and source potentials, R C each, per
+  /// amplitude). restore() refreshes at the saved states and hands each amplitude its warm start
+  /// when its factors are next built: the next apply() gives the bits it would have given.
+  /// InputError naming the key if the saved state is not this tile's.
+  void save(Checkpoint& cp, const std::string& prefix) const;
+  void restore(const Checkpoint& cp, const std::string& prefix);
 
   /// Applies `pulses` row-parallel under `scheme` to the states `x` (R x C, in place), drawing
   /// the cycle-to-cycle noise from `rng`. InputError for a bad request, floating unselected
@@ -122,6 +133,8 @@ class FactorWriteModel {
   Eigen::MatrixXd i0Scale_, kOc_, invQc_;  ///< per cell: i0 / the first cell's, k_oc, 1 / q_c
   bool retention_ = false;                 ///< any cell with tau_ret > 0
   std::vector<Factors> factors_;
+  /// Restored mean fields (amplitude, drain, source) not yet handed to their amplitude's factors.
+  std::vector<std::tuple<double, Eigen::MatrixXd, Eigen::MatrixXd>> warmStarts_;
 };
 
 /// The pulse-factor write model of a CellArrayBackend tile, as the training loop uses it.

@@ -75,6 +75,11 @@ void ReducedWriteModel::refresh(const Eigen::MatrixXd& x) {
   }
 }
 
+void ReducedWriteModel::restore(const Checkpoint& cp, const std::string& prefix) {
+  const bool saved = !cp.at(prefix + "g").empty();
+  g_ = saved ? cp.matrix(prefix + "g", geo_.rows, geo_.cols) : Eigen::MatrixXd();
+}
+
 ReducedWriteModel::Potentials ReducedWriteModel::phasePotentials(Index row, double amplitude_v,
                                                                  const std::vector<bool>& active,
                                                                  const BiasScheme& scheme) const {

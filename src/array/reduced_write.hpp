@@ -56,6 +56,7 @@
 #include "control/backend.hpp"
 #include "control/line_model.hpp"
 #include "control/tile_write.hpp"
+#include "core/checkpoint.hpp"
 #include "core/rng.hpp"
 #include "device/params.hpp"
 
@@ -86,6 +87,10 @@ class ReducedWriteModel {
   /// Takes the factors (channel conductances) at states `x` (R x C).
   void refresh(const Eigen::MatrixXd& x);
   [[nodiscard]] bool refreshed() const { return g_.size() > 0; }
+  /// The factors (`prefix` + "g", empty before the first refresh), and back: InputError naming
+  /// the key if the saved factors are not this tile's size.
+  void save(Checkpoint& cp, const std::string& prefix) const { cp.put(prefix + "g", g_); }
+  void restore(const Checkpoint& cp, const std::string& prefix);
 
   /// Applies `pulses` row-parallel (groupIntoPhases) under `scheme` to states `x` (R x C, in
   /// place), drawing the cycle-to-cycle noise from `rng`. InputError for a bad request, for

@@ -13,8 +13,8 @@
 
 namespace ecramsim {
 
-/// `Model` has Model(cells, geometry, c2c), refresh(x) and apply(pulses, scheme, x, rng)
-/// returning duration_s and energy_j. InputError naming --write-model (`what`: the model's name)
+/// `Model` has Model(cells, geometry, c2c), refresh(x), apply(pulses, scheme, x, rng)
+/// returning duration_s and energy_j, and save(cp, prefix) / restore(cp, prefix). InputError naming --write-model (`what`: the model's name)
 /// if `tile` does not expose its cells.
 template <class Model>
 std::unique_ptr<TileWriteModel> makeCellTileWrites(const ArrayBackend& tile, Rng& rng,
@@ -28,6 +28,12 @@ std::unique_ptr<TileWriteModel> makeCellTileWrites(const ArrayBackend& tile, Rng
                            Eigen::MatrixXd& x) override {
       const auto r = model_.apply(pulses, scheme, x, rng_);
       return {r.duration_s, r.energy_j};
+    }
+    void save(Checkpoint& cp, const std::string& prefix) const override {
+      model_.save(cp, prefix);
+    }
+    void restore(const Checkpoint& cp, const std::string& prefix) override {
+      model_.restore(cp, prefix);
     }
 
    private:

@@ -158,7 +158,8 @@ void addNnCommand(CLI::App& train, const std::string& network) {
       ->default_val(j.seed);
   cmd->add_option("--resume", j.resume,
                   "Continue the run of an earlier file of the same job (same flags; an "
-                  "interrupted run, or one with fewer --epochs) after its last completed epoch");
+                  "interrupted run, or one with fewer --epochs) after its last completed epoch, "
+                  "bit for bit with --threads 1 (analog runs: from its /resume state)");
   cmd->add_option("-o,--out", o->out, "HDF5 file to write (default: train_" + network + ".h5)");
   cmd->add_flag("--no-plot", o->noPlot, "Skip the PNG of the learning curves");
   addCommonFlags(*cmd, o->flags);

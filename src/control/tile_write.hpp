@@ -7,8 +7,10 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <string>
 
 #include "control/backend.hpp"
+#include "core/checkpoint.hpp"
 #include "core/rng.hpp"
 
 namespace ecramsim {
@@ -27,6 +29,10 @@ class TileWriteModel {
   /// Applies `pulses` row-parallel under `scheme` to the states `x` (R x C, in place).
   virtual TileWriteOutcome apply(std::span<const PulseRequest> pulses, const BiasScheme& scheme,
                                  Eigen::MatrixXd& x) = 0;
+  /// Writes what the model holds since its construction (its factors' source, warm starts)
+  /// below `prefix`; restore() of it makes the next apply() give the same bits.
+  virtual void save(Checkpoint& cp, const std::string& prefix) const = 0;
+  virtual void restore(const Checkpoint& cp, const std::string& prefix) = 0;
 
  protected:
   TileWriteModel() = default;

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <exception>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -271,6 +272,54 @@ double DifferentialLayer::energy() const {
   double e = 0.0;
   for (const auto& t : tiles_) e += t->backend->counters().energy_j + t->writeEnergy;
   return e;
+}
+
+namespace {
+
+void restoreRng(Rng& rng, const Checkpoint& cp, const std::string& key) {
+  try {
+    rng.setState(cp.text(key));
+  } catch (const std::invalid_argument& e) {
+    throw InputError({cp.source, 0}, key, e.what());
+  }
+}
+
+}  // namespace
+
+void DifferentialLayer::save(Checkpoint& cp, const std::string& prefix) const {
+  cp.values[prefix + "updates"] = {static_cast<double>(updates_)};
+  cp.values[prefix + "read_at"] = {static_cast<double>(readAt_)};
+  cp.put(prefix + "read_correction", readCorrection_);
+  for (std::size_t i = 0; i < tiles_.size(); ++i) {
+    const Tile& t = *tiles_[i];
+    const std::string k = prefix + "tile" + std::to_string(i) + "/";
+    cp.put(k + "states", t.backend->states());
+    cp.put(k + "belief", t.belief);
+    cp.put(k + "pulses", t.pulses);
+    cp.values[k + "energy_j"] = {t.backend->counters().energy_j + t.writeEnergy};
+    cp.texts[k + "rng_backend"] = t.backendRng->state();
+    cp.texts[k + "rng_control"] = t.controlRng->state();
+    if (t.writes) t.writes->save(cp, k + "write_model/");
+  }
+}
+
+void DifferentialLayer::restore(const Checkpoint& cp, const std::string& prefix) {
+  updates_ = static_cast<long long>(cp.number(prefix + "updates"));
+  readAt_ = static_cast<long long>(cp.number(prefix + "read_at"));
+  readCorrection_ = readAt_ < 0 ? Eigen::MatrixXd() : cp.matrix(prefix + "read_correction", rows_, outputs_);
+  weightsValid_ = false;
+  for (std::size_t i = 0; i < tiles_.size(); ++i) {
+    Tile& t = *tiles_[i];
+    const std::string k = prefix + "tile" + std::to_string(i) + "/";
+    const Index cols = 2 * t.pairs;
+    t.backend->setStates(cp.matrix(k + "states", t.rows, cols));
+    t.belief = cp.matrix(k + "belief", t.rows, cols);
+    t.pulses = cp.matrix(k + "pulses", t.rows, cols);
+    t.writeEnergy = cp.number(k + "energy_j") - t.backend->counters().energy_j;
+    restoreRng(*t.backendRng, cp, k + "rng_backend");
+    restoreRng(*t.controlRng, cp, k + "rng_control");
+    if (t.writes) t.writes->restore(cp, k + "write_model/");
+  }
 }
 
 void DifferentialLayer::useWriteModel(const TileWriteFactory& make, int refresh_batches) {

@@ -60,6 +60,7 @@
 #include "control/backend.hpp"
 #include "control/network.hpp"
 #include "control/tile_write.hpp"
+#include "core/checkpoint.hpp"
 #include "core/progress.hpp"
 #include "core/rng.hpp"
 #include "device/params.hpp"
@@ -195,6 +196,14 @@ class DifferentialLayer {
   /// Switches the layer's writes to the write model `make` builds for each tile, its factors
   /// taken from the tile's states at the first update and then every `refresh_batches` updates.
   void useWriteModel(const TileWriteFactory& make, int refresh_batches);
+
+  /// Everything the layer changes while it trains, below `prefix`: per tile the cells' states,
+  /// the controller's belief, the pulse counts, the energy so far, both random streams and the
+  /// write model's state; the update count and the last read's correction. restore() of it on a
+  /// layer built as this one was (same sizes, cards and seed) continues bit for bit. InputError
+  /// naming the key for a saved state of another layer.
+  void save(Checkpoint& cp, const std::string& prefix) const;
+  void restore(const Checkpoint& cp, const std::string& prefix);
 
   /// Runs f(tile index) for every tile, `threads` at a time.
   void forEachTile(const std::function<void(std::size_t)>& f, int threads) const;

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <random>
+#include <string>
 
 namespace ecramsim {
 
@@ -23,6 +24,12 @@ class Rng {
   /// A new independent stream, for handing to a sub-task with its own seed.
   Rng split() { return Rng(engine_()); }
   std::uint64_t next() { return engine_(); }
+
+  /// The stream's whole state as text (the engine's standard text form, then the Box-Muller
+  /// spare): setState() of it continues the stream exactly.
+  [[nodiscard]] std::string state() const;
+  /// Continues from a state() text; std::invalid_argument if the text is not one.
+  void setState(const std::string& text);
 
  private:
   std::mt19937_64 engine_;

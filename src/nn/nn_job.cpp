@@ -6,12 +6,14 @@
 #include <chrono>
 #include <cmath>
 #include <optional>
+#include <stdexcept>
 #include <thread>
 
 #include "app/cards.hpp"
 #include "app/train_job.hpp"
-#include "core/progress.hpp"
+#include "core/checkpoint.hpp"
 #include "core/error.hpp"
+#include "core/progress.hpp"
 #include "nn/analog.hpp"
 #include "nn/engine.hpp"
 #include "core/rng.hpp"
@@ -167,11 +169,10 @@ void checkJob(const NnJob& job) {
   if (job.network != "vgg8" && job.network != "mlp") {
     throw InputError({}, "network", "unknown network '" + echoToken(job.network) + "'");
   }
-  if (!job.ideal && !job.resume.empty()) {
+  if (!job.ideal && !job.resume.empty() && job.analog.write_model == train::WriteModel::Circuit) {
     throw InputError({}, "--resume",
-                     "resuming is built for --ideal runs only so far: an analog run's file holds "
-                     "its cells' final states, not the controller's belief, the random streams "
-                     "and the refresh state a bit-for-bit continuation needs");
+                     "an analog run resumes with --write-model factors or reduced: the circuit "
+                     "writes' solver keeps warm starts that are not saved");
   }
   if (job.epochs < 1) throw InputError({}, "--epochs", "must be at least 1");
   if (job.batch < 1) throw InputError({}, "--batch", "must be at least 1");
@@ -195,6 +196,7 @@ void checkJob(const NnJob& job) {
 
 struct Curve {
   std::vector<double> trainLoss, trainAccuracy, testLoss, testAccuracy, seconds;
+  std::vector<double> pulses, energy;  ///< analog: totals up to each epoch
 };
 
 /// The training samples' order in `epoch` (1-based): a Fisher-Yates shuffle seeded by the job's
@@ -332,22 +334,119 @@ void describeLayers(ResultTree& t, const std::vector<std::shared_ptr<AnalogWeigh
   }
 }
 
-/// Reads a --resume file: checks that it was made by the same job, loads its state into `net`
-/// and its learning curve into `curve`.
+/// What an analog run accumulates besides its layers: the update totals (all matrices and
+/// per matrix) and the wall-time profile.
+struct RunTotals {
+  train::UpdateStats updates;
+  std::vector<train::UpdateStats> perMatrix;
+  StepTimes times;
+};
+
+std::vector<double> flatten(const train::UpdateStats& u) {
+  return {static_cast<double>(u.pulses), static_cast<double>(u.phases),
+          static_cast<double>(u.skipped), static_cast<double>(u.capped), u.array_time_s,
+          u.energy_j, u.disturb};
+}
+
+train::UpdateStats unflatten(const std::vector<double>& v) {
+  train::UpdateStats u;
+  u.pulses = static_cast<long long>(v[0]);
+  u.phases = static_cast<long long>(v[1]);
+  u.skipped = static_cast<long long>(v[2]);
+  u.capped = static_cast<long long>(v[3]);
+  u.array_time_s = v[4];
+  u.energy_j = v[5];
+  u.disturb = v[6];
+  return u;
+}
+
+/// The analog run's whole state beyond libtorch's parameters: every matrix's layer
+/// (DifferentialLayer::save), read count and read-noise stream, and the totals.
+Checkpoint saveAnalog(const std::vector<std::shared_ptr<AnalogWeights>>& layers,
+                      const RunTotals& totals) {
+  Checkpoint cp;
+  for (std::size_t k = 0; k < layers.size(); ++k) {
+    const auto& w = *layers[k];
+    const std::string g = "layers/" + std::to_string(k) + "/";
+    w.layer->save(cp, g);
+    cp.values[g + "reads"] = {static_cast<double>(w.reads)};
+    if (w.noise) cp.texts[g + "rng_noise"] = w.noise->state();
+    cp.values[g + "update_totals"] = flatten(totals.perMatrix[k]);
+  }
+  cp.values["update_totals"] = flatten(totals.updates);
+  cp.values["profile_s"] = {totals.times.forward_s, totals.times.backward_s,
+                            totals.times.update_s};
+  return cp;
+}
+
+/// Puts back what saveAnalog() saved (InputError naming the key for another run's state).
+void restoreAnalog(const Checkpoint& cp, const std::vector<std::shared_ptr<AnalogWeights>>& layers,
+                   RunTotals& totals) {
+  constexpr long long kStats = 7;
+  for (std::size_t k = 0; k < layers.size(); ++k) {
+    auto& w = *layers[k];
+    const std::string g = "layers/" + std::to_string(k) + "/";
+    w.layer->restore(cp, g);
+    w.reads = static_cast<long long>(cp.number(g + "reads"));
+    if (w.noise) {
+      try {
+        w.noise->setState(cp.text(g + "rng_noise"));
+      } catch (const std::invalid_argument& e) {
+        throw InputError({cp.source, 0}, g + "rng_noise", e.what());
+      }
+    }
+    totals.perMatrix[k] = unflatten(cp.at(g + "update_totals", kStats));
+  }
+  totals.updates = unflatten(cp.at("update_totals", kStats));
+  const auto& p = cp.at("profile_s", 3);
+  totals.times = {p[0], p[1], p[2]};
+}
+
+/// The checkpoint as /resume datasets of the result file, and back.
+void writeCheckpoint(ResultTree& t, const Checkpoint& cp) {
+  const std::string what = "the analog run's state after the last completed epoch (--resume)";
+  for (const auto& [key, v] : cp.values) t.vector("/resume/" + key, v, "1", what);
+  for (const auto& [key, text] : cp.texts) t.text("/resume/" + key, text, what);
+}
+
+Checkpoint readCheckpoint(const ResultTree& old, const std::string& file) {
+  Checkpoint cp;
+  cp.source = file;
+  const std::string prefix = "/resume/";
+  for (const auto& [path, d] : old.datasets()) {
+    if (path.rfind(prefix, 0) != 0) continue;
+    const std::string key = path.substr(prefix.size());
+    if (const auto* v = std::get_if<std::vector<double>>(&d.data)) {
+      cp.values[key] = *v;
+    } else if (const auto* sv = std::get_if<std::vector<std::string>>(&d.data);
+               sv && sv->size() == 1) {
+      cp.texts[key] = sv->front();
+    }
+  }
+  return cp;
+}
+
+/// Reads a --resume file: checks that it was made by the same job, loads its state into `net`,
+/// the analog layers and `totals`, and its learning curve into `curve`.
 void resumeFrom(const NnJob& job, const ResultTree& now, torch::nn::Sequential& net,
+                const std::vector<std::shared_ptr<AnalogWeights>>& layers, RunTotals& totals,
                 Curve& curve) {
   const auto where = SourceLocation{job.resume.string(), 0};
   const ResultTree old = io::readResultFile(job.resume);
-  const auto oldConfig = old.groupAttrs().find("/config");
-  if (oldConfig == old.groupAttrs().end()) {
+  if (old.groupAttrs().count("/config") == 0) {
     throw InputError(where, "--resume", "not a file of `ecramsim train mlp|vgg8` (no /config)");
   }
-  for (const auto& [key, value] : now.groupAttrs().at("/config")) {
-    const auto it = oldConfig->second.find(key);
-    if (it == oldConfig->second.end() || it->second != value) {
-      throw InputError(where, "--resume",
-                       "was made by another job: its /config attribute '" + key +
-                           "' differs from this run's");
+  for (const auto& [group, attrs] : now.groupAttrs()) {
+    if (group != "/config" && group != "/config/analog") continue;
+    const auto oldGroup = old.groupAttrs().find(group);
+    for (const auto& [key, value] : attrs) {
+      const bool same = oldGroup != old.groupAttrs().end() && oldGroup->second.count(key) > 0 &&
+                        oldGroup->second.at(key) == value;
+      if (!same) {
+        throw InputError(where, "--resume",
+                         "was made by another job: its " + group + " attribute '" + key +
+                             "' differs from this run's");
+      }
     }
   }
   torch::NoGradGuard noGrad;
@@ -361,11 +460,16 @@ void resumeFrom(const NnJob& job, const ResultTree& now, torch::nn::Sequential& 
     auto loaded = torch::tensor(v, torch::kFloat64).reshape(tensor.sizes());
     tensor.copy_(loaded.to(tensor.dtype()));
   }
+  if (!job.ideal) restoreAnalog(readCheckpoint(old, job.resume.string()), layers, totals);
   curve.trainLoss = old.values("/training/train_loss");
   curve.trainAccuracy = old.values("/training/train_accuracy");
   curve.testLoss = old.values("/training/test_loss");
   curve.testAccuracy = old.values("/training/test_accuracy");
   curve.seconds = old.values("/training/seconds");
+  if (!job.ideal) {
+    curve.pulses = old.values("/training/pulses");
+    curve.energy = old.values("/training/write_energy_j");
+  }
 }
 
 /// Mean loss and accuracy of the network on (x, y), in evaluation mode, in slices of 500.
@@ -424,12 +528,10 @@ NnRun runNnJob(const NnJob& job, Progress& progress, const CancelToken& cancel) 
     response.emplace(cellParams(c.params), c.pulses.scheme, c.pulses.amplitude_v,
                      c.pulses.width_s);
   }
-  train::UpdateStats updates;
-  std::vector<train::UpdateStats> layerUpdates(analog.all().size());
+  RunTotals totals;  // pulses, energy, disturb and the wall-time profile, summed over the run
+  totals.perMatrix.resize(analog.all().size());
   std::vector<Eigen::MatrixXd> gBefore;
   for (const auto& w : analog.all()) gBefore.push_back(w->layer->conductances());
-  StepTimes times;  // wall time of each part, summed over the run
-  std::vector<double> epochPulses, epochEnergy;
   std::int64_t parameters = 0;
   for (const auto& p : net->parameters()) parameters += p.numel();
   torch::optim::SGD sgd(net->parameters(), torch::optim::SGDOptions(job.learning_rate));
@@ -438,7 +540,7 @@ NnRun runNnJob(const NnJob& job, Progress& progress, const CancelToken& cancel) 
   auto& t = run.tree;
   describeJob(t, job, trainSet, testSet);
   Curve curve;
-  if (!job.resume.empty()) resumeFrom(job, t, net, curve);
+  if (!job.resume.empty()) resumeFrom(job, t, net, analog.all(), totals, curve);
   const auto n = static_cast<std::int64_t>(trainSet.size());
   const std::int64_t batches = (n + job.batch - 1) / job.batch;
   // The state after the last completed epoch: an interruption puts it back, so that the file
@@ -449,6 +551,7 @@ NnRun runNnJob(const NnJob& job, Progress& progress, const CancelToken& cancel) 
     return copy;
   };
   auto completed = snapshot();
+  auto completedAnalog = saveAnalog(analog.all(), totals);
   try {
     for (int epoch = static_cast<int>(curve.testAccuracy.size()) + 1; epoch <= job.epochs;
          ++epoch) {
@@ -465,7 +568,8 @@ NnRun runNnJob(const NnJob& job, Progress& progress, const CancelToken& cancel) 
         const auto xb = x.index_select(0, idx);
         const auto yb = y.index_select(0, idx);
         const auto [out, l] = sgdStep(net, sgd, analog.all(), job.analog, response,
-                                      job.learning_rate, xb, yb, updates, &times, &layerUpdates);
+                                      job.learning_rate, xb, yb, totals.updates, &totals.times,
+                                      &totals.perMatrix);
         loss += l.item<double>() * static_cast<double>(idx.size(0));
         correct += out.argmax(1).eq(yb).sum().item<std::int64_t>();
         progress.update(stage, static_cast<std::size_t>(b + 1), static_cast<std::size_t>(batches));
@@ -476,15 +580,17 @@ NnRun runNnJob(const NnJob& job, Progress& progress, const CancelToken& cancel) 
       curve.testLoss.push_back(testLoss);
       curve.testAccuracy.push_back(testAcc);
       curve.seconds.push_back(secondsSince(t0));
-      epochPulses.push_back(static_cast<double>(updates.pulses));
-      epochEnergy.push_back(updates.energy_j);
+      curve.pulses.push_back(static_cast<double>(totals.updates.pulses));
+      curve.energy.push_back(totals.updates.energy_j);
       completed = snapshot();
+      completedAnalog = saveAnalog(analog.all(), totals);
     }
   } catch (const Interrupted&) {
     run.interrupted = true;
     torch::NoGradGuard noGrad;
     auto state = stateOf(net);
     for (std::size_t k = 0; k < state.size(); ++k) state[k].second.copy_(completed[k]);
+    restoreAnalog(completedAnalog, analog.all(), totals);
   }
 
   const auto epochs = curve.testAccuracy.size();
@@ -500,12 +606,13 @@ NnRun runNnJob(const NnJob& job, Progress& progress, const CancelToken& cancel) 
            "share of the test split classified right after the epoch");
   t.vector("/training/seconds", curve.seconds, "s", "wall time of the epoch with its test");
   if (!job.ideal) {
-    t.vector("/training/pulses", epochPulses, "count", "write pulses applied up to the epoch");
-    t.vector("/training/write_energy_j", epochEnergy, "J",
+    t.vector("/training/pulses", curve.pulses, "count", "write pulses applied up to the epoch");
+    t.vector("/training/write_energy_j", curve.energy, "J",
              "energy drawn by the write drivers up to the epoch");
   }
   t.dimensionsBelow("/training", {"epoch"});
   saveState(t, net);
+  if (!job.ideal) writeCheckpoint(t, completedAnalog);
   t.attribute("/training", "epochs_requested", static_cast<std::int64_t>(job.epochs));
   t.attribute("/training", "optimizer", std::string("plain SGD (no momentum, no weight decay)"));
   t.attribute("/training", "libtorch", std::string(TORCH_VERSION));
@@ -523,23 +630,23 @@ NnRun runNnJob(const NnJob& job, Progress& progress, const CancelToken& cancel) 
            "weights and digital parameters (an analog weight: one pair of cells)");
   if (!job.ideal) {
     t.metric("tiles", static_cast<double>(tiles), "count", "arrays holding the analog weights");
-    t.metric("pulses_total", static_cast<double>(updates.pulses), "count", "write pulses");
-    t.metric("write_phases", static_cast<double>(updates.phases), "count",
+    t.metric("pulses_total", static_cast<double>(totals.updates.pulses), "count", "write pulses");
+    t.metric("write_phases", static_cast<double>(totals.updates.phases), "count",
              "row-parallel write phases");
-    t.metric("capped", static_cast<double>(updates.capped), "count",
+    t.metric("capped", static_cast<double>(totals.updates.capped), "count",
              "pulse requests cut to --max-pulses");
-    t.metric("write_energy_j", updates.energy_j, "J", "drawn by the write drivers");
+    t.metric("write_energy_j", totals.updates.energy_j, "J", "drawn by the write drivers");
     t.metric("reads", static_cast<double>(reads), "count", "input vectors read through tiles");
-    t.metric("disturb_total", updates.disturb, "1",
+    t.metric("disturb_total", totals.updates.disturb, "1",
              "summed |state change| of the cells without a pulse in their update");
-    describeLayers(t, analog.all(), layerUpdates, gBefore, job.analog);
+    describeLayers(t, analog.all(), totals.perMatrix, gBefore, job.analog);
   }
   // Where the time went (wall; the refreshes are parts of forward and update).
-  t.metric("profile_forward_s", times.forward_s, "s",
+  t.metric("profile_forward_s", totals.times.forward_s, "s",
            "forward passes of the batches (reads included)");
-  t.metric("profile_backward_s", times.backward_s, "s",
+  t.metric("profile_backward_s", totals.times.backward_s, "s",
            "backward passes (transposed reads included)");
-  t.metric("profile_update_s", times.update_s, "s",
+  t.metric("profile_update_s", totals.times.update_s, "s",
            "SGD steps and pulses (write refresh included)");
   if (!job.ideal) {
     double readS = 0.0, refreshS = 0.0;

@@ -81,9 +81,12 @@ struct NnJob {
   bool ideal = false;                   ///< floating-point weights (the baseline)
   AnalogConfig analog;                  ///< with ideal = false
   /// A file of an earlier run of the same job (an interrupted one, or one with fewer epochs):
-  /// training continues after its last completed epoch from its saved state (/state), and the
+  /// training continues after its last completed epoch from its saved state (/state: the
+  /// network's parameters; /resume, analog runs: every tile's cells, the controller's belief,
+  /// the random streams, the write model's refresh state and warm starts, the totals), and the
   /// result is the run an uninterrupted job would have made (data order per epoch depends on
-  /// the seed and the epoch only; bit for bit with one thread).
+  /// the seed and the epoch only; bit for bit with one thread). Analog runs resume with the
+  /// factors or reduced write model (InputError for circuit writes).
   std::filesystem::path resume;
 };
 
@@ -106,9 +109,12 @@ struct NnRun {
 [[nodiscard]] ResultTree paperVgg8(std::uint64_t seed, Progress& progress);
 
 /// Trains the network; the tree ends with /state (every parameter and buffer after the last
-/// completed epoch, float32 values as float64, shapes as the layers hold them). InputError for a job the engine cannot run (unknown network or data
-/// set, layer sizes that do not match the data, non-positive sizes, a --resume file of another
-/// job), and from the data readers (io/image_data.hpp). Progress per batch; `cancel` is checked between batches.
+/// completed epoch, float32 values as float64, shapes as the layers hold them) and, for analog
+/// weights, /resume (the rest of the state after that epoch; an interrupted run's tiles are put
+/// back to it, so /layers describes them there too). InputError for a job the engine cannot
+/// run (unknown network or data set, layer sizes that do not match the data, non-positive
+/// sizes, a --resume file of another job), and from the data readers (io/image_data.hpp).
+/// Progress per batch; `cancel` is checked between batches.
 [[nodiscard]] NnRun runNnJob(const NnJob& job, Progress& progress, const CancelToken& cancel);
 
 }  // namespace ecramsim::nn
