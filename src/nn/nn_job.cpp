@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <optional>
 #include <stdexcept>
 #include <thread>
@@ -580,6 +581,12 @@ NnRun runNnJob(const NnJob& job, Progress& progress, const CancelToken& cancel) 
       curve.testLoss.push_back(testLoss);
       curve.testAccuracy.push_back(testAcc);
       curve.seconds.push_back(secondsSince(t0));
+      char line[160];
+      std::snprintf(line, sizeof line,
+                    "epoch %d: train loss %.4f, test accuracy %.2f %%, test loss %.4f (%.0f s)",
+                    epoch, curve.trainLoss.back(), 100.0 * testAcc, testLoss,
+                    curve.seconds.back());
+      progress.note(line);
       curve.pulses.push_back(static_cast<double>(totals.updates.pulses));
       curve.energy.push_back(totals.updates.energy_j);
       completed = snapshot();
