@@ -12,13 +12,17 @@
 #                  batch), on READ_SUBSET samples with the default interval beside it (read50),
 #                  and one with --refresh 1 (the write model's factors every batch, refresh1):
 #                  the cost of the refresh intervals in accuracy
+#   settings       the controller settings of the default (w_scale 1, no dead band) against
+#                  mushroom's (w_scale 2, dead band 0.1 pulse) and the dead band alone, one
+#                  epoch on SETTINGS_SUBSET samples (test on READ_SUBSET), beside --ideal there
 # For each run: test accuracy per epoch, seconds per epoch, pulses, write energy, and the
 # profile (forward, backward, update, read refresh, write refresh) of the last run of each kind.
 # Files (HDF5 + learning-curve PNG) go to OUT. Runs use THREADS libtorch threads and the
 # default two tile threads; on the shared 2-core machine the wall times include other load.
 # Usage: tools/bench/vgg8.sh [BUILD_DIR]
 #   EPOCHS (default 5), WIDTH (0.25), SUBSET (0: all 60,000), TEST_SUBSET (0: all 10,000),
-#   RUNS (default "ideal default strong_linear strong_aware read1"), READ_SUBSET (2000),
+#   RUNS (default "ideal default strong_linear strong_aware read1"; "settings" on request),
+#   READ_SUBSET (2000), SETTINGS_SUBSET (10000),
 #   THREADS (0: one per core), OUT (default results/vgg8).
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -30,6 +34,7 @@ subset="${SUBSET:-0}"
 test_subset="${TEST_SUBSET:-0}"
 runs="${RUNS:-ideal default strong_linear strong_aware read1}"
 read_subset="${READ_SUBSET:-2000}"
+settings_subset="${SETTINGS_SUBSET:-10000}"
 threads="${THREADS:-0}"
 out="${OUT:-$repo/results/vgg8}"
 mkdir -p "$out"
@@ -57,6 +62,16 @@ for r in $runs; do
       run read1 --subset "$read_subset" --read-refresh 1
       run refresh1 --subset "$read_subset" --refresh 1
       ;;
+    settings)
+      saved=("${common[@]}")
+      common=(train vgg8 --json --width "$width" --epochs 1 --test-subset "$read_subset"
+              --threads "$threads" --seed 1 --subset "$settings_subset")
+      run settings_ideal --ideal
+      run settings_mushroom --w-scale 2 --init-spread 0.05 --dead-band 0.1
+      run settings_deadband0 --w-scale 2 --init-spread 0.05 --dead-band 0
+      run settings_default
+      common=("${saved[@]}")
+      ;;
     *) echo "vgg8.sh: unknown run '$r'" >&2; exit 2 ;;
   esac
 done
@@ -67,7 +82,9 @@ import h5py
 out, runs = sys.argv[1], sys.argv[2:]
 names = []
 for r in runs:
-    names += ["read50", "read1", "refresh1"] if r == "read1" else [r]
+    names += {"read1": ["read50", "read1", "refresh1"],
+              "settings": ["settings_ideal", "settings_mushroom", "settings_deadband0",
+                           "settings_default"]}.get(r, [r])
 rows = {}
 for n in names:
     path = os.path.join(out, n + ".h5")
