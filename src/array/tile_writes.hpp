@@ -14,8 +14,8 @@
 namespace ecramsim {
 
 /// `Model` has Model(cells, geometry, c2c), refresh(x), apply(pulses, scheme, x, rng)
-/// returning duration_s and energy_j, and save(cp, prefix) / restore(cp, prefix). InputError naming --write-model (`what`: the model's name)
-/// if `tile` does not expose its cells.
+/// returning duration_s and energy_j, and save(cp, prefix) / restore(cp, prefix). InputError
+/// naming --write-model (`what`: the model's name) if `tile` does not expose its cells.
 template <class Model>
 std::unique_ptr<TileWriteModel> makeCellTileWrites(const ArrayBackend& tile, Rng& rng,
                                                    const std::string& what) {

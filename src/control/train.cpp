@@ -5,7 +5,6 @@
 #include <cmath>
 #include <exception>
 #include <mutex>
-#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -274,18 +273,6 @@ double DifferentialLayer::energy() const {
   return e;
 }
 
-namespace {
-
-void restoreRng(Rng& rng, const Checkpoint& cp, const std::string& key) {
-  try {
-    rng.setState(cp.text(key));
-  } catch (const std::invalid_argument& e) {
-    throw InputError({cp.source, 0}, key, e.what());
-  }
-}
-
-}  // namespace
-
 void DifferentialLayer::save(Checkpoint& cp, const std::string& prefix) const {
   cp.values[prefix + "updates"] = {static_cast<double>(updates_)};
   cp.values[prefix + "read_at"] = {static_cast<double>(readAt_)};
@@ -306,7 +293,8 @@ void DifferentialLayer::save(Checkpoint& cp, const std::string& prefix) const {
 void DifferentialLayer::restore(const Checkpoint& cp, const std::string& prefix) {
   updates_ = static_cast<long long>(cp.number(prefix + "updates"));
   readAt_ = static_cast<long long>(cp.number(prefix + "read_at"));
-  readCorrection_ = readAt_ < 0 ? Eigen::MatrixXd() : cp.matrix(prefix + "read_correction", rows_, outputs_);
+  readCorrection_ = readAt_ < 0 ? Eigen::MatrixXd()
+                                : cp.matrix(prefix + "read_correction", rows_, outputs_);
   weightsValid_ = false;
   for (std::size_t i = 0; i < tiles_.size(); ++i) {
     Tile& t = *tiles_[i];
@@ -316,8 +304,8 @@ void DifferentialLayer::restore(const Checkpoint& cp, const std::string& prefix)
     t.belief = cp.matrix(k + "belief", t.rows, cols);
     t.pulses = cp.matrix(k + "pulses", t.rows, cols);
     t.writeEnergy = cp.number(k + "energy_j") - t.backend->counters().energy_j;
-    restoreRng(*t.backendRng, cp, k + "rng_backend");
-    restoreRng(*t.controlRng, cp, k + "rng_control");
+    cp.restore(k + "rng_backend", *t.backendRng);
+    cp.restore(k + "rng_control", *t.controlRng);
     if (t.writes) t.writes->restore(cp, k + "write_model/");
   }
 }

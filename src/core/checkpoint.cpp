@@ -1,5 +1,7 @@
 #include "core/checkpoint.hpp"
 
+#include <stdexcept>
+
 #include "core/error.hpp"
 
 namespace ecramsim {
@@ -23,6 +25,14 @@ const std::string& Checkpoint::text(const std::string& key) const {
     throw InputError({source, 0}, key, "missing from the saved state (not a file to resume)");
   }
   return it->second;
+}
+
+void Checkpoint::restore(const std::string& key, Rng& rng) const {
+  try {
+    rng.setState(text(key));
+  } catch (const std::invalid_argument& e) {
+    throw InputError({source, 0}, key, e.what());
+  }
 }
 
 void Checkpoint::put(const std::string& key, const Eigen::MatrixXd& m) {

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "core/rng.hpp"
+
 namespace ecramsim {
 
 struct Checkpoint {
@@ -27,6 +29,9 @@ struct Checkpoint {
   /// The rows x cols matrix at `key`; InputError as at() if absent or of another size.
   [[nodiscard]] Eigen::MatrixXd matrix(const std::string& key, Eigen::Index rows,
                                        Eigen::Index cols) const;
+  /// Continues `rng` from the stream saved at `key` (Rng::state); InputError naming the key if
+  /// it is absent or not a stream's state.
+  void restore(const std::string& key, Rng& rng) const;
   /// The one number at `key`.
   [[nodiscard]] double number(const std::string& key) const { return at(key, 1).front(); }
 };

@@ -7,7 +7,6 @@
 #include <cmath>
 #include <cstdio>
 #include <optional>
-#include <stdexcept>
 #include <thread>
 
 #include "app/cards.hpp"
@@ -389,13 +388,7 @@ void restoreAnalog(const Checkpoint& cp, const std::vector<std::shared_ptr<Analo
     const std::string g = "layers/" + std::to_string(k) + "/";
     w.layer->restore(cp, g);
     w.reads = static_cast<long long>(cp.number(g + "reads"));
-    if (w.noise) {
-      try {
-        w.noise->setState(cp.text(g + "rng_noise"));
-      } catch (const std::invalid_argument& e) {
-        throw InputError({cp.source, 0}, g + "rng_noise", e.what());
-      }
-    }
+    if (w.noise) cp.restore(g + "rng_noise", *w.noise);
     totals.perMatrix[k] = unflatten(cp.at(g + "update_totals", kStats));
   }
   totals.updates = unflatten(cp.at("update_totals", kStats));
