@@ -23,7 +23,8 @@
 #   EPOCHS (default 5), WIDTH (0.25), SUBSET (0: all 60,000), TEST_SUBSET (0: all 10,000),
 #   RUNS (default "ideal default strong_linear strong_aware read1"; "settings" on request),
 #   READ_SUBSET (2000), SETTINGS_SUBSET (10000),
-#   THREADS (0: one per core), OUT (default results/vgg8).
+#   THREADS (0: one per core), OUT (default results/vgg8), TABLE_ONLY=1: no runs, the table of
+#   the files of RUNS already in OUT (any run names then, e.g. runs renamed after the fact).
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 build="${1:-$repo/build}"
@@ -52,6 +53,7 @@ run() {  # run NAME [options]
 }
 
 for r in $runs; do
+  [ "${TABLE_ONLY:-0}" = 1 ] && break
   case "$r" in
     ideal) run ideal --subset "$subset" --ideal ;;
     default) run default --subset "$subset" ;;
