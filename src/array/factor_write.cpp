@@ -159,17 +159,15 @@ void FactorWriteModel::save(Checkpoint& cp, const std::string& prefix) const {
   cp.put(prefix + "x_refresh", xref_);
   auto& warm = cp.values[prefix + "warm_start"];
   warm.clear();
-  for (const Factors& f : factors_) {
-    if (f.mean_vd.size() == 0) continue;  // built, no settle yet
-    warm.push_back(f.amplitude_v);
-    warm.insert(warm.end(), f.mean_vd.data(), f.mean_vd.data() + f.mean_vd.size());
-    warm.insert(warm.end(), f.mean_vs.data(), f.mean_vs.data() + f.mean_vs.size());
-  }
-  for (const auto& [amplitude, vd, vs] : warmStarts_) {  // restored and not used yet
+  auto record = [&warm](double amplitude, const Eigen::MatrixXd& vd, const Eigen::MatrixXd& vs) {
     warm.push_back(amplitude);
     warm.insert(warm.end(), vd.data(), vd.data() + vd.size());
     warm.insert(warm.end(), vs.data(), vs.data() + vs.size());
+  };
+  for (const Factors& f : factors_) {
+    if (f.mean_vd.size() > 0) record(f.amplitude_v, f.mean_vd, f.mean_vs);  // settled at least once
   }
+  for (const auto& [amplitude, vd, vs] : warmStarts_) record(amplitude, vd, vs);  // not used yet
 }
 
 void FactorWriteModel::restore(const Checkpoint& cp, const std::string& prefix) {

@@ -454,13 +454,13 @@ void resumeFrom(const NnJob& job, const ResultTree& now, torch::nn::Sequential& 
     auto loaded = torch::tensor(v, torch::kFloat64).reshape(tensor.sizes());
     tensor.copy_(loaded.to(tensor.dtype()));
   }
-  if (!job.ideal) restoreAnalog(readCheckpoint(old, job.resume.string()), layers, totals);
   curve.trainLoss = old.values("/training/train_loss");
   curve.trainAccuracy = old.values("/training/train_accuracy");
   curve.testLoss = old.values("/training/test_loss");
   curve.testAccuracy = old.values("/training/test_accuracy");
   curve.seconds = old.values("/training/seconds");
   if (!job.ideal) {
+    restoreAnalog(readCheckpoint(old, job.resume.string()), layers, totals);
     curve.pulses = old.values("/training/pulses");
     curve.energy = old.values("/training/write_energy_j");
   }
