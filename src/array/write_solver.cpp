@@ -6,6 +6,9 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "array/network.hpp"
 #include "core/error.hpp"
@@ -408,6 +411,14 @@ struct WriteSolver::Prepared {
     std::vector<double> gref, diag;
     std::vector<char> on;
     bool factored = false;
+    /// Predictor of a driver's change (see relax()): per chain position with a driver, the
+    /// last measured change of every potential per unit change of its right-hand side
+    /// (float: a start, not a solution), within kPredictorBytes in all.
+    std::unordered_map<std::size_t, std::vector<float>> response;
+    std::size_t response_bytes = 0;
+    std::vector<std::pair<std::size_t, double>> changed;  ///< this solve's drivers, position
+                                                          ///< and change of rhs0
+    std::vector<double> u_start;  ///< the previous solution, before the prediction
   } work;
   bool factorized = false;  ///< fast solver: jac holds a usable factorization
 
@@ -430,6 +441,9 @@ constexpr int kMaxSweeps = 400;
 /// 1, how far a channel may move, relative to its node's diagonal, before relax() factors its
 /// chain again.
 constexpr double kRefactor = 1e-3;
+/// Predictor of relax(): at most this many drivers changed, and this much memory.
+constexpr std::size_t kPredictorTerms = 8;
+constexpr std::size_t kPredictorBytes = std::size_t(256) << 20;
 
 }  // namespace
 
@@ -507,12 +521,18 @@ bool WriteSolver::Prepared::relax(std::span<const CellParams> cells, const Eigen
   // on the right-hand side, lagged one sweep, which leaves the solution exact and the
   // contraction all but unchanged. A chain whose driver switched on or off is factored again.
   std::vector<double>& gref = work.gref;
+  const bool hadFactors = work.factored;
+  bool switched = false;  // a driver switched on or off: the network changed
+  work.changed.clear();
   for (std::size_t k = 0; k < chainCount; ++k) {
     const std::size_t a = std::size_t(ch.start[k]), b = std::size_t(ch.start[k + 1]);
     bool refactor = !work.factored;
     for (std::size_t q = a; q < b; ++q) {
       const bool on = ch.drv[q] >= 0 && driven[std::size_t(ch.drv_terminal[q])];
-      rhs0[q] = on ? ch.g_drv[q] * vk(ch.drv[q]) : 0.0;
+      const double drive = on ? ch.g_drv[q] * vk(ch.drv[q]) : 0.0;
+      if (hadFactors && drive != rhs0[q]) work.changed.emplace_back(q, drive - rhs0[q]);
+      rhs0[q] = drive;
+      switched = switched || (hadFactors && on != bool(work.on[q]));
       refactor = refactor || on != bool(work.on[q]) ||
                  std::fabs(gch[q] - gref[q]) > kRefactor * work.diag[q];
     }
@@ -529,6 +549,28 @@ bool WriteSolver::Prepared::relax(std::span<const CellParams> cells, const Eigen
     }
   }
   work.factored = true;
+  // Predictor: the network is all but linear in its drivers and changes little from one solve
+  // to the next (a segment switches a drain driver; states move by a fraction of a percent),
+  // so the sweeps start from the previous solution moved by each changed driver's last
+  // measured response. Only the start moves: the sweeps converge to the same tolerance, in
+  // fewer sweeps. A solve that changes one driver measures its response again.
+  if (switched) {
+    work.response.clear();
+    work.response_bytes = 0;
+  }
+  const bool learn = hadFactors && !switched && work.changed.size() == 1 &&
+                     (work.response.count(work.changed.front().first) > 0 ||
+                      work.response_bytes + m * sizeof(float) <= kPredictorBytes);
+  if (learn) work.u_start = u;
+  if (hadFactors && !switched && !work.changed.empty() &&
+      work.changed.size() <= kPredictorTerms &&
+      std::all_of(work.changed.begin(), work.changed.end(),
+                  [&](const auto& c) { return work.response.count(c.first) > 0; })) {
+    for (const auto& [q, delta] : work.changed) {
+      const std::vector<float>& d = work.response.at(q);
+      for (std::size_t p = 0; p < m; ++p) u[p] += delta * double(d[p]);
+    }
+  }
   const double sweepTol = work.sweep_tol_per_v * tolerance;
   bool converged = false;
   double lastChange = std::numeric_limits<double>::infinity();
@@ -569,6 +611,15 @@ bool WriteSolver::Prepared::relax(std::span<const CellParams> cells, const Eigen
     lastChange = largest;
   }
   --sweeps;
+  if (learn && converged) {
+    const auto [q, delta] = work.changed.front();
+    auto [it, added] = work.response.try_emplace(q);
+    if (added) {
+      it->second.resize(m);
+      work.response_bytes += m * sizeof(float);
+    }
+    for (std::size_t p = 0; p < m; ++p) it->second[p] = float((u[p] - work.u_start[p]) / delta);
+  }
   for (std::size_t q = 0; q < m; ++q) pot(ch.node[q]) = u[q];
   return converged;
 }

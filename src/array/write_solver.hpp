@@ -107,7 +107,10 @@ inline double gatePower(const CellParams& p, double vgs, double vgd, double x) {
 /// evaluated at every iterate, to a step of 1e-13 of the largest potential; the reference.
 /// Fast: what the physics allows when consecutive solves differ a little (the segments and
 /// phases of a write). A solve starts from the previous solution and stops at a step of 1e-8 of
-/// the largest potential (tens of nanovolts). When every line is driven, every line node is
+/// the largest potential (tens of nanovolts). In the relaxation below, the start is moved by
+/// the last measured response of each driver that changed (a segment releases a drain line;
+/// the same line was released in the previous phase): fewer sweeps, the same tolerance
+/// (tests/program/test_write_solver.cpp counts them). When every line is driven, every line node is
 /// its own unknown on a chain of segments (no ideal wires), the channels are linear (c3 = 0)
 /// and no double-layer step is given, the network is solved by relaxation:
 ///  - the gate currents (nanoamperes at most) are orders of magnitude below the channel

@@ -113,6 +113,45 @@ TEST_CASE("fast write solver: operating points of consecutive segments equal the
   CHECK(fastFactorizations < n + 1);  // the Jacobian was kept across solves
 }
 
+TEST_CASE("fast write solver: the next phase's sweeps start from the learned driver responses") {
+  // Two 16x16 row-parallel phases on row 5, columns released one by one. In the first phase
+  // each release is a driver change not seen before; in the second the relaxation starts from
+  // the previous solution moved by each driver's response measured in the first (the predictor
+  // of the relaxation, write_solver.cpp). Lines 100 times the shipped resistance couple the
+  // lines strongly enough that a sweep contracts by percents, as in arrays of hundreds of
+  // lines, not by 1e-6. The predictor moves only the start of the sweeps: both phases equal
+  // the exact solver (within 1e-6 V: at this coupling the relaxation's stopping rule leaves up
+  // to 6.4e-7 V with or without the predictor), and the second needs fewer sweeps.
+  const Index n = 16;
+  CrossbarGeometry geo = shippedLines(n);
+  geo.r_gate_seg *= 100.0;
+  geo.r_row_seg *= 100.0;
+  geo.r_col_seg *= 100.0;
+  const CellParams cp = cellParams(defaultEcramParams());
+  const std::vector<CellParams> cells(std::size_t(n * n), cp);
+  WriteSolver exact(geo, WriteSolverKind::Exact), fast(geo, WriteSolverKind::Fast);
+  const BiasLevels lv = biasLevels(kV2Grounded, 5.0);
+  MatrixXd x = MatrixXd::Constant(n, n, 0.3);
+  int sweeps[2] = {0, 0};
+  for (int phase = 0; phase < 2; ++phase) {
+    LineDrive d = rowDrive(n, lv);
+    x.row(5).array() += 0.05;  // the states move from one phase to the next
+    for (Index released = 0; released <= n; ++released) {
+      if (released > 0) d.drain_v(released - 1) = lv.drain_unselected_v;
+      x.row(5).array() += 0.002;
+      const WriteOperatingPoint a = exact.solve(cells, x, d);
+      const WriteOperatingPoint b = fast.solve(cells, x, d);
+      if (released > 0) sweeps[phase] += b.newton_iterations;
+      CHECK((a.vg - b.vg).cwiseAbs().maxCoeff() <= 1e-6);
+      CHECK((a.vd - b.vd).cwiseAbs().maxCoeff() <= 1e-6);
+      CHECK((a.vs - b.vs).cwiseAbs().maxCoeff() <= 1e-6);
+    }
+  }
+  MESSAGE("relaxation sweeps for 16 releases: " << sweeps[0] << " without, " << sweeps[1]
+                                                << " with the learned responses");
+  CHECK(sweeps[1] < sweeps[0]);
+}
+
 TEST_CASE("fast write solver: relaxation on chains and Newton with ideal wires equal the exact") {
   // A 6x6 phase on row 2 with random states: on the shipped lines the fast solver relaxes
   // (no factorization, ionic_dx_a filled); with ideal source lines (merged nodes) it takes the
