@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <optional>
 #include <thread>
+#include <utility>
 
 #include "app/cards.hpp"
 #include "app/train_job.hpp"
@@ -340,7 +341,21 @@ struct RunTotals {
   train::UpdateStats updates;
   std::vector<train::UpdateStats> perMatrix;
   StepTimes times;
+  /// s, read and write-model refresh time before the layers' own clocks started (a resumed
+  /// run's earlier epochs)
+  double read_refresh_s = 0.0, write_refresh_s = 0.0;
 };
+
+/// s, the run's read and write-model refresh time: the totals' earlier part and the layers'.
+std::pair<double, double> refreshSeconds(const std::vector<std::shared_ptr<AnalogWeights>>& layers,
+                                         const RunTotals& totals) {
+  double read = totals.read_refresh_s, write = totals.write_refresh_s;
+  for (const auto& w : layers) {
+    read += w->layer->readSeconds();
+    write += w->layer->writeRefreshSeconds();
+  }
+  return {read, write};
+}
 
 std::vector<double> flatten(const train::UpdateStats& u) {
   return {static_cast<double>(u.pulses), static_cast<double>(u.phases),
@@ -376,6 +391,8 @@ Checkpoint saveAnalog(const std::vector<std::shared_ptr<AnalogWeights>>& layers,
   cp.values["update_totals"] = flatten(totals.updates);
   cp.values["profile_s"] = {totals.times.forward_s, totals.times.backward_s,
                             totals.times.update_s};
+  const auto [read, write] = refreshSeconds(layers, totals);
+  cp.values["profile_refresh_s"] = {read, write};
   return cp;
 }
 
@@ -394,6 +411,15 @@ void restoreAnalog(const Checkpoint& cp, const std::vector<std::shared_ptr<Analo
   totals.updates = unflatten(cp.at("update_totals", kStats));
   const auto& p = cp.at("profile_s", 3);
   totals.times = {p[0], p[1], p[2]};
+  // The layers' clocks keep running (an interrupted run) or start at 0 (a resumed one): the
+  // totals take the rest, so that the sum is the saved time. Files from before this key: 0.
+  totals.read_refresh_s = totals.write_refresh_s = 0.0;
+  if (cp.values.count("profile_refresh_s") > 0) {
+    const auto& r = cp.at("profile_refresh_s", 2);
+    const auto [read, write] = refreshSeconds(layers, totals);
+    totals.read_refresh_s = r[0] - read;
+    totals.write_refresh_s = r[1] - write;
+  }
 }
 
 /// The checkpoint as /resume datasets of the result file, and back.
@@ -649,11 +675,7 @@ NnRun runNnJob(const NnJob& job, Progress& progress, const CancelToken& cancel) 
   t.metric("profile_update_s", totals.times.update_s, "s",
            "SGD steps and pulses (write refresh included)");
   if (!job.ideal) {
-    double readS = 0.0, refreshS = 0.0;
-    for (const auto& w : analog.all()) {
-      readS += w->layer->readSeconds();
-      refreshS += w->layer->writeRefreshSeconds();
-    }
+    const auto [readS, refreshS] = refreshSeconds(analog.all(), totals);
     t.metric("profile_read_refresh_s", readS, "s",
              "reading the tiles' effective weights (every --read-refresh batches)");
     t.metric("profile_write_refresh_s", refreshS, "s",

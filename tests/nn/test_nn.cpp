@@ -320,6 +320,14 @@ TEST_CASE("analog mlp: interrupted mid-epoch, then --resume: every weight and ce
   }
   CHECK(resumed.tree.metricValue("write_energy_j") ==
         doctest::Approx(whole.tree.metricValue("write_energy_j")).epsilon(1e-12));
+  // The refresh profile (wall time) is that of the completed epochs: the interrupted run
+  // reports the time it saved at the end of epoch 1, and the resumed run counts it in.
+  const auto& refresh = cut.tree.values("/resume/profile_refresh_s");
+  REQUIRE(refresh.size() == 2);
+  CHECK(refresh[0] > 0.0);
+  CHECK(cut.tree.metricValue("profile_read_refresh_s") == doctest::Approx(refresh[0]));
+  CHECK(cut.tree.metricValue("profile_write_refresh_s") == doctest::Approx(refresh[1]));
+  CHECK(resumed.tree.metricValue("profile_read_refresh_s") >= refresh[0]);
 
   auto other = again;
   other.analog.tile_rows = other.analog.tile_cols = 64;
