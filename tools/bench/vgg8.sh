@@ -94,23 +94,30 @@ for n in names:
         m = {k: float(f["metrics"][k][()]) for k in f["metrics"]}
         acc = [float(a) for a in f["training/test_accuracy"][()]]
         sec = [float(s) for s in f["training/seconds"][()]]
-    wall, user, sys_ = (float(x) for x in open(os.path.join(out, n + ".time")).read().split()[:3])
-    rows[n] = (m, acc, sec, wall, user + sys_)
+    tpath = os.path.join(out, n + ".time")  # absent for a run that was resumed (--resume)
+    if os.path.exists(tpath):
+        wall, user, sys_ = (float(x) for x in open(tpath).read().split()[:3])
+        rows[n] = (m, acc, sec, wall, user + sys_)
+    else:
+        rows[n] = (m, acc, sec, None, None)
 print("| run | test accuracy per epoch (%) | final (%) | s per epoch (mean) | CPU s (run) | "
       "pulses | write energy (J) |")
 print("|---|---|---|---|---|---|---|")
 for n, (m, acc, sec, wall, cpu) in rows.items():
     print(f"| {n} | {' '.join(f'{100 * a:.2f}' for a in acc)} | {100 * acc[-1]:.2f} | "
-          f"{sum(sec) / len(sec):.0f} | {cpu:.0f} | {m.get('pulses_total', 0):.4g} | "
+          f"{sum(sec) / len(sec):.0f} | {'-' if cpu is None else f'{cpu:.0f}'} | "
+          f"{m.get('pulses_total', 0):.4g} | "
           f"{m.get('write_energy_j', 0):.4g} |")
 if "ideal" in rows and "default" in rows:
     gap = 100 * (rows["ideal"][1][-1] - rows["default"][1][-1])
     print(f"\nA: ideal {100 * rows['ideal'][1][-1]:.2f} % (>= 88 %), default card "
           f"{100 * rows['default'][1][-1]:.2f} %: {gap:.2f} points below ideal (<= 1.5)")
 if "strong_linear" in rows and "default" in rows:
-    print(f"B: strong nonlinearity, linear controller {100 * rows['strong_linear'][1][-1]:.2f} %"
-          + (f", state-aware {100 * rows['strong_aware'][1][-1]:.2f} %" if "strong_aware" in rows
-             else ""))
+    lin, dflt = 100 * rows["strong_linear"][1][-1], 100 * rows["default"][1][-1]
+    print(f"B: strong nonlinearity, linear controller {lin:.2f} %: {dflt - lin:.2f} points below "
+          f"the default card's {dflt:.2f} %"
+          + (f"; state-aware controller {100 * rows['strong_aware'][1][-1]:.2f} %"
+             if "strong_aware" in rows else ""))
 if "read1" in rows:
     print(f"read refresh: every batch {100 * rows['read1'][1][-1]:.2f} %, every 50 batches "
           f"{100 * rows['read50'][1][-1]:.2f} % (same subset); write-model refresh every batch "
