@@ -532,9 +532,9 @@ bool WriteSolver::Prepared::relax(std::span<const CellParams> cells, const Eigen
       const double drive = on ? ch.g_drv[q] * vk(ch.drv[q]) : 0.0;
       if (hadFactors && drive != rhs0[q]) work.changed.emplace_back(q, drive - rhs0[q]);
       rhs0[q] = drive;
-      switched = switched || (hadFactors && on != bool(work.on[q]));
-      refactor = refactor || on != bool(work.on[q]) ||
-                 std::fabs(gch[q] - gref[q]) > kRefactor * work.diag[q];
+      const bool flipped = on != bool(work.on[q]);
+      switched = switched || (hadFactors && flipped);
+      refactor = refactor || flipped || std::fabs(gch[q] - gref[q]) > kRefactor * work.diag[q];
     }
     if (!refactor) continue;
     for (std::size_t q = a; q < b; ++q) {
@@ -558,12 +558,12 @@ bool WriteSolver::Prepared::relax(std::span<const CellParams> cells, const Eigen
     work.response.clear();
     work.response_bytes = 0;
   }
-  const bool learn = hadFactors && !switched && work.changed.size() == 1 &&
+  const bool sameNetwork = hadFactors && !switched;  // the responses still describe it
+  const bool learn = sameNetwork && work.changed.size() == 1 &&
                      (work.response.count(work.changed.front().first) > 0 ||
                       work.response_bytes + m * sizeof(float) <= kPredictorBytes);
   if (learn) work.u_start = u;
-  if (hadFactors && !switched && !work.changed.empty() &&
-      work.changed.size() <= kPredictorTerms &&
+  if (sameNetwork && !work.changed.empty() && work.changed.size() <= kPredictorTerms &&
       std::all_of(work.changed.begin(), work.changed.end(),
                   [&](const auto& c) { return work.response.count(c.first) > 0; })) {
     for (const auto& [q, delta] : work.changed) {
