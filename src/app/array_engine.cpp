@@ -38,7 +38,7 @@ double estimateBackendBytes(const std::string& engine, const CrossbarGeometry& g
 std::unique_ptr<ArrayBackend> makeBackend(const std::string& engine, const EcramParams& p,
                                           const CrossbarGeometry& geo, Rng& rng,
                                           WriteSolverKind write_solver,
-                                          ReadSolverKind read_solver) {
+                                          ReadSolverKind read_solver, int threads) {
   checkEngine(engine);
   geo.validate();
   checkMemoryEstimate(estimateBackendBytes(engine, geo), "--rows/--cols",
@@ -48,6 +48,7 @@ std::unique_ptr<ArrayBackend> makeBackend(const std::string& engine, const Ecram
   NodalOptions options;
   options.write_solver = write_solver;
   options.read_solver = read_solver;
+  options.threads = threads;
   return std::make_unique<NodalBackend>(p, geo, rng, options);
 }
 

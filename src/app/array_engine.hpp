@@ -25,10 +25,11 @@ void checkEngine(const std::string& engine);
 /// cell's device-to-device variation, row-major, from `rng`: the same seed gives the same
 /// devices on either engine. Throws InputError for an unknown engine, and naming --rows/--cols
 /// when estimateBackendBytes() exceeds the memory budget (core/memory_budget.hpp). The nodal
-/// engine solves writes with `write_solver` and reads with `read_solver`.
+/// engine solves writes with `write_solver` on `threads` threads (NodalOptions::threads) and
+/// reads with `read_solver`.
 [[nodiscard]] std::unique_ptr<ArrayBackend> makeBackend(
     const std::string& engine, const EcramParams& p, const CrossbarGeometry& geo, Rng& rng,
     WriteSolverKind write_solver = WriteSolverKind::Fast,
-    ReadSolverKind read_solver = ReadSolverKind::Fast);
+    ReadSolverKind read_solver = ReadSolverKind::Fast, int threads = 1);
 
 }  // namespace ecramsim::app

@@ -106,7 +106,7 @@ ResultTree runProgramJob(const ProgramJob& job, Progress& progress) {
     for (Eigen::Index c = 0; c < geo.cols; ++c) target(r, c) = tm.at(std::size_t(r), std::size_t(c));
   }
   Rng rng(job.seed);
-  const std::unique_ptr<ArrayBackend> array = makeBackend(job.engine, p, geo, rng, job.write_solver);
+  const std::unique_ptr<ArrayBackend> array = makeBackend(job.engine, p, geo, rng, job.write_solver, ReadSolverKind::Fast, job.threads);
   ProgramConfig config = job.config;
   config.bias.wiring = geo.wiring;  // the scheme is written for the array's wiring
   Rng modelRng(0);  // the nodal model's (it keeps a reference; its card has no noise)
@@ -119,7 +119,8 @@ ResultTree runProgramJob(const ProgramJob& job, Progress& progress) {
     // The controller's model: the nominal card (no variation) on the same lines, nodal engine.
     EcramParams nominal = p;
     nominal.dg_c2c = nominal.gmin_d2d = nominal.gmax_d2d = nominal.i0_d2d = nominal.qc_d2d = 0.0;
-    model = makeBackend("nodal", nominal, geo, modelRng, job.write_solver);
+    model = makeBackend("nodal", nominal, geo, modelRng, job.write_solver, ReadSolverKind::Fast,
+                        job.threads);
     config.model = model.get();
   } else if (job.compensate != "none") {
     throw InputError({}, "--compensate", "must be none, lines or nodal, not " + job.compensate);

@@ -28,6 +28,7 @@ struct ProgramJob {
   double g_high = 0.0;
   std::string engine = "nodal";  ///< "nodal" (array/NodalBackend) or "spice" (SpiceBackend)
   WriteSolverKind write_solver = WriteSolverKind::Fast;  ///< of the nodal engine
+  int threads = 1;  ///< of the nodal engine's fast write solver (0: every core; core/parallel.hpp)
   /// pwm width compensation: "none", "lines" (widths planned on the ladder line model,
   /// control/compensation.hpp) or "nodal" (widths scaled on a nominal nodal model of the array).
   std::string compensate = "none";

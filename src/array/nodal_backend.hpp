@@ -57,6 +57,10 @@ struct NodalOptions {
   WriteSolverKind write_solver = WriteSolverKind::Fast;
   /// Read network solver (array/crossbar_engine.hpp).
   ReadSolverKind read_solver = ReadSolverKind::Fast;
+  /// Threads of the fast write solver's loops and of the cells' advance on arrays of
+  /// kMinParallelCells and more (core/parallel.hpp; 0: every core). 1 by default: callers that
+  /// run their own threads (training tiles) stay serial inside. The results do not depend on it.
+  int threads = 1;
 };
 
 class NodalBackend final : public CellArrayBackend {

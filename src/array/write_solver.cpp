@@ -12,6 +12,7 @@
 
 #include "array/network.hpp"
 #include "core/error.hpp"
+#include "core/parallel.hpp"
 #include "device/physics.hpp"
 
 namespace ecramsim {
@@ -102,14 +103,25 @@ GateEval evalGate(const CellParams& p, double vgs, double vgd, double x, bool de
 /// gate). The split depends on the terminals only through the effective gate-to-channel
 /// voltages es = vgs - U_oc(x) and ed = vgd - U_oc(x) (every gate model of device/physics.hpp
 /// drives i0 sinh over vgc - U_oc), so one reference covers moves of x too.
-struct LazyGate {
+struct alignas(64) LazyGate {
   bool valid = false;
   double es = 0.0, ed = 0.0;            ///< V, effective voltages at the reference
   double fs = 0.0, fd = 0.0;            ///< A, Faradaic current into the source and drain end
   double a = 0.0, bs = 0.0, bd = 0.0, d = 0.0;  ///< S: dfs/des, dfs/ded, dfd/des, dfd/ded
   double curvature = 0.0;               ///< A/V^2, bound of the second derivatives near here
   double slope_err = 0.0;               ///< S, bound of the error of each partial
+  /// The cell's parameters that the check and the leakage use, copied at each evaluation: a
+  /// valid record is all a sweep reads of its cell (two cache lines; the cell's parameter
+  /// set is two more).
+  double k_oc = 0.0, x_eq = 0.0, v0 = 0.0, r_leak = 0.0;
 };
+
+/// A, the leakage of gateLeakage with the cell's r_leak from its valid LazyGate.
+inline physics::GateSplit<double> lazyLeakage(const LazyGate& lg, const CellParams& p, double vgs,
+                                              double vgd) {
+  const double r = lg.valid ? lg.r_leak : p.r_leak;
+  return {0.5 * (vgs / r), 0.5 * (vgd / r)};
+}
 
 /// The write network as three families of chains (source lines, drain lines, gate lines), each
 /// node on exactly one chain joined to its neighbours by line segments and to at most one driver;
@@ -245,18 +257,19 @@ bool gateWithPartials(const CellParams& p, double vgs, double vgd, double x,
 
 inline physics::GateSplit<double> lazyGate(LazyGate& lg, const CellParams& p, double vgs,
                                            double vgd, double x, double tol_a, int& evals) {
-  const double uoc = physics::openCircuitPotential(p, x);
-  const double es = vgs - uoc, ed = vgd - uoc;
   if (lg.valid) {
+    const double uoc = lg.k_oc * (x - lg.x_eq);  // physics::openCircuitPotential
+    const double es = vgs - uoc, ed = vgd - uoc;
     const double ds = es - lg.es, dd = ed - lg.ed;
     const double delta = std::max(std::fabs(ds), std::fabs(dd));
-    if (delta <= 0.1 * p.v0 &&
+    if (delta <= 0.1 * lg.v0 &&
         delta * (0.56 * delta * lg.curvature + 2.0 * lg.slope_err) <= tol_a) {
       return {lg.fs + lg.a * ds + lg.bs * dd, lg.fd + lg.bd * ds + lg.d * dd};
     }
   }
   ++evals;
-  return refreshGate(lg, p, vgs, vgd, x, es, ed);
+  const double uoc = physics::openCircuitPotential(p, x);
+  return refreshGate(lg, p, vgs, vgd, x, vgs - uoc, vgd - uoc);
 }
 
 /// lazyGate's evaluation at a new reference point (effective voltages es, ed).
@@ -283,6 +296,10 @@ physics::GateSplit<double> refreshGate(LazyGate& lg, const CellParams& p, double
   lg.ed = ed;
   lg.fs = f.source;
   lg.fd = f.drain;
+  lg.k_oc = p.k_oc;
+  lg.x_eq = p.x_eq;
+  lg.v0 = p.v0;
+  lg.r_leak = p.r_leak;
   lg.valid = std::isfinite(lg.curvature);
   return f;
 }
@@ -299,40 +316,44 @@ nodal::CrossbarNet writeNet(const CrossbarGeometry& geo, const LineDrive& d) {
 }  // namespace
 
 /// One Gauss-Seidel pass over chains of one family (relax()): per chain a forward and a back
-/// substitution of its factored matrix (invW, cp) with the right-hand side of its drivers, the
-/// gate injections, the lagged refactoring difference and the channels to the other family.
-/// Chains of a family have equal length and share no node, so N of them run interleaved.
+/// substitution of its factored matrix (invW, cp) with the right-hand side `inj` (the gate
+/// injections and the drivers), the lagged refactoring difference and the channels to the
+/// other family: position i of chain k meets position other_start[k] + i other_step[k] there
+/// (other_step 0: none, the gate lines). Chains of a family have equal length and share no
+/// node, so N of them run interleaved; the forward pass keeps its values in `scratch` (N times
+/// the chain length), which stays in cache.
 struct ChainSweep {
   const Index* start;
-  const double *g_prev, *rhs0, *inj, *gref, *gch, *invW, *cp;
-  const std::size_t* other;
-  std::size_t m;
-  double *u, *dp;
+  const double *g_prev, *inj, *gref, *gch, *invW, *cp;
+  const std::size_t *other_start, *other_step;
+  double* u;
 
   /// Solves chains k[0 .. N); raises `largest` to the largest change of a potential and
   /// `scale` to the largest potential.
   template <std::size_t N>
-  void solve(const std::size_t* k, double& largest, double& scale) const {
-    std::size_t a[N];
+  void solve(const std::size_t* k, double* scratch, double& largest, double& scale) const {
+    std::size_t a[N], o[N];
     double prev[N], next[N];
     for (std::size_t j = 0; j < N; ++j) {
       a[j] = std::size_t(start[k[j]]);
+      o[j] = other_start[k[j]];
       prev[j] = next[j] = 0.0;
     }
     const std::size_t len = std::size_t(start[k[0] + 1]) - a[0];
+    const std::size_t step = other_step[k[0]];
     for (std::size_t i = 0; i < len; ++i) {
       for (std::size_t j = 0; j < N; ++j) {
         const std::size_t q = a[j] + i;
-        double rhs = rhs0[q] + inj[q] + (gref[q] - gch[q]) * u[q];
-        if (other[q] < m) rhs += gch[q] * u[other[q]];
+        double rhs = inj[q] + (gref[q] - gch[q]) * u[q];
+        if (step != 0) rhs += gch[q] * u[o[j] + i * step];
         prev[j] = (rhs + g_prev[q] * prev[j]) * invW[q];
-        dp[q] = prev[j];
+        scratch[i * N + j] = prev[j];
       }
     }
     for (std::size_t i = len; i-- > 0;) {
       for (std::size_t j = 0; j < N; ++j) {
         const std::size_t q = a[j] + i;
-        const double val = dp[q] - cp[q] * next[j];
+        const double val = scratch[i * N + j] - cp[q] * next[j];
         largest = std::max(largest, std::fabs(val - u[q]));
         scale = std::max(scale, std::fabs(val));
         u[q] = val;
@@ -397,20 +418,28 @@ struct WriteSolver::Prepared {
     jac.finalize();
   }
 
-  Eigen::VectorXd v;        ///< fast solver: the last solution, the next one's start
+  /// Fast solver: the last solution, the next one's start (newer in work.u while
+  /// work.holds_solution; syncSolution() copies it here).
+  Eigen::VectorXd v;
   /// Workspace of relax(), per chain position (sized at the first relaxation).
   struct RelaxWork {
-    std::vector<std::size_t> other;  ///< the channel's other end, or the size for gates
+    std::vector<std::size_t> other;  ///< per cell (row-major): its drain position
+    std::vector<std::size_t> other_start, other_step;  ///< per chain: see ChainSweep
     std::vector<std::size_t> order;  ///< chains in the order of a sweep
-    std::vector<int> family;         ///< per entry of order: 0 source, 1 drain, 2 gate line
+    std::vector<std::size_t> family;  ///< entries of order where each family begins, and its size
     double sweep_tol_per_v = 0.0;    ///< A/V, the sweeps' gate tolerance per unit tolerance
-    std::vector<double> u, gch, rhs0, invW, cp, dp, inj;
+    std::vector<double> u, gch, rhs0, invW, cp, inj;
     std::vector<double> xr;  ///< states of the cells, row-major
     /// The chain factorization (invW, cp) and what it was made for: channel conductances,
     /// diagonals, driver on.
     std::vector<double> gref, diag;
     std::vector<char> on;
     bool factored = false;
+    bool holds_solution = false;          ///< u is the last solution (see Prepared::v)
+    std::vector<std::size_t> position;    ///< per unknown: its chain position
+    std::vector<std::size_t> driver_pos;  ///< positions with a driver, in chain order
+    std::vector<Index> chain_of;          ///< per position: its chain
+    std::vector<char> flipped;            ///< per chain: its driver switched on or off
     /// Predictor of a driver's change (see relax()): per chain position with a driver, the
     /// last measured change of every potential per unit change of its right-hand side
     /// (float: a start, not a solution), within kPredictorBytes in all.
@@ -427,9 +456,18 @@ struct WriteSolver::Prepared {
   /// from the lazy gates at the latest potentials as injections (see WriteSolver). Returns
   /// whether the sweeps converged to `tolerance` within kMaxSweeps; counts sweeps and gate
   /// evaluations.
+  /// It starts from the last solution and leaves its result in work.u (holds_solution).
   bool relax(std::span<const CellParams> cells, const Eigen::MatrixXd& x,
-             const std::vector<bool>& driven, const Eigen::VectorXd& vk, Eigen::VectorXd& pot,
-             double tolerance, int& sweeps, int& evals);
+             const std::vector<bool>& driven, const Eigen::VectorXd& vk, double tolerance,
+             int threads, int& sweeps, int& evals);
+
+  /// Copies relax()'s last result into v, when it is newer.
+  void syncSolution() {
+    if (!work.holds_solution) return;
+    v.resize(net.unknowns());
+    for (std::size_t q = 0; q < work.u.size(); ++q) v(chains->node[q]) = work.u[q];
+    work.holds_solution = false;
+  }
 };
 
 namespace {
@@ -444,13 +482,14 @@ constexpr double kRefactor = 1e-3;
 /// Predictor of relax(): at most this many drivers changed, and this much memory.
 constexpr std::size_t kPredictorTerms = 8;
 constexpr std::size_t kPredictorBytes = std::size_t(256) << 20;
+/// Cells per chunk of a parallel loop over the cells (core/parallel.hpp).
+constexpr int kCellChunk = 32;
 
 }  // namespace
 
 bool WriteSolver::Prepared::relax(std::span<const CellParams> cells, const Eigen::MatrixXd& x,
                                   const std::vector<bool>& driven, const Eigen::VectorXd& vk,
-                                  Eigen::VectorXd& pot, double tolerance, int& sweeps,
-                                  int& evals) {
+                                  double tolerance, int threads, int& sweeps, int& evals) {
   const Chains& ch = *chains;
   const Index R = x.rows(), C = x.cols(), RC = R * C;
   const std::size_t m = ch.node.size();
@@ -459,22 +498,31 @@ bool WriteSolver::Prepared::relax(std::span<const CellParams> cells, const Eigen
   // 2 RC + r C + c. Fixed per network: the channel's other end of each position, the chain
   // order of a sweep (drain lines first: a segment's new drive is on a drain line, so the
   // sources take it up in the same sweep) and the sweeps' gate-current tolerance.
-  if (work.other.size() != m) {
-    work.other.assign(m, m);
+  if (work.other.size() != std::size_t(RC)) {
+    work.other.resize(std::size_t(RC));
     for (Index r = 0; r < R; ++r) {
-      for (Index c = 0; c < C; ++c) {
-        work.other[std::size_t(r * C + c)] = std::size_t(RC + c * R + r);
-        work.other[std::size_t(RC + c * R + r)] = std::size_t(r * C + c);
-      }
+      for (Index c = 0; c < C; ++c) work.other[std::size_t(r * C + c)] = std::size_t(RC + c * R + r);
+    }
+    // Source line r meets drain (r, c) at RC + r + c R; drain line c meets source (r, c) at
+    // c + r C; gate lines meet no channel.
+    work.other_start.assign(chainCount, 0);
+    work.other_step.assign(chainCount, 0);
+    for (Index r = 0; r < R; ++r) {
+      work.other_start[std::size_t(r)] = std::size_t(RC + r);
+      work.other_step[std::size_t(r)] = std::size_t(R);
+    }
+    for (Index c = 0; c < C; ++c) {
+      work.other_start[std::size_t(R + c)] = std::size_t(c);
+      work.other_step[std::size_t(R + c)] = std::size_t(C);
     }
     work.order.clear();
-    work.family.clear();
+    work.family = {0};
     for (std::size_t k = std::size_t(R); k < std::size_t(R + C); ++k) work.order.push_back(k);
-    work.family.resize(work.order.size(), 1);
+    work.family.push_back(work.order.size());
     for (std::size_t k = 0; k < std::size_t(R); ++k) work.order.push_back(k);
-    work.family.resize(work.order.size(), 0);
+    work.family.push_back(work.order.size());
     for (std::size_t k = std::size_t(R + C); k < chainCount; ++k) work.order.push_back(k);
-    work.family.resize(work.order.size(), 2);
+    work.family.push_back(work.order.size());
     // A, the gate-current error the sweeps allow (per unit of tolerance): moving every cell of
     // the longest chain by it moves no potential by more than a tenth of the tolerance.
     double chainR = 0.0;
@@ -494,26 +542,43 @@ bool WriteSolver::Prepared::relax(std::span<const CellParams> cells, const Eigen
     work.rhs0.resize(m);
     work.invW.resize(m);
     work.cp.resize(m);
-    work.dp.resize(m);
     work.inj.resize(m);
     work.xr.resize(std::size_t(RC));
     work.gref.resize(m);
     work.diag.resize(m);
     work.on.resize(m);
+    work.flipped.resize(chainCount);
+    work.driver_pos.clear();
+    work.position.assign(m, 0);
+    for (std::size_t q = 0; q < m; ++q) work.position[std::size_t(ch.node[q])] = q;
+    work.chain_of.assign(m, 0);
+    for (std::size_t k = 0; k < chainCount; ++k) {
+      for (Index q = ch.start[k]; q < ch.start[k + 1]; ++q) {
+        work.chain_of[std::size_t(q)] = Index(k);
+        if (ch.drv[std::size_t(q)] >= 0) work.driver_pos.push_back(std::size_t(q));
+      }
+    }
     work.factored = false;
   }
   const std::vector<std::size_t>& other = work.other;
   std::vector<double>&u = work.u, &gch = work.gch, &rhs0 = work.rhs0, &invW = work.invW,
-                      &cp = work.cp, &dp = work.dp, &inj = work.inj;
+                      &cp = work.cp, &inj = work.inj;
   std::vector<double>& xr = work.xr;  // states, row-major like the cells
+  // The states, and each cell's channel at its source and its drain position (the gate
+  // positions keep 0 S).
+  ECRAMSIM_OMP(omp parallel for num_threads(threads) schedule(static))
   for (Index r = 0; r < R; ++r) {
-    for (Index c = 0; c < C; ++c) xr[std::size_t(r * C + c)] = x(r, c);
+    for (Index c = 0; c < C; ++c) {
+      const std::size_t cell = std::size_t(r * C + c);
+      xr[cell] = x(r, c);
+      const double g = physics::conductance(cells[cell], xr[cell]);
+      gch[cell] = g;
+      gch[other[cell]] = g;
+    }
   }
-  for (std::size_t q = 0; q < m; ++q) {
-    u[q] = pot(ch.node[q]);
-    const Index cell = ch.cell[q];
-    gch[q] = cell >= 0 ? physics::conductance(cells[std::size_t(cell)], xr[std::size_t(cell)])
-                       : 0.0;
+  if (!work.holds_solution) {  // start from v (the last solution of the Newton path) or 0 V
+    const bool start = v.size() == net.unknowns();
+    for (std::size_t q = 0; q < m; ++q) u[q] = start ? v(ch.node[q]) : 0.0;
   }
   // The chain matrices (Thomas: diagonally dominant, every segment and driver on both sides,
   // the channel on the diagonal) are kept from an earlier solve while no channel moved by more
@@ -524,17 +589,27 @@ bool WriteSolver::Prepared::relax(std::span<const CellParams> cells, const Eigen
   const bool hadFactors = work.factored;
   bool switched = false;  // a driver switched on or off: the network changed
   work.changed.clear();
+  // The drivers (a few per line, in chain order): their right-hand side, and whether one
+  // switched on or off, which refactors its chain.
+  std::vector<char>& flippedChain = work.flipped;
+  std::fill(flippedChain.begin(), flippedChain.end(), 0);
+  for (const std::size_t q : work.driver_pos) {
+    const bool on = driven[std::size_t(ch.drv_terminal[q])];
+    const double drive = on ? ch.g_drv[q] * vk(ch.drv[q]) : 0.0;
+    if (hadFactors && drive != rhs0[q]) work.changed.emplace_back(q, drive - rhs0[q]);
+    rhs0[q] = drive;
+    if (on != bool(work.on[q])) {
+      flippedChain[std::size_t(work.chain_of[q])] = 1;
+      switched = switched || hadFactors;
+    }
+  }
+  ECRAMSIM_OMP(omp parallel for num_threads(threads) schedule(static))
   for (std::size_t k = 0; k < chainCount; ++k) {
     const std::size_t a = std::size_t(ch.start[k]), b = std::size_t(ch.start[k + 1]);
-    bool refactor = !work.factored;
-    for (std::size_t q = a; q < b; ++q) {
-      const bool on = ch.drv[q] >= 0 && driven[std::size_t(ch.drv_terminal[q])];
-      const double drive = on ? ch.g_drv[q] * vk(ch.drv[q]) : 0.0;
-      if (hadFactors && drive != rhs0[q]) work.changed.emplace_back(q, drive - rhs0[q]);
-      rhs0[q] = drive;
-      const bool flipped = on != bool(work.on[q]);
-      switched = switched || (hadFactors && flipped);
-      refactor = refactor || flipped || std::fabs(gch[q] - gref[q]) > kRefactor * work.diag[q];
+    bool refactor = !work.factored || flippedChain[k];
+    const bool channels = work.other_step[k] != 0;  // a gate line has none: nothing moves
+    for (std::size_t q = a; q < b && !refactor && channels; ++q) {
+      refactor = std::fabs(gch[q] - gref[q]) > kRefactor * work.diag[q];
     }
     if (!refactor) continue;
     for (std::size_t q = a; q < b; ++q) {
@@ -567,41 +642,64 @@ bool WriteSolver::Prepared::relax(std::span<const CellParams> cells, const Eigen
       std::all_of(work.changed.begin(), work.changed.end(),
                   [&](const auto& c) { return work.response.count(c.first) > 0; })) {
     for (const auto& [q, delta] : work.changed) {
-      const std::vector<float>& d = work.response.at(q);
+      const float* d = work.response.at(q).data();
+      ECRAMSIM_OMP(omp parallel for num_threads(threads) schedule(static))
       for (std::size_t p = 0; p < m; ++p) u[p] += delta * double(d[p]);
     }
   }
   const double sweepTol = work.sweep_tol_per_v * tolerance;
   bool converged = false;
   double lastChange = std::numeric_limits<double>::infinity();
+  const ChainSweep sweep{ch.start.data(),         ch.g_prev.data(),       inj.data(),
+                         gref.data(),              gch.data(),             invW.data(),
+                         cp.data(),                work.other_start.data(), work.other_step.data(),
+                         u.data()};
+  std::size_t longest = 1;
+  for (std::size_t k = 0; k < chainCount; ++k) {
+    longest = std::max(longest, std::size_t(ch.start[k + 1] - ch.start[k]));
+  }
   for (sweeps = 1; sweeps <= kMaxSweeps && !converged; ++sweeps) {
-    std::fill(inj.begin(), inj.end(), 0.0);
-    for (std::size_t ps = 0; ps < std::size_t(RC); ++ps) {  // every cell's gate
-      const std::size_t pg = std::size_t(2 * RC) + ps, pd = other[ps];
-      const double vgs = u[pg] - u[ps], vgd = u[pg] - u[pd];
-      const CellParams& p = cells[ps];
-      const physics::GateSplit<double> f = lazyGate(lazy[ps], p, vgs, vgd, xr[ps], sweepTol, evals);
-      const physics::GateSplit<double> leak = gateLeakage(p, vgs, vgd);
-      const double is = f.source + leak.source, id = f.drain + leak.drain;
-      inj[ps] += is;
-      inj[pd] += id;
-      inj[pg] -= is + id;
-    }
     double largest = 0.0, scale = 0.0;
-    const ChainSweep sweep{ch.start.data(), ch.g_prev.data(), rhs0.data(), inj.data(),
-                           gref.data(),     gch.data(),      invW.data(), cp.data(),
-                           other.data(),    m,               u.data(),    dp.data()};
-    for (std::size_t g = 0; g < work.order.size();) {
-      // Chains of one family do not touch each other: four at a time, interleaved.
-      const std::size_t* k = work.order.data() + g;
-      if (g + 4 <= work.order.size() && work.family[g] == work.family[g + 3]) {
-        sweep.solve<4>(k, largest, scale);
-        g += 4;
-      } else {
-        sweep.solve<1>(k, largest, scale);
-        g += 1;
+    int sweepEvals = 0;
+    // Each cell's gate writes the injections of its own three positions; the chains of one
+    // family share no node. Both loops split across threads as they are.
+    ECRAMSIM_OMP(omp parallel num_threads(threads) reduction(max : largest, scale)
+                     reduction(+ : sweepEvals))
+    {
+      std::vector<double> scratch(4 * longest);  // this thread's forward passes
+      // Chunks of kCellChunk cells dealt round robin: the costly cells (the selected row's, the
+      // released column's) spread over the threads.
+      ECRAMSIM_OMP(omp for schedule(static, kCellChunk))
+      for (std::size_t ps = 0; ps < std::size_t(RC); ++ps) {  // every cell's gate
+        const std::size_t pg = std::size_t(2 * RC) + ps, pd = other[ps];
+        const double vgs = u[pg] - u[ps], vgd = u[pg] - u[pd];
+        const CellParams& p = cells[ps];
+        const physics::GateSplit<double> f =
+            lazyGate(lazy[ps], p, vgs, vgd, xr[ps], sweepTol, sweepEvals);
+        const physics::GateSplit<double> leak = lazyLeakage(lazy[ps], p, vgs, vgd);
+        const double is = f.source + leak.source, id = f.drain + leak.drain;
+        inj[ps] = is;
+        inj[pd] = id;
+        inj[pg] = -(is + id);
+      }
+      ECRAMSIM_OMP(omp single)
+      for (const std::size_t q : work.driver_pos) inj[q] += rhs0[q];  // the drivers
+      // Per family (drain, source, gate lines), its chains four at a time, interleaved, and
+      // the last ones of a family that does not divide by four one at a time.
+      for (std::size_t f = 0; f + 1 < work.family.size(); ++f) {
+        const std::size_t first = work.family[f], count = work.family[f + 1] - first;
+        const std::size_t* k = work.order.data() + first;
+        ECRAMSIM_OMP(omp for schedule(static))
+        for (std::size_t g = 0; g < count / 4; ++g) {
+          sweep.solve<4>(k + 4 * g, scratch.data(), largest, scale);
+        }
+        ECRAMSIM_OMP(omp single)
+        for (std::size_t g = count / 4 * 4; g < count; ++g) {
+          sweep.solve<1>(k + g, scratch.data(), largest, scale);
+        }
       }
     }
+    evals += sweepEvals;
     if (!std::isfinite(largest)) return false;
     // Converged when this sweep's change is within the tolerance, or when the next one's, by
     // the contraction of the last two sweeps (< 1/2), would be.
@@ -618,14 +716,17 @@ bool WriteSolver::Prepared::relax(std::span<const CellParams> cells, const Eigen
       it->second.resize(m);
       work.response_bytes += m * sizeof(float);
     }
-    for (std::size_t p = 0; p < m; ++p) it->second[p] = float((u[p] - work.u_start[p]) / delta);
+    float* d = it->second.data();
+    const double* start = work.u_start.data();
+    ECRAMSIM_OMP(omp parallel for num_threads(threads) schedule(static))
+    for (std::size_t p = 0; p < m; ++p) d[p] = float((u[p] - start[p]) / delta);
   }
-  for (std::size_t q = 0; q < m; ++q) pot(ch.node[q]) = u[q];
+  work.holds_solution = true;
   return converged;
 }
 
-WriteSolver::WriteSolver(const CrossbarGeometry& geo, WriteSolverKind kind)
-    : geo_(geo), kind_(kind) {
+WriteSolver::WriteSolver(const CrossbarGeometry& geo, WriteSolverKind kind, int threads)
+    : geo_(geo), kind_(kind), threads_(threads) {
   geo_.validate();
 }
 WriteSolver::~WriteSolver() = default;
@@ -686,8 +787,6 @@ WriteOperatingPoint WriteSolver::solve(std::span<const CellParams> cells, const 
       std::all_of(drive.gate_driven.begin(), drive.gate_driven.end(), [](bool b) { return b; }) &&
       std::all_of(drive.drain_driven.begin(), drive.drain_driven.end(), [](bool b) { return b; });
   const bool fast = kind_ == WriteSolverKind::Fast && allDriven;
-  Eigen::VectorXd v = fast && pr.v.size() == n ? pr.v : Eigen::VectorXd::Zero(n);
-  auto pot = [&](const NodeRef& ref) { return ref.known ? vk(ref.index) : v(ref.index); };
   auto eval = [&](std::size_t k, double dv, bool derivative) {
     return evalBranch(pr.branches[k], dv, cells, x, driven, derivative, step);
   };
@@ -703,6 +802,7 @@ WriteOperatingPoint WriteSolver::solve(std::span<const CellParams> cells, const 
   int it = 0;
   int factorizations = 0;
   int gateEvaluations = 0;
+  const int threads = threadsFor(std::size_t(R * C), threads_);
   // Relaxation (see the class comment): chains, linear channels, no double-layer step.
   const bool linearChannels = std::all_of(cells.begin(), cells.end(),
                                           [](const CellParams& p) { return p.c3 == 0.0; });
@@ -711,9 +811,20 @@ WriteOperatingPoint WriteSolver::solve(std::span<const CellParams> cells, const 
                               : 0.0;
   bool relaxed = false;
   if (lazyHold > 0.0 && n > 0) {
-    relaxed = pr.relax(cells, x, driven, vk, v, tolerance, it, gateEvaluations);
+    relaxed = pr.relax(cells, x, driven, vk, tolerance, threads, it, gateEvaluations);
   }
   const double outputHold = relaxed ? lazyHold : 0.0;
+  // Newton starts from the last solution (relax()'s last iterate when it did not converge).
+  if (fast && !relaxed) pr.syncSolution();
+  Eigen::VectorXd v = relaxed                     ? Eigen::VectorXd()
+                      : fast && pr.v.size() == n ? pr.v
+                                                  : Eigen::VectorXd::Zero(n);
+  // Potentials: relax()'s workspace holds its solution by chain position.
+  auto pot = [&](const NodeRef& ref) {
+    return ref.known   ? vk(ref.index)
+           : relaxed ? pr.work.u[pr.work.position[std::size_t(ref.index)]]
+                     : v(ref.index);
+  };
   if (n > 0 && !relaxed) {
     it = 0;
     Eigen::VectorXd f(n);
@@ -767,7 +878,7 @@ WriteOperatingPoint WriteSolver::solve(std::span<const CellParams> cells, const 
       if (stepV <= tolerance * scale) break;
     }
   }
-  if (fast) pr.v = v;
+  if (fast && !relaxed) pr.v = v;
   if (!fast) pr.factorized = false;  // the exact path's last Jacobian may belong to a step
 
   WriteOperatingPoint op;
@@ -776,59 +887,57 @@ WriteOperatingPoint WriteSolver::solve(std::span<const CellParams> cells, const 
   op.vg.resize(R, C);
   op.vd.resize(R, C);
   op.vs.resize(R, C);
-  if (relaxed) {
-    // The chain positions of relax() (its workspace holds the solution).
-    const std::vector<double>& u = pr.work.u;
-    const Index RC = R * C;
-    for (Index r = 0; r < R; ++r) {
-      for (Index c = 0; c < C; ++c) {
-        op.vs(r, c) = u[std::size_t(r * C + c)];
-        op.vd(r, c) = u[std::size_t(RC + c * R + r)];
-        op.vg(r, c) = u[std::size_t(2 * RC + r * C + c)];
-      }
-    }
-  } else {
-    for (Index r = 0; r < R; ++r) {
-      for (Index c = 0; c < C; ++c) {
-        op.vg(r, c) = pot(pr.net.node(LineKind::Gate, r, c));
-        op.vs(r, c) = pot(pr.net.node(LineKind::Source, r, c));
-        op.vd(r, c) = pot(pr.net.node(LineKind::Drain, r, c));
-      }
-    }
-  }
-  op.cell_power_w = Eigen::MatrixXd::Zero(R, C);
-  op.ionic_a = Eigen::MatrixXd::Zero(R, C);
-  if (relaxed) op.ionic_dx_a = Eigen::MatrixXd::Zero(R, C);
+  op.cell_power_w.resize(R, C);
+  op.ionic_a.resize(R, C);
   Eigen::VectorXd terminalCurrent = Eigen::VectorXd::Zero(pr.net.terminals());
   if (relaxed) {
     // relax()'s network: every node on a chain, only the drivers at known potentials, linear
-    // channels; every gate from its lazy gate, within kLazyStateTol q_c / hold.
+    // channels; every gate from its lazy gate, within kLazyStateTol q_c / hold. The
+    // potentials by chain position: source (r, c) at r C + c, drain at work.other, gate at
+    // 2 RC + r C + c.
+    op.ionic_dx_a.resize(R, C);
     for (const std::size_t k : pr.drivers) {
       const Branch& br = pr.branches[k];
       const double i = eval(k, pot(br.a) - pot(br.b), false).i;
       if (br.a.known) terminalCurrent(br.a.index) += i;
       if (br.b.known) terminalCurrent(br.b.index) -= i;
     }
-    for (Index r = 0; r < R; ++r) {
-      for (Index c = 0; c < C; ++c) {
-        const std::size_t cell = std::size_t(r * C + c);
-        const CellParams& p = cells[cell];
-        const double vds = op.vd(r, c) - op.vs(r, c);
-        const double vgs = op.vg(r, c) - op.vs(r, c), vgd = op.vg(r, c) - op.vd(r, c);
-        LazyGate& lg = pr.lazy[cell];
-        const physics::GateSplit<double> f = lazyGate(
-            lg, p, vgs, vgd, x(r, c), kLazyStateTol * p.q_c / outputHold, gateEvaluations);
-        const physics::GateSplit<double> leak = gateLeakage(p, vgs, vgd);
-        op.ionic_a(r, c) = f.total();
-        // The effective voltages move by -k_oc dx: the lazy gate's partials give d/dx.
-        op.ionic_dx_a(r, c) = lg.valid ? -p.k_oc * (lg.a + lg.bs + lg.bd + lg.d) : NAN;
-        op.cell_power_w(r, c) = physics::channelCurrent(p, x(r, c), vds) * vds +
-                                ((f.source + leak.source) * vgs + (f.drain + leak.drain) * vgd);
-      }
+    const std::vector<double>& u = pr.work.u;
+    int outputEvals = 0;
+    ECRAMSIM_OMP(omp parallel for num_threads(threads) schedule(static, kCellChunk)
+                     reduction(+ : outputEvals))
+    for (Index cellIndex = 0; cellIndex < R * C; ++cellIndex) {
+      const Index r = cellIndex / C, c = cellIndex % C;
+      const std::size_t cell = std::size_t(cellIndex);
+      op.vs(r, c) = u[cell];
+      op.vd(r, c) = u[pr.work.other[cell]];
+      op.vg(r, c) = u[std::size_t(2 * R * C) + cell];
+      const CellParams& p = cells[cell];
+      const double vds = op.vd(r, c) - op.vs(r, c);
+      const double vgs = op.vg(r, c) - op.vs(r, c), vgd = op.vg(r, c) - op.vd(r, c);
+      LazyGate& lg = pr.lazy[cell];
+      const physics::GateSplit<double> f = lazyGate(
+          lg, p, vgs, vgd, x(r, c), kLazyStateTol * p.q_c / outputHold, outputEvals);
+      const physics::GateSplit<double> leak = gateLeakage(p, vgs, vgd);
+      op.ionic_a(r, c) = f.total();
+      // The effective voltages move by -k_oc dx: the lazy gate's partials give d/dx.
+      op.ionic_dx_a(r, c) = lg.valid ? -p.k_oc * (lg.a + lg.bs + lg.bd + lg.d) : NAN;
+      op.cell_power_w(r, c) = physics::channelCurrent(p, x(r, c), vds) * vds +
+                              ((f.source + leak.source) * vgs + (f.drain + leak.drain) * vgd);
     }
+    gateEvaluations += outputEvals;
     op.driver_power_w = vk.dot(terminalCurrent);
     return op;
   }
+  for (Index r = 0; r < R; ++r) {
+    for (Index c = 0; c < C; ++c) {
+      op.vg(r, c) = pot(pr.net.node(LineKind::Gate, r, c));
+      op.vs(r, c) = pot(pr.net.node(LineKind::Source, r, c));
+      op.vd(r, c) = pot(pr.net.node(LineKind::Drain, r, c));
+    }
+  }
+  op.cell_power_w.setZero();
+  op.ionic_a.setZero();
   // Only branches at a driver or in a cell carry power or terminal current into the sums;
   // the double layers only within a step.
   for (const std::size_t k : step != nullptr ? pr.powered_dl : pr.powered) {

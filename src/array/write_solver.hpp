@@ -131,14 +131,21 @@ inline double gatePower(const CellParams& p, double vgs, double vgd, double x) {
 ///    sweeps by so little that no potential moves by a tenth of the tolerance; in the operating
 ///    point returned (ionic_a) by 1e-9 q_c / hold_s, so a state held for hold_s errs by at most
 ///    1e-9. Most cells of a phase (the half-selected ones) are then not evaluated at all.
+/// The relaxation's loops over cells and chains, and the operating point's pass over the
+/// cells, run on several threads on large arrays (the constructor's `threads`;
+/// core/parallel.hpp): a cell's gate, a chain's solve and the maxima that stop the sweeps are
+/// the same whatever the threads, so the operating point is too.
 /// Otherwise the factorized Jacobian is kept across solves and refreshed only when a chord step
 /// shrinks by less than half, every gate element evaluated at every iterate; a network with a
 /// floating line (held by gigaohm branches alone, and stepped through double-layer steps of very
 /// different conductance) takes the exact path under Fast too.
 class WriteSolver {
  public:
-  /// Throws InputError for a bad geometry.
-  explicit WriteSolver(const CrossbarGeometry& geo, WriteSolverKind kind = WriteSolverKind::Exact);
+  /// Throws InputError for a bad geometry. `threads`: of the fast solver's loops on arrays of
+  /// kMinParallelCells and more (core/parallel.hpp; 0: every core); the results do not depend
+  /// on it.
+  explicit WriteSolver(const CrossbarGeometry& geo, WriteSolverKind kind = WriteSolverKind::Exact,
+                       int threads = 1);
   ~WriteSolver();
   WriteSolver(WriteSolver&&) noexcept;
   WriteSolver& operator=(WriteSolver&&) noexcept;
@@ -159,6 +166,7 @@ class WriteSolver {
   struct Prepared;
   CrossbarGeometry geo_;
   WriteSolverKind kind_;
+  int threads_;
   std::unique_ptr<Prepared> prepared_;  ///< network of the last floating pattern, reused
 };
 

@@ -34,7 +34,7 @@ void addProgramCommand(CLI::App& app) {
       ->check(CLI::IsMember({"serial", "row"}))->default_str("serial");
   cmd->add_option("--start", o->start, "reset (all states 0 first) or keep (the states as they are)")
       ->check(CLI::IsMember({"reset", "keep"}))->default_str("reset");
-  addArrayOptions(*cmd, o->array, o->job.geometry, true);
+  addArrayOptions(*cmd, o->array, o->job.geometry, true, true);
   cmd->add_option("--compensate", o->compensate,
                   "pwm widths for the IR drop and half-select disturb the controller predicts "
                   "(no cell is read). none: widths of the nominal cell at ideal lines. lines: "
@@ -65,6 +65,7 @@ void addProgramCommand(CLI::App& app) {
     job.config.bias = biasScheme(o->array);
     job.engine = o->array.engine;
     job.write_solver = writeSolverKind(o->array);
+    job.threads = o->array.threads;
     job.compensate = o->compensate;
     applyArrayOptions(o->array, job.geometry);
     job.config.order = o->order == "serial" ? PulseOrder::Serial : PulseOrder::RowParallel;

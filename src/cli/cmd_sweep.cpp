@@ -8,12 +8,14 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <optional>
+#include <thread>
 
 #include "cli/common.hpp"
 #include "cli/sweep_process.hpp"
@@ -238,6 +240,12 @@ int runSweep(CLI::App& root, const SweepOptions& o) {
   };
   hooks.planned = [&](std::size_t selected, std::size_t total, std::size_t toRun,
                       std::size_t jobs, int ranks) {
+    // Points run side by side, each a process: unless the user chose, their parallel loops
+    // (core/parallel.hpp) share the cores instead of each taking all of them.
+    if (jobs > 1 && std::getenv("OMP_NUM_THREADS") == nullptr) {
+      const std::size_t cores = std::max(1u, std::thread::hardware_concurrency());
+      ::setenv("OMP_NUM_THREADS", std::to_string(std::max<std::size_t>(1, cores / jobs)).c_str(), 0);
+    }
     bar.emplace(!o.flags.quiet && ranks == 0, selected);
     if (o.flags.quiet) return;
     const std::size_t units = ranks > 0 ? static_cast<std::size_t>(ranks) : jobs;

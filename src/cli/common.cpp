@@ -60,7 +60,7 @@ CLI::Option* addQuantityList(CLI::App& cmd, const std::string& name, std::vector
 }
 
 void addArrayOptions(CLI::App& cmd, ArrayOptions& o, const CrossbarGeometry& defaults,
-                     bool bias) {
+                     bool bias, bool threads) {
   o.r_seg = defaults.r_row_seg;
   o.r_drv = defaults.r_drv;
   cmd.add_option("--engine", o.engine,
@@ -95,6 +95,14 @@ void addArrayOptions(CLI::App& cmd, ArrayOptions& o, const CrossbarGeometry& def
                    "--write-solver exact")
         ->check(CLI::IsMember({"fast", "exact"}))
         ->default_str("fast");
+  }
+  if (threads) {
+    cmd.add_option("--threads", o.threads,
+                   "Threads of the fast write solver on arrays of 64 x 64 cells and more "
+                   "(0: every core this process may run on, or OMP_NUM_THREADS). The results "
+                   "do not depend on it. Example: --threads 1")
+        ->check(CLI::NonNegativeNumber)
+        ->default_str("0");
   }
 }
 

@@ -48,12 +48,14 @@ struct ArrayOptions {
   std::string bias = "v2", unselected = "grounded";
   std::string write_solver = "fast";  ///< --write-solver: fast or exact (array/write_solver.hpp)
   std::string wiring = "source-rows";  ///< --wiring (control/backend.hpp Wiring)
+  int threads = 0;  ///< --threads of the fast write solver (core/parallel.hpp); 0: every core
 };
 
 /// Adds --engine, --r-seg (alias --r-line), --r-drv, --ideal-lines and --wiring, defaults from
 /// `defaults` (its row segment and driver); with `bias` also --bias, --unselected and
-/// --write-solver.
-void addArrayOptions(CLI::App& cmd, ArrayOptions& o, const CrossbarGeometry& defaults, bool bias);
+/// --write-solver, and with `threads` --threads.
+void addArrayOptions(CLI::App& cmd, ArrayOptions& o, const CrossbarGeometry& defaults, bool bias,
+                     bool threads = false);
 
 /// Puts the options into `geo` (every line's segment r_seg, driver r_drv; --ideal-lines zeroes
 /// lines, drivers and sense; the wiring). Throws InputError for a negative resistance.
