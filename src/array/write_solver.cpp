@@ -426,7 +426,7 @@ struct WriteSolver::Prepared {
     std::vector<std::size_t> other;  ///< per cell (row-major): its drain position
     std::vector<std::size_t> other_start, other_step;  ///< per chain: see ChainSweep
     std::vector<std::size_t> order;  ///< chains in the order of a sweep
-    std::vector<std::size_t> family;  ///< entries of order where each family begins, and its size
+    std::vector<std::size_t> family;  ///< family f is order[family[f] .. family[f + 1])
     double sweep_tol_per_v = 0.0;    ///< A/V, the sweeps' gate tolerance per unit tolerance
     std::vector<double> u, gch, rhs0, invW, cp, inj;
     std::vector<double> xr;  ///< states of the cells, row-major
@@ -437,8 +437,8 @@ struct WriteSolver::Prepared {
     bool factored = false;
     bool holds_solution = false;          ///< u is the last solution (see Prepared::v)
     std::vector<std::size_t> position;    ///< per unknown: its chain position
-    std::vector<std::size_t> driver_pos;  ///< positions with a driver, in chain order
-    std::vector<Index> chain_of;          ///< per position: its chain
+    std::vector<std::size_t> driver_pos;    ///< positions with a driver, in chain order
+    std::vector<std::size_t> driver_chain;  ///< the chain of each of them
     std::vector<char> flipped;            ///< per chain: its driver switched on or off
     /// Predictor of a driver's change (see relax()): per chain position with a driver, the
     /// last measured change of every potential per unit change of its right-hand side
@@ -551,11 +551,12 @@ bool WriteSolver::Prepared::relax(std::span<const CellParams> cells, const Eigen
     work.driver_pos.clear();
     work.position.assign(m, 0);
     for (std::size_t q = 0; q < m; ++q) work.position[std::size_t(ch.node[q])] = q;
-    work.chain_of.assign(m, 0);
+    work.driver_chain.clear();
     for (std::size_t k = 0; k < chainCount; ++k) {
       for (Index q = ch.start[k]; q < ch.start[k + 1]; ++q) {
-        work.chain_of[std::size_t(q)] = Index(k);
-        if (ch.drv[std::size_t(q)] >= 0) work.driver_pos.push_back(std::size_t(q));
+        if (ch.drv[std::size_t(q)] < 0) continue;
+        work.driver_pos.push_back(std::size_t(q));
+        work.driver_chain.push_back(k);
       }
     }
     work.factored = false;
@@ -593,13 +594,14 @@ bool WriteSolver::Prepared::relax(std::span<const CellParams> cells, const Eigen
   // switched on or off, which refactors its chain.
   std::vector<char>& flippedChain = work.flipped;
   std::fill(flippedChain.begin(), flippedChain.end(), 0);
-  for (const std::size_t q : work.driver_pos) {
+  for (std::size_t j = 0; j < work.driver_pos.size(); ++j) {
+    const std::size_t q = work.driver_pos[j];
     const bool on = driven[std::size_t(ch.drv_terminal[q])];
     const double drive = on ? ch.g_drv[q] * vk(ch.drv[q]) : 0.0;
     if (hadFactors && drive != rhs0[q]) work.changed.emplace_back(q, drive - rhs0[q]);
     rhs0[q] = drive;
     if (on != bool(work.on[q])) {
-      flippedChain[std::size_t(work.chain_of[q])] = 1;
+      flippedChain[work.driver_chain[j]] = 1;
       switched = switched || hadFactors;
     }
   }
