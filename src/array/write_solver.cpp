@@ -133,8 +133,6 @@ struct Chains {
   std::vector<Index> drv;      ///< per position: known index of its driver, or -1
   std::vector<double> g_drv;   ///< S
   std::vector<Index> drv_terminal;  ///< per position: terminal of the driver (driven flags)
-  std::vector<Index> cell;     ///< per position: cell of a source or drain node, -1 for gates
-  std::vector<Index> other;    ///< per position: unknown index of the channel's other end
 };
 
 std::optional<Chains> chainsOf(const nodal::CrossbarNet& net, Index R, Index C) {
@@ -142,31 +140,29 @@ std::optional<Chains> chainsOf(const nodal::CrossbarNet& net, Index R, Index C) 
   const Index n = net.unknowns();
   if (n != 3 * R * C) return std::nullopt;
   std::vector<Index> pos(std::size_t(n), -1);
-  auto push = [&](LineKind kind, Index r, Index c, Index cellIdx, LineKind otherKind) {
+  auto push = [&](LineKind kind, Index r, Index c) {
     const NodeRef ref = net.node(kind, r, c);
     if (ref.known || pos[std::size_t(ref.index)] >= 0) return false;
     pos[std::size_t(ref.index)] = Index(ch.node.size());
     ch.node.push_back(ref.index);
-    ch.cell.push_back(cellIdx);
-    ch.other.push_back(cellIdx >= 0 ? net.node(otherKind, r, c).index : -1);
     return true;
   };
   for (Index r = 0; r < R; ++r) {
     ch.start.push_back(Index(ch.node.size()));
     for (Index c = 0; c < C; ++c) {
-      if (!push(LineKind::Source, r, c, r * C + c, LineKind::Drain)) return std::nullopt;
+      if (!push(LineKind::Source, r, c)) return std::nullopt;
     }
   }
   for (Index c = 0; c < C; ++c) {
     ch.start.push_back(Index(ch.node.size()));
     for (Index r = 0; r < R; ++r) {
-      if (!push(LineKind::Drain, r, c, r * C + c, LineKind::Source)) return std::nullopt;
+      if (!push(LineKind::Drain, r, c)) return std::nullopt;
     }
   }
   for (Index r = 0; r < R; ++r) {
     ch.start.push_back(Index(ch.node.size()));
     for (Index c = 0; c < C; ++c) {
-      if (!push(LineKind::Gate, r, c, -1, LineKind::Gate)) return std::nullopt;
+      if (!push(LineKind::Gate, r, c)) return std::nullopt;
     }
   }
   ch.start.push_back(Index(ch.node.size()));
