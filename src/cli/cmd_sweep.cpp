@@ -324,15 +324,7 @@ void addSweepCommand(CLI::App& app) {
   cmd->add_option("-j,--jobs", o->jobs,
                   "Points run at once, each in its own process (default: the core count; 1 per "
                   "rank under MPI)")
-      ->check(CLI::Validator(
-          [](std::string& text) -> std::string {
-            long long n = 0;
-            if (!CLI::detail::lexical_cast(text, n)) {
-              return "expected a whole number, got '" + echoToken(text) + "'";
-            }
-            return n >= 1 ? std::string{} : "must be at least 1 (got " + text + ")";
-          },
-          "INT>=1"));
+      ->check(wholeNumberAtLeast(1));
   cmd->add_option("--shard", o->shard,
                   "Run only the K-th of N disjoint parts (K/N; point i is in part i mod N + 1)")
       ->default_str("1/1");

@@ -16,6 +16,19 @@ Context& context() {
   return ctx;
 }
 
+CLI::Validator wholeNumberAtLeast(long long min) {
+  return CLI::Validator(
+      [min](std::string& text) -> std::string {
+        long long n = 0;
+        if (!CLI::detail::lexical_cast(text, n)) {
+          return "expected a whole number, got '" + echoToken(text) + "'";
+        }
+        return n >= min ? std::string{}
+                        : "must be at least " + std::to_string(min) + " (got " + text + ")";
+      },
+      "INT>=" + std::to_string(min));
+}
+
 void addCommonFlags(CLI::App& cmd, CommonFlags& flags) {
   cmd.add_flag("--json", flags.json, "Print one JSON object (file and metrics) on stdout");
   cmd.add_flag("-q,--quiet", flags.quiet, "No progress messages on stderr");
@@ -101,7 +114,7 @@ void addArrayOptions(CLI::App& cmd, ArrayOptions& o, const CrossbarGeometry& def
                    "Threads of the fast write solver on arrays of 64 x 64 cells and more "
                    "(0: every core this process may run on, or OMP_NUM_THREADS). The results "
                    "do not depend on it. Example: --threads 1")
-        ->check(CLI::NonNegativeNumber)
+        ->check(wholeNumberAtLeast(0))
         ->default_str("0");
   }
 }

@@ -39,6 +39,10 @@ CLI::Option* addQuantity(CLI::App& cmd, const std::string& name, double& target,
 CLI::Option* addQuantityList(CLI::App& cmd, const std::string& name, std::vector<double>& target,
                              const std::string& unit, const std::string& help);
 
+/// A whole number of at least `min`, in words ("must be at least 1 (got 0)") rather than
+/// CLI11's range up to the largest double.
+[[nodiscard]] CLI::Validator wholeNumberAtLeast(long long min);
+
 /// The options of every subcommand that runs an array (program, vmm, train).
 struct ArrayOptions {
   std::string engine = "nodal";

@@ -86,6 +86,8 @@ TEST_CASE("acceptance G: bad input exits non-zero, names file/line/parameter, wr
       {"bad --set", "", "device pulses --set q_c=-1", "q_c: value -1 C is outside the allowed range"},
       {"unknown protocol", "", "device bogus", "not expected: bogus"},
       {"missing protocol", "", "device", "PROTOCOL: missing; one of: pulses, windows,"},
+      {"negative --threads", "", "program -t target.csv --threads -1",
+       "--threads: must be at least 0 (got -1)"},
   };
   for (const auto& c : cases) {
     CAPTURE(c.name);
