@@ -106,7 +106,8 @@ ResultTree runProgramJob(const ProgramJob& job, Progress& progress) {
     for (Eigen::Index c = 0; c < geo.cols; ++c) target(r, c) = tm.at(std::size_t(r), std::size_t(c));
   }
   Rng rng(job.seed);
-  const std::unique_ptr<ArrayBackend> array = makeBackend(job.engine, p, geo, rng, job.write_solver, ReadSolverKind::Fast, job.threads);
+  const std::unique_ptr<ArrayBackend> array =
+      makeBackend(job.engine, p, geo, rng, job.write_solver, ReadSolverKind::Fast, job.threads);
   ProgramConfig config = job.config;
   config.bias.wiring = geo.wiring;  // the scheme is written for the array's wiring
   Rng modelRng(0);  // the nodal model's (it keeps a reference; its card has no noise)

@@ -168,11 +168,10 @@ PulseBatchResult NodalBackend::applyPulses(std::span<const PulseRequest> pulses,
       } else {
         lastOp_ = writer_.solve(cells_, x_, drive, nullptr, dt);
         const WriteOperatingPoint& op = lastOp_;
-        // Cells advance independently (core/parallel.hpp), in chunks of 32 dealt round robin
-        // (the selected row's cells cost most); the charging is summed afterwards, whatever
-        // the threads.
+        // Cells advance independently (core/parallel.hpp, chunks of kCellChunk); the charging
+        // is summed afterwards, whatever the threads.
         ECRAMSIM_OMP(omp parallel for num_threads(threadsFor(std::size_t(R * C), options_.threads))
-                         schedule(static, 32))
+                         schedule(static, int(kCellChunk)))
         for (Index k = 0; k < R * C; ++k) {
           const Index r = k / C, c = k % C;
           const CellParams& cp = cell(r, c);

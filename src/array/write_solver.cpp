@@ -116,11 +116,10 @@ struct alignas(64) LazyGate {
   double k_oc = 0.0, x_eq = 0.0, v0 = 0.0, r_leak = 0.0;
 };
 
-/// A, the leakage of gateLeakage with the cell's r_leak from its valid LazyGate.
+/// A, gateLeakage with the cell's r_leak from its valid LazyGate.
 inline physics::GateSplit<double> lazyLeakage(const LazyGate& lg, const CellParams& p, double vgs,
                                               double vgd) {
-  const double r = lg.valid ? lg.r_leak : p.r_leak;
-  return {0.5 * (vgs / r), 0.5 * (vgd / r)};
+  return gateLeakage(lg.valid ? lg.r_leak : p.r_leak, vgs, vgd);
 }
 
 /// The write network as three families of chains (source lines, drain lines, gate lines), each
@@ -254,7 +253,7 @@ bool gateWithPartials(const CellParams& p, double vgs, double vgd, double x,
 inline physics::GateSplit<double> lazyGate(LazyGate& lg, const CellParams& p, double vgs,
                                            double vgd, double x, double tol_a, int& evals) {
   if (lg.valid) {
-    const double uoc = lg.k_oc * (x - lg.x_eq);  // physics::openCircuitPotential
+    const double uoc = physics::openCircuitPotential(lg.k_oc, lg.x_eq, x);
     const double es = vgs - uoc, ed = vgd - uoc;
     const double ds = es - lg.es, dd = ed - lg.ed;
     const double delta = std::max(std::fabs(ds), std::fabs(dd));
@@ -424,6 +423,7 @@ struct WriteSolver::Prepared {
     std::vector<std::size_t> order;  ///< chains in the order of a sweep
     std::vector<std::size_t> family;  ///< family f is order[family[f] .. family[f + 1])
     double sweep_tol_per_v = 0.0;    ///< A/V, the sweeps' gate tolerance per unit tolerance
+    std::size_t longest = 1;         ///< positions of the longest chain
     std::vector<double> u, gch, rhs0, invW, cp, inj;
     std::vector<double> xr;  ///< states of the cells, row-major
     /// The chain factorization (invW, cp) and what it was made for: channel conductances,
@@ -478,8 +478,6 @@ constexpr double kRefactor = 1e-3;
 /// Predictor of relax(): at most this many drivers changed, and this much memory.
 constexpr std::size_t kPredictorTerms = 8;
 constexpr std::size_t kPredictorBytes = std::size_t(256) << 20;
-/// Cells per chunk of a parallel loop over the cells (core/parallel.hpp).
-constexpr int kCellChunk = 32;
 
 }  // namespace
 
@@ -533,6 +531,7 @@ bool WriteSolver::Prepared::relax(std::span<const CellParams> cells, const Eigen
       chainLength = std::max(chainLength, ch.start[k + 1] - ch.start[k]);
     }
     work.sweep_tol_per_v = 0.1 / (chainR * double(chainLength));
+    work.longest = std::size_t(chainLength);
     work.u.resize(m);
     work.gch.resize(m);
     work.rhs0.resize(m);
@@ -652,10 +651,6 @@ bool WriteSolver::Prepared::relax(std::span<const CellParams> cells, const Eigen
                          gref.data(),              gch.data(),             invW.data(),
                          cp.data(),                work.other_start.data(), work.other_step.data(),
                          u.data()};
-  std::size_t longest = 1;
-  for (std::size_t k = 0; k < chainCount; ++k) {
-    longest = std::max(longest, std::size_t(ch.start[k + 1] - ch.start[k]));
-  }
   for (sweeps = 1; sweeps <= kMaxSweeps && !converged; ++sweeps) {
     double largest = 0.0, scale = 0.0;
     int sweepEvals = 0;
@@ -664,10 +659,9 @@ bool WriteSolver::Prepared::relax(std::span<const CellParams> cells, const Eigen
     ECRAMSIM_OMP(omp parallel num_threads(threads) reduction(max : largest, scale)
                      reduction(+ : sweepEvals))
     {
-      std::vector<double> scratch(4 * longest);  // this thread's forward passes
-      // Chunks of kCellChunk cells dealt round robin: the costly cells (the selected row's, the
-      // released column's) spread over the threads.
-      ECRAMSIM_OMP(omp for schedule(static, kCellChunk))
+      std::vector<double> scratch(4 * work.longest);  // this thread's forward passes
+      // Chunks of kCellChunk cells dealt round robin (core/parallel.hpp).
+      ECRAMSIM_OMP(omp for schedule(static, int(kCellChunk)))
       for (std::size_t ps = 0; ps < std::size_t(RC); ++ps) {  // every cell's gate
         const std::size_t pg = std::size_t(2 * RC) + ps, pd = other[ps];
         const double vgs = u[pg] - u[ps], vgd = u[pg] - u[pd];
@@ -902,7 +896,7 @@ WriteOperatingPoint WriteSolver::solve(std::span<const CellParams> cells, const 
     }
     const std::vector<double>& u = pr.work.u;
     int outputEvals = 0;
-    ECRAMSIM_OMP(omp parallel for num_threads(threads) schedule(static, kCellChunk)
+    ECRAMSIM_OMP(omp parallel for num_threads(threads) schedule(static, int(kCellChunk))
                      reduction(+ : outputEvals))
     for (Index cellIndex = 0; cellIndex < R * C; ++cellIndex) {
       const Index r = cellIndex / C, c = cellIndex % C;

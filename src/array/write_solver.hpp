@@ -77,12 +77,16 @@ struct [[nodiscard]] WriteOperatingPoint {
   int jacobian_factorizations = 0;  ///< of which with a fresh Jacobian
 };
 
-/// A, the gate leakage of a cell, half into each channel end.
+/// A, the gate leakage of a cell with leakage resistance `r_leak`, half into each channel end.
+template <typename T>
+physics::GateSplit<T> gateLeakage(double r_leak, const T& vgs, const T& vgd) {
+  const T zero = 0.0 * vgs;
+  return {0.5 * physics::leakageCurrent(r_leak, vgs, zero, zero),
+          0.5 * physics::leakageCurrent(r_leak, vgd, zero, zero)};
+}
 template <typename T>
 physics::GateSplit<T> gateLeakage(const CellParams& p, const T& vgs, const T& vgd) {
-  const T zero = 0.0 * vgs;
-  return {0.5 * physics::leakageCurrent(p, vgs, zero, zero),
-          0.5 * physics::leakageCurrent(p, vgd, zero, zero)};
+  return gateLeakage(p.r_leak, vgs, vgd);
 }
 
 /// A, currents from the gate into the source end and into the drain end of a cell with

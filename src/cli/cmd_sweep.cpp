@@ -15,7 +15,6 @@
 #include <cstdlib>
 #include <iostream>
 #include <optional>
-#include <thread>
 
 #include "cli/common.hpp"
 #include "cli/sweep_process.hpp"
@@ -243,8 +242,8 @@ int runSweep(CLI::App& root, const SweepOptions& o) {
     // Points run side by side, each a process: unless the user chose, their parallel loops
     // (core/parallel.hpp) share the cores instead of each taking all of them.
     if (jobs > 1 && std::getenv("OMP_NUM_THREADS") == nullptr) {
-      const std::size_t cores = std::max(1u, std::thread::hardware_concurrency());
-      ::setenv("OMP_NUM_THREADS", std::to_string(std::max<std::size_t>(1, cores / jobs)).c_str(), 0);
+      const std::size_t threads = std::max<std::size_t>(1, sweep::coreCount() / jobs);
+      ::setenv("OMP_NUM_THREADS", std::to_string(threads).c_str(), 0);
     }
     bar.emplace(!o.flags.quiet && ranks == 0, selected);
     if (o.flags.quiet) return;

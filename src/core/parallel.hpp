@@ -22,6 +22,10 @@ namespace ecramsim {
 /// Cells of an array below which its loops stay serial (64 x 64).
 inline constexpr std::size_t kMinParallelCells = 4096;
 
+/// Cells per chunk of a loop over an array's cells, chunks dealt round robin: the costly
+/// cells of a write (the selected row's, the released column's) spread over the threads.
+inline constexpr std::size_t kCellChunk = 32;
+
 /// Threads a loop over an array of `cells` cells gets when `requested` threads are asked for
 /// (0: OpenMP's default, OMP_NUM_THREADS or every core the process may run on): 1 below
 /// kMinParallelCells or without OpenMP.

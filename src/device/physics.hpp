@@ -26,8 +26,12 @@ T channelCurrent(const CellParams& p, const T& x, const T& vds) {
 
 /// V, open-circuit potential of the gate stack, U_oc = k_oc (x - x_eq).
 template <typename T>
+T openCircuitPotential(double k_oc, double x_eq, const T& x) {
+  return k_oc * (x - x_eq);
+}
+template <typename T>
 T openCircuitPotential(const CellParams& p, const T& x) {
-  return p.k_oc * (x - p.x_eq);
+  return openCircuitPotential(p.k_oc, p.x_eq, x);
 }
 
 /// A, Faradaic current of one gate segment with gate-to-channel voltage vgc: the solution of
@@ -217,8 +221,12 @@ T gateIonicCurrent(const CellParams& p, const T& vg, const T& vd, const T& vs, c
 /// A, electronic leakage into the gate: linear in the channel potential, so the two-point
 /// average is also its exact integral over a linear channel.
 template <typename T>
+T leakageCurrent(double r_leak, const T& vg, const T& vd, const T& vs) {
+  return (vg - 0.5 * (vd + vs)) / r_leak;
+}
+template <typename T>
 T leakageCurrent(const CellParams& p, const T& vg, const T& vd, const T& vs) {
-  return (vg - 0.5 * (vd + vs)) / p.r_leak;
+  return leakageCurrent(p.r_leak, vg, vd, vs);
 }
 
 /// 1, soft-bound window: (1 - x)^p_up when potentiating (i_ion > 0), x^p_dn when depressing.

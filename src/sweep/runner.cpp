@@ -31,15 +31,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::size_t coreCount() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof set, &set) == 0) {
-    const int n = CPU_COUNT(&set);
-    if (n > 0) return static_cast<std::size_t>(n);
-  }
-  return std::max(1u, std::thread::hardware_concurrency());
-}
 
 std::string hostName() {
   char buf[256] = {};
@@ -324,6 +315,16 @@ struct MpiSession {
 };
 
 }  // namespace
+
+std::size_t coreCount() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0) {
+    const int n = CPU_COUNT(&set);
+    if (n > 0) return static_cast<std::size_t>(n);
+  }
+  return std::max(1u, std::thread::hardware_concurrency());
+}
 
 int exitCodeOf(int waitStatus) {
   if (WIFEXITED(waitStatus)) return WEXITSTATUS(waitStatus);

@@ -38,6 +38,9 @@ struct RunHooks {
       progress;
 };
 
+/// Cores this process may run on (its affinity mask), at least 1.
+[[nodiscard]] std::size_t coreCount();
+
 /// Where and how a sweep runs.
 struct RunSettings {
   std::filesystem::path dir;  ///< the sweep folder
