@@ -25,17 +25,33 @@ NodalBackend::NodalBackend(const EcramParams& p, const CrossbarGeometry& geo, Rn
                   : std::nullopt),
       writer_(geo, options.write_solver, options.threads) {}
 
-void NodalBackend::advanceCell(const WriteOperatingPoint& op, Index r, Index c, double dt_s) {
-  const CellParams& p = cell(r, c);
+double NodalBackend::smallStepWindow(Index k, const CellParams& p, double x, bool potentiating) {
+  WindowMemo& m = windows_[std::size_t(k)];
+  const double move = x - m.x;
+  if (m.x >= 0.0 && m.potentiating == potentiating &&
+      std::fabs(move) <= kWindowBand * std::min(m.x, 1.0 - m.x)) {
+    return m.w + m.slope * move;
+  }
+  m = {x, physics::window(p, x, potentiating), physics::windowSlope(p, x, potentiating),
+       potentiating};
+  return m.w;
+}
+
+void NodalBackend::advanceCell(const WriteOperatingPoint& op, Index k, Index r, Index c,
+                               double dt_s) {
+  const CellParams& p = cells_[std::size_t(k)];
   double& x = x_(r, c);
   if (options_.write_solver == WriteSolverKind::Fast) {
     const double i = op.ionic_a(r, c);
-    const double rate = physics::stateRate(p, x, i);
-    const double dx = rate * dt_s;
-    if (std::fabs(dx) <= kSmallStep) {
-      x = std::clamp(x + dx, 0.0, 1.0);
+    // The window from the memo first: exact enough for a small step, which most are; a larger
+    // step takes the rate again with the window evaluated.
+    double rate = physics::stateRate(p, x, i, smallStepWindow(k, p, x, i > 0.0));
+    if (std::fabs(rate * dt_s) <= kSmallStep) {
+      x = std::clamp(x + rate * dt_s, 0.0, 1.0);
       return;
     }
+    rate = physics::stateRate(p, x, i);
+    const double dx = rate * dt_s;
     if (op.ionic_dx_a.size() > 0 && std::isfinite(op.ionic_dx_a(r, c))) {
       // Second-order Taylor step x + f dt + f f' dt^2 / 2 of dx/dt = f(x) at the held
       // terminals, f' by a difference of the physics' rate with the ionic current moved along
@@ -112,7 +128,7 @@ void NodalBackend::floatingSegment(const LineDrive& drive, double duration_s, bo
     if (t >= 0.0) {
       for (Index r = 0; r < R; ++r) {
         for (Index c = 0; c < C; ++c) {
-          advanceCell(op, r, c, h);
+          advanceCell(op, r * C + c, r, c, h);
           out.cell_energy_j(r, c) += op.cell_power_w(r, c) * h;
         }
       }
@@ -132,6 +148,7 @@ PulseBatchResult NodalBackend::applyPulses(std::span<const PulseRequest> pulses,
   const Index R = geo_.rows, C = geo_.cols;
   PulseBatchResult out = beginBatch(pulses, scheme);
   const Eigen::MatrixXd xStart = x_;
+  windows_.resize(std::size_t(R * C));
   const bool floating = scheme.unselected == UnselectedLines::Floating;
 
   for (const WritePhase& ph : groupIntoPhases(pulses, order)) {
@@ -170,19 +187,17 @@ PulseBatchResult NodalBackend::applyPulses(std::span<const PulseRequest> pulses,
         const WriteOperatingPoint& op = lastOp_;
         // Cells advance independently (core/parallel.hpp, chunks of kCellChunk); the charging
         // is summed afterwards, whatever the threads.
-        ECRAMSIM_OMP(omp parallel for num_threads(threadsFor(std::size_t(R * C), options_.threads))
-                         schedule(static, int(kCellChunk)))
-        for (Index k = 0; k < R * C; ++k) {
-          const Index r = k / C, c = k % C;
-          const CellParams& cp = cell(r, c);
-          const Terminals term{op.vg(r, c), op.vd(r, c), op.vs(r, c)};
-          advanceCell(op, r, c, dt);
-          const double u = term.vg - 0.5 * (term.vd + term.vs);
-          const double q = std::max(cp.c_dl * (u - uPrev(r, c)) * u, 0.0);
-          uPrev(r, c) = u;
-          charging(r, c) = q;
-          out.cell_energy_j(r, c) += op.cell_power_w(r, c) * dt + q;
-        }
+        forEachCell(R, C, threadsFor(std::size_t(R * C), options_.threads),
+                    [&](Index k, Index r, Index c) {
+                      const CellParams& cp = cells_[std::size_t(k)];
+                      const Terminals term{op.vg(r, c), op.vd(r, c), op.vs(r, c)};
+                      advanceCell(op, k, r, c, dt);
+                      const double u = term.vg - 0.5 * (term.vd + term.vs);
+                      const double q = std::max(cp.c_dl * (u - uPrev(r, c)) * u, 0.0);
+                      uPrev(r, c) = u;
+                      charging(r, c) = q;
+                      out.cell_energy_j(r, c) += op.cell_power_w(r, c) * dt + q;
+                    });
         out.energy_j += op.driver_power_w * dt + charging.sum();
         if (t == 0.0) logVoltages(op, logs);
       }

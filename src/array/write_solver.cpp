@@ -450,8 +450,8 @@ struct WriteSolver::Prepared {
   /// Fast solver on a network of chains with linear channels: block Gauss-Seidel over the
   /// source, drain and gate lines (each chain solved exactly, tridiagonal), the gate currents
   /// from the lazy gates at the latest potentials as injections (see WriteSolver). Returns
-  /// whether the sweeps converged to `tolerance` within kMaxSweeps; counts sweeps and gate
-  /// evaluations.
+  /// whether the sweeps converged to `tolerance` within kMaxSweeps (false, with nothing
+  /// solved, when a channel is nonlinear: c3 != 0); counts sweeps and gate evaluations.
   /// It starts from the last solution and leaves its result in work.u (holds_solution).
   bool relax(std::span<const CellParams> cells, const Eigen::MatrixXd& x,
              const std::vector<bool>& driven, const Eigen::VectorXd& vk, double tolerance,
@@ -561,8 +561,9 @@ bool WriteSolver::Prepared::relax(std::span<const CellParams> cells, const Eigen
                       &cp = work.cp, &inj = work.inj;
   std::vector<double>& xr = work.xr;  // states, row-major like the cells
   // The states, and each cell's channel at its source and its drain position (the gate
-  // positions keep 0 S).
-  ECRAMSIM_OMP(omp parallel for num_threads(threads) schedule(static))
+  // positions keep 0 S); whether every channel is linear.
+  bool linear = true;
+  ECRAMSIM_OMP(omp parallel for num_threads(threads) schedule(static) reduction(&& : linear))
   for (Index r = 0; r < R; ++r) {
     for (Index c = 0; c < C; ++c) {
       const std::size_t cell = std::size_t(r * C + c);
@@ -570,7 +571,12 @@ bool WriteSolver::Prepared::relax(std::span<const CellParams> cells, const Eigen
       const double g = physics::conductance(cells[cell], xr[cell]);
       gch[cell] = g;
       gch[other[cell]] = g;
+      linear = linear && cells[cell].c3 == 0.0;
     }
+  }
+  if (!linear) {
+    sweeps = 0;
+    return false;
   }
   if (!work.holds_solution) {  // start from v (the last solution of the Newton path) or 0 V
     const bool start = v.size() == net.unknowns();
@@ -795,10 +801,9 @@ WriteOperatingPoint WriteSolver::solve(std::span<const CellParams> cells, const 
   int factorizations = 0;
   int gateEvaluations = 0;
   const int threads = threadsFor(std::size_t(R * C), threads_);
-  // Relaxation (see the class comment): chains, linear channels, no double-layer step.
-  const bool linearChannels = std::all_of(cells.begin(), cells.end(),
-                                          [](const CellParams& p) { return p.c3 == 0.0; });
-  const double lazyHold = fast && step == nullptr && pr.chains && linearChannels
+  // Relaxation (see the class comment): chains, no double-layer step; relax() declines
+  // nonlinear channels.
+  const double lazyHold = fast && step == nullptr && pr.chains
                               ? (hold_s > 0.0 ? hold_s : 1.0)
                               : 0.0;
   bool relaxed = false;
@@ -895,11 +900,7 @@ WriteOperatingPoint WriteSolver::solve(std::span<const CellParams> cells, const 
       if (br.b.known) terminalCurrent(br.b.index) -= i;
     }
     const std::vector<double>& u = pr.work.u;
-    int outputEvals = 0;
-    ECRAMSIM_OMP(omp parallel for num_threads(threads) schedule(static, int(kCellChunk))
-                     reduction(+ : outputEvals))
-    for (Index cellIndex = 0; cellIndex < R * C; ++cellIndex) {
-      const Index r = cellIndex / C, c = cellIndex % C;
+    gateEvaluations += forEachCell(R, C, threads, [&](Index cellIndex, Index r, Index c) {
       const std::size_t cell = std::size_t(cellIndex);
       op.vs(r, c) = u[cell];
       op.vd(r, c) = u[pr.work.other[cell]];
@@ -908,16 +909,17 @@ WriteOperatingPoint WriteSolver::solve(std::span<const CellParams> cells, const 
       const double vds = op.vd(r, c) - op.vs(r, c);
       const double vgs = op.vg(r, c) - op.vs(r, c), vgd = op.vg(r, c) - op.vd(r, c);
       LazyGate& lg = pr.lazy[cell];
-      const physics::GateSplit<double> f = lazyGate(
-          lg, p, vgs, vgd, x(r, c), kLazyStateTol * p.q_c / outputHold, outputEvals);
+      int evals = 0;
+      const physics::GateSplit<double> f =
+          lazyGate(lg, p, vgs, vgd, x(r, c), kLazyStateTol * p.q_c / outputHold, evals);
       const physics::GateSplit<double> leak = gateLeakage(p, vgs, vgd);
       op.ionic_a(r, c) = f.total();
       // The effective voltages move by -k_oc dx: the lazy gate's partials give d/dx.
       op.ionic_dx_a(r, c) = lg.valid ? -p.k_oc * (lg.a + lg.bs + lg.bd + lg.d) : NAN;
       op.cell_power_w(r, c) = physics::channelCurrent(p, x(r, c), vds) * vds +
                               ((f.source + leak.source) * vgs + (f.drain + leak.drain) * vgd);
-    }
-    gateEvaluations += outputEvals;
+      return evals;
+    });
     op.driver_power_w = vk.dot(terminalCurrent);
     return op;
   }

@@ -9,7 +9,9 @@
 /// threads, such as the training tiles, serial inside). Below kMinParallelCells cells a loop
 /// runs on one thread: starting a team costs microseconds, more than such a loop's work.
 
+#include <algorithm>
 #include <cstddef>
+#include <type_traits>
 
 #ifdef _OPENMP
 #define ECRAMSIM_OMP(directive) _Pragma(#directive)
@@ -30,5 +32,33 @@ inline constexpr std::size_t kCellChunk = 32;
 /// (0: OpenMP's default, OMP_NUM_THREADS or every core the process may run on): 1 below
 /// kMinParallelCells or without OpenMP.
 [[nodiscard]] int threadsFor(std::size_t cells, int requested);
+
+/// Calls f(k, r, c) for every cell k = r cols + c of a rows x cols array (row-major), in
+/// chunks of kCellChunk cells dealt round robin to `threads` threads; r and c follow k without
+/// a division per cell. Returns the sum of f's results when f returns an int (a count), else 0.
+template <class F>
+int forEachCell(std::ptrdiff_t rows, std::ptrdiff_t cols, int threads, F&& f) {
+  using Result = std::invoke_result_t<F&, std::ptrdiff_t, std::ptrdiff_t, std::ptrdiff_t>;
+  const std::ptrdiff_t cells = rows * cols, chunk = std::ptrdiff_t(kCellChunk);
+  const std::ptrdiff_t chunks = (cells + chunk - 1) / chunk;
+  int total = 0;
+  ECRAMSIM_OMP(omp parallel for num_threads(threads) schedule(static, 1) reduction(+ : total))
+  for (std::ptrdiff_t b = 0; b < chunks; ++b) {
+    const std::ptrdiff_t k0 = b * chunk, k1 = std::min(k0 + chunk, cells);
+    std::ptrdiff_t r = k0 / cols, c = k0 % cols;
+    for (std::ptrdiff_t k = k0; k < k1; ++k) {
+      if constexpr (std::is_void_v<Result>) {
+        f(k, r, c);
+      } else {
+        total += f(k, r, c);
+      }
+      if (++c == cols) {
+        c = 0;
+        ++r;
+      }
+    }
+  }
+  return total;
+}
 
 }  // namespace ecramsim

@@ -244,12 +244,27 @@ T window(const CellParams& p, const T& x, bool potentiating) {
   return pow(x, p.p_dn);
 }
 
+/// 1/x, window()'s slope in x: -p_up w / (1 - x) potentiating, p_dn w / x depressing (0
+/// where the window is constant: a zero exponent, or outside [0, 1] in the direction of travel).
+inline double windowSlope(const CellParams& p, double x, bool potentiating) {
+  const double w = window(p, x, potentiating);
+  if (potentiating) return p.p_up == 0.0 || x >= 1.0 ? 0.0 : -p.p_up * w / (1.0 - x);
+  return p.p_dn == 0.0 || x <= 0.0 ? 0.0 : p.p_dn * w / x;
+}
+
+/// 1/s, dx/dt for ionic current iIon with the window w given: (iIon / q_c) w - (x - x_eq) /
+/// tau_ret.
+template <typename T>
+T stateRate(const CellParams& p, const T& x, const T& iIon, const T& w) {
+  T rate = iIon / p.q_c * w;
+  if (p.tau_ret > 0.0) rate -= (x - p.x_eq) / p.tau_ret;
+  return rate;
+}
+
 /// 1/s, dx/dt for ionic current iIon: (iIon / q_c) w(x, sign iIon) - (x - x_eq) / tau_ret.
 template <typename T>
 T stateRate(const CellParams& p, const T& x, const T& iIon) {
-  T rate = iIon / p.q_c * window(p, x, iIon > 0.0);
-  if (p.tau_ret > 0.0) rate -= (x - p.x_eq) / p.tau_ret;
-  return rate;
+  return stateRate(p, x, iIon, T(window(p, x, iIon > 0.0)));
 }
 
 /// 1/s, dx/dt with the channel ends at vd and vs and the gate at vg.
