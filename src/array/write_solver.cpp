@@ -444,6 +444,15 @@ struct WriteSolver::Prepared {
     std::vector<std::pair<std::size_t, double>> changed;  ///< this solve's drivers, position
                                                           ///< and change of rhs0
     std::vector<double> u_start;  ///< the previous solution, before the prediction
+    /// Gate lines (no channels, nanoamperes): per position, the injection its chain was last
+    /// solved with (NaN: none). A sweep skips a gate chain whose injections have moved since
+    /// by a sum that moves no potential of it by more than a tenth of the tolerance (through
+    /// at most chain_r); the predictor leaves gate positions alone, so a skipped chain keeps
+    /// its last solution.
+    std::vector<double> inj_solved;
+    double chain_r = 0.0;              ///< Ohm, the largest resistance along a chain
+    std::vector<char> gate_due;        ///< per chain of the gate family: solved this sweep
+    std::vector<std::size_t> gate_todo;  ///< the gate chains a sweep solves
   } work;
   bool factorized = false;  ///< fast solver: jac holds a usable factorization
 
@@ -531,6 +540,8 @@ bool WriteSolver::Prepared::relax(std::span<const CellParams> cells, const Eigen
       chainLength = std::max(chainLength, ch.start[k + 1] - ch.start[k]);
     }
     work.sweep_tol_per_v = 0.1 / (chainR * double(chainLength));
+    work.chain_r = chainR;
+    work.inj_solved.assign(m, std::numeric_limits<double>::quiet_NaN());
     work.longest = std::size_t(chainLength);
     work.u.resize(m);
     work.gch.resize(m);
@@ -581,6 +592,8 @@ bool WriteSolver::Prepared::relax(std::span<const CellParams> cells, const Eigen
   if (!work.holds_solution) {  // start from v (the last solution of the Newton path) or 0 V
     const bool start = v.size() == net.unknowns();
     for (std::size_t q = 0; q < m; ++q) u[q] = start ? v(ch.node[q]) : 0.0;
+    std::fill(work.inj_solved.begin(), work.inj_solved.end(),
+              std::numeric_limits<double>::quiet_NaN());
   }
   // The chain matrices (Thomas: diagonally dominant, every segment and driver on both sides,
   // the channel on the diagonal) are kept from an earlier solve while no channel moved by more
@@ -616,6 +629,7 @@ bool WriteSolver::Prepared::relax(std::span<const CellParams> cells, const Eigen
     }
     if (!refactor) continue;
     for (std::size_t q = a; q < b; ++q) {
+      work.inj_solved[q] = std::numeric_limits<double>::quiet_NaN();
       const double gNext = q + 1 < b ? ch.g_prev[q + 1] : 0.0;
       const bool on = ch.drv[q] >= 0 && driven[std::size_t(ch.drv_terminal[q])];
       work.on[q] = on;
@@ -637,9 +651,11 @@ bool WriteSolver::Prepared::relax(std::span<const CellParams> cells, const Eigen
     work.response_bytes = 0;
   }
   const bool sameNetwork = hadFactors && !switched;  // the responses still describe it
+  // Responses cover the source and drain positions; gate lines keep their solution (above).
+  const std::size_t predicted = std::size_t(2 * RC);
   const bool learn = sameNetwork && work.changed.size() == 1 &&
                      (work.response.count(work.changed.front().first) > 0 ||
-                      work.response_bytes + m * sizeof(float) <= kPredictorBytes);
+                      work.response_bytes + predicted * sizeof(float) <= kPredictorBytes);
   if (learn) work.u_start = u;
   if (sameNetwork && !work.changed.empty() && work.changed.size() <= kPredictorTerms &&
       std::all_of(work.changed.begin(), work.changed.end(),
@@ -647,10 +663,12 @@ bool WriteSolver::Prepared::relax(std::span<const CellParams> cells, const Eigen
     for (const auto& [q, delta] : work.changed) {
       const float* d = work.response.at(q).data();
       ECRAMSIM_OMP(omp parallel for num_threads(threads) schedule(static))
-      for (std::size_t p = 0; p < m; ++p) u[p] += delta * double(d[p]);
+      for (std::size_t p = 0; p < predicted; ++p) u[p] += delta * double(d[p]);
     }
   }
   const double sweepTol = work.sweep_tol_per_v * tolerance;
+  const double skipTol = 0.1 * tolerance;  // V, what a skipped gate chain may leave
+  work.gate_due.resize(work.family.back() - work.family[work.family.size() - 2]);
   bool converged = false;
   double lastChange = std::numeric_limits<double>::infinity();
   const ChainSweep sweep{ch.start.data(),         ch.g_prev.data(),       inj.data(),
@@ -685,8 +703,30 @@ bool WriteSolver::Prepared::relax(std::span<const CellParams> cells, const Eigen
       // Per family (drain, source, gate lines), its chains four at a time, interleaved, and
       // the last ones of a family that does not divide by four one at a time.
       for (std::size_t f = 0; f + 1 < work.family.size(); ++f) {
-        const std::size_t first = work.family[f], count = work.family[f + 1] - first;
+        const std::size_t first = work.family[f];
+        std::size_t count = work.family[f + 1] - first;
         const std::size_t* k = work.order.data() + first;
+        if (f + 2 == work.family.size()) {  // the gate lines: only those whose injections moved
+          ECRAMSIM_OMP(omp for schedule(static))
+          for (std::size_t j = 0; j < count; ++j) {
+            const std::size_t a = std::size_t(ch.start[k[j]]), b = std::size_t(ch.start[k[j] + 1]);
+            double moved = 0.0;
+            for (std::size_t q = a; q < b; ++q) moved += std::fabs(inj[q] - work.inj_solved[q]);
+            const bool due = !(moved * work.chain_r <= skipTol);  // NaN: never solved
+            if (due) std::copy(inj.begin() + std::ptrdiff_t(a), inj.begin() + std::ptrdiff_t(b),
+                               work.inj_solved.begin() + std::ptrdiff_t(a));
+            work.gate_due[j] = due;
+          }
+          ECRAMSIM_OMP(omp single)
+          {
+            work.gate_todo.clear();
+            for (std::size_t j = 0; j < count; ++j) {
+              if (work.gate_due[j]) work.gate_todo.push_back(k[j]);
+            }
+          }
+          k = work.gate_todo.data();
+          count = work.gate_todo.size();
+        }
         ECRAMSIM_OMP(omp for schedule(static))
         for (std::size_t g = 0; g < count / 4; ++g) {
           sweep.solve<4>(k + 4 * g, scratch.data(), largest, scale);
@@ -711,13 +751,13 @@ bool WriteSolver::Prepared::relax(std::span<const CellParams> cells, const Eigen
     const auto [q, delta] = work.changed.front();
     auto [it, added] = work.response.try_emplace(q);
     if (added) {
-      it->second.resize(m);
-      work.response_bytes += m * sizeof(float);
+      it->second.resize(predicted);
+      work.response_bytes += predicted * sizeof(float);
     }
     float* d = it->second.data();
     const double* start = work.u_start.data();
     ECRAMSIM_OMP(omp parallel for num_threads(threads) schedule(static))
-    for (std::size_t p = 0; p < m; ++p) d[p] = float((u[p] - start[p]) / delta);
+    for (std::size_t p = 0; p < predicted; ++p) d[p] = float((u[p] - start[p]) / delta);
   }
   work.holds_solution = true;
   return converged;

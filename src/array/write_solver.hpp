@@ -127,7 +127,10 @@ inline double gatePower(const CellParams& p, double vgs, double vgd, double x) {
 ///    sweep's change, or the next one's by the contraction of the last two, is within the
 ///    tolerance: about 2 sweeps per segment. A chain's factorization is kept across solves until
 ///    a channel on it moves by 1e-3 of its node's diagonal (the difference rides on the
-///    right-hand side) or its driver switches.
+///    right-hand side) or its driver switches. A gate line carries no channel, only gate
+///    currents: a sweep solves it again only when its injections have moved, since its last
+///    solve, by a sum that could move one of its potentials by a tenth of the tolerance (most
+///    gate lines of a phase are then not solved; the predictor leaves their potentials alone).
 ///  - lazy gates: each cell's gate split is kept linearized about its last evaluation (with its
 ///    exact partials, from the same quadrature) and
 ///    evaluated again only when the move since then could make the linearization err by more
