@@ -185,7 +185,7 @@ PulseBatchResult NodalBackend::applyPulses(std::span<const PulseRequest> pulses,
       } else {
         lastOp_ = writer_.solve(cells_, x_, drive, nullptr, dt);
         const WriteOperatingPoint& op = lastOp_;
-        // Cells advance independently (core/parallel.hpp, chunks of kCellChunk); the charging
+        // Cells advance independently (core/parallel.hpp, a block of rows per thread); the charging
         // is summed afterwards, whatever the threads.
         forEachCell(R, C, threadsFor(std::size_t(R * C), options_.threads),
                     [&](Index k, Index r, Index c) {

@@ -684,8 +684,8 @@ bool WriteSolver::Prepared::relax(std::span<const CellParams> cells, const Eigen
                      reduction(+ : sweepEvals))
     {
       std::vector<double> scratch(4 * work.longest);  // this thread's forward passes
-      // Chunks of kCellChunk cells dealt round robin (core/parallel.hpp).
-      ECRAMSIM_OMP(omp for schedule(static, int(kCellChunk)))
+      // One block of rows per thread, the rows of its source and gate lines (core/parallel.hpp).
+      ECRAMSIM_OMP(omp for schedule(static))
       for (std::size_t ps = 0; ps < std::size_t(RC); ++ps) {  // every cell's gate
         const std::size_t pg = std::size_t(2 * RC) + ps, pd = other[ps];
         const double vgs = u[pg] - u[ps], vgd = u[pg] - u[pd];

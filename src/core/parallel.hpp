@@ -9,7 +9,6 @@
 /// threads, such as the training tiles, serial inside). Below kMinParallelCells cells a loop
 /// runs on one thread: starting a team costs microseconds, more than such a loop's work.
 
-#include <algorithm>
 #include <cstddef>
 #include <type_traits>
 
@@ -24,29 +23,30 @@ namespace ecramsim {
 /// Cells of an array below which its loops stay serial (64 x 64).
 inline constexpr std::size_t kMinParallelCells = 4096;
 
-/// Cells per chunk of a loop over an array's cells, chunks dealt round robin: the costly
-/// cells of a write (the selected row's, the released column's) spread over the threads.
-inline constexpr std::size_t kCellChunk = 32;
-
 /// Threads a loop over an array of `cells` cells gets when `requested` threads are asked for
 /// (0: OpenMP's default, OMP_NUM_THREADS or every core the process may run on): 1 below
 /// kMinParallelCells or without OpenMP.
 [[nodiscard]] int threadsFor(std::size_t cells, int requested);
 
-/// Calls f(k, r, c) for every cell k = r cols + c of a rows x cols array (row-major), in
-/// chunks of kCellChunk cells dealt round robin to `threads` threads; r and c follow k without
-/// a division per cell. Returns the sum of f's results when f returns an int (a count), else 0.
+/// Calls f(k, r, c) for every cell k = r cols + c of a rows x cols array (row-major), each of
+/// `threads` threads taking one contiguous block of cells (OpenMP's static schedule, as the
+/// write solver's loops over cells and lines: a thread mostly reads what it wrote in the loop
+/// before, in its own cache); r and c follow k without a division per cell. Returns the sum of
+/// f's results when f returns an int (a count), else 0.
 template <class F>
 int forEachCell(std::ptrdiff_t rows, std::ptrdiff_t cols, int threads, F&& f) {
   using Result = std::invoke_result_t<F&, std::ptrdiff_t, std::ptrdiff_t, std::ptrdiff_t>;
-  const std::ptrdiff_t cells = rows * cols, chunk = std::ptrdiff_t(kCellChunk);
-  const std::ptrdiff_t chunks = (cells + chunk - 1) / chunk;
+  const std::ptrdiff_t cells = rows * cols;
   int total = 0;
-  ECRAMSIM_OMP(omp parallel for num_threads(threads) schedule(static, 1) reduction(+ : total))
-  for (std::ptrdiff_t b = 0; b < chunks; ++b) {
-    const std::ptrdiff_t k0 = b * chunk, k1 = std::min(k0 + chunk, cells);
-    std::ptrdiff_t r = k0 / cols, c = k0 % cols;
-    for (std::ptrdiff_t k = k0; k < k1; ++k) {
+  ECRAMSIM_OMP(omp parallel num_threads(threads) reduction(+ : total))
+  {
+    std::ptrdiff_t r = -1, c = 0;  // set at the thread's first cell
+    ECRAMSIM_OMP(omp for schedule(static))
+    for (std::ptrdiff_t k = 0; k < cells; ++k) {
+      if (r < 0) {
+        r = k / cols;
+        c = k % cols;
+      }
       if constexpr (std::is_void_v<Result>) {
         f(k, r, c);
       } else {
