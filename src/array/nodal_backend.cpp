@@ -44,13 +44,14 @@ void NodalBackend::advanceCell(const WriteOperatingPoint& op, Index k, Index r, 
   if (options_.write_solver == WriteSolverKind::Fast) {
     const double i = op.ionic_a(r, c);
     // The window from the memo first: exact enough for a small step, which most are; a larger
-    // step takes the rate again with the window evaluated.
+    // step takes the rate again with the window evaluated, unless the memo was just evaluated
+    // at x (a cell that moves far does so every segment).
     double rate = physics::stateRate(p, x, i, smallStepWindow(k, p, x, i > 0.0));
     if (std::fabs(rate * dt_s) <= kSmallStep) {
       x = std::clamp(x + rate * dt_s, 0.0, 1.0);
       return;
     }
-    rate = physics::stateRate(p, x, i);
+    if (windows_[std::size_t(k)].x != x) rate = physics::stateRate(p, x, i);
     const double dx = rate * dt_s;
     if (op.ionic_dx_a.size() > 0 && std::isfinite(op.ionic_dx_a(r, c))) {
       // Second-order Taylor step x + f dt + f f' dt^2 / 2 of dx/dt = f(x) at the held
